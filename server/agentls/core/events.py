@@ -1,0 +1,203 @@
+"""Typed events: everything a turn reports, as frozen models with a `kind` discriminator.
+
+Front ends (the CLI's stream-json, the language server's notifications) render these and nothing
+else. `AgentEvent` is a closed union: adding an event means adding a case to every renderer.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from agentls.core.errors import ErrorCause
+from agentls.core.messages import Message
+from agentls.core.model import TokenUsage
+from agentls.tools.base import TodoItem
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+# --- Stop reasons (closed union) -----------------------------------------------------------------
+
+
+class EndTurn(_Event):
+    kind: Literal["end_turn"] = "end_turn"
+
+
+class MaxTokens(_Event):
+    kind: Literal["max_tokens"] = "max_tokens"
+
+
+class MaxTurns(_Event):
+    kind: Literal["max_turns"] = "max_turns"
+    limit: int
+
+
+class Refusal(_Event):
+    kind: Literal["refusal"] = "refusal"
+
+
+class Cancelled(_Event):
+    kind: Literal["cancelled"] = "cancelled"
+
+
+class Errored(_Event):
+    kind: Literal["error"] = "error"
+    cause: ErrorCause
+
+
+StopReason = Annotated[EndTurn | MaxTokens | MaxTurns | Refusal | Cancelled | Errored, Field(discriminator="kind")]
+
+
+# --- Events ----------------------------------------------------------------------------------------
+
+
+class SessionStarted(_Event):
+    kind: Literal["session_started"] = "session_started"
+    session_id: str
+    model: str
+    cwd: str
+    resumed: bool = False
+    transcript: str = ""
+    """Path of the session's JSONL transcript."""
+
+
+class TurnStarted(_Event):
+    kind: Literal["turn_started"] = "turn_started"
+    session_id: str
+    prompt: str
+
+
+class RequestStarted(_Event):
+    """An API call begins; `attempt` counts retries of the same call from 1."""
+
+    kind: Literal["request_started"] = "request_started"
+    index: int
+    model: str
+    attempt: int = 1
+
+
+class TextDelta(_Event):
+    kind: Literal["text_delta"] = "text_delta"
+    text: str
+
+
+class ThinkingDelta(_Event):
+    kind: Literal["thinking_delta"] = "thinking_delta"
+    text: str
+
+
+class AssistantMessage(_Event):
+    """The complete assistant message of one API call, as it goes into the history."""
+
+    kind: Literal["assistant_message"] = "assistant_message"
+    message: Message
+
+
+ToolStatus = Literal["pending", "awaiting_permission", "running"]
+
+
+class ToolCallStarted(_Event):
+    """The model finished writing a tool call's input; the call is queued (not yet approved)."""
+
+    kind: Literal["tool_call_started"] = "tool_call_started"
+    call_id: str
+    name: str
+    input: dict[str, Any]
+    title: str = ""
+    """One-line human summary, e.g. `Read src/app.py` or `Bash: pytest -q`."""
+    read_only: bool = False
+
+
+class ToolCallUpdated(_Event):
+    kind: Literal["tool_call_updated"] = "tool_call_updated"
+    call_id: str
+    status: ToolStatus
+
+
+class ToolCallFinished(_Event):
+    kind: Literal["tool_call_finished"] = "tool_call_finished"
+    call_id: str
+    name: str
+    is_error: bool
+    output: str
+    """What the model receives as the tool result."""
+    duration_ms: float = 0.0
+    diff: str | None = None
+    """A unified diff for edits, for display."""
+
+
+class PermissionRequested(_Event):
+    kind: Literal["permission_requested"] = "permission_requested"
+    call_id: str
+    name: str
+    input: dict[str, Any]
+    reason: str
+    """Why the policy asks (e.g. `Bash commands need approval`)."""
+
+
+PermissionOutcome = Literal["allow", "deny"]
+DecidedBy = Literal["policy", "user", "mode"]
+
+
+class PermissionDecided(_Event):
+    kind: Literal["permission_decided"] = "permission_decided"
+    call_id: str
+    name: str
+    outcome: PermissionOutcome
+    by: DecidedBy
+    reason: str = ""
+    remember: bool = False
+    """The user chose "always"/"never": the session keeps this decision for identical calls."""
+
+
+class PlanUpdated(_Event):
+    kind: Literal["plan_updated"] = "plan_updated"
+    todos: tuple[TodoItem, ...]
+
+
+class UsageUpdated(_Event):
+    kind: Literal["usage"] = "usage"
+    request: TokenUsage
+    """Usage of the API call that just ended."""
+    session: TokenUsage
+    """Running total for the session."""
+
+
+class Retrying(_Event):
+    kind: Literal["retrying"] = "retrying"
+    attempt: int
+    delay_s: float
+    cause: ErrorCause
+
+
+class Notice(_Event):
+    """Something the user should know that is not part of the conversation (e.g. a recovered crash)."""
+
+    kind: Literal["notice"] = "notice"
+    level: Literal["info", "warning"] = "info"
+    message: str
+
+
+class TurnEnded(_Event):
+    kind: Literal["turn_ended"] = "turn_ended"
+    session_id: str
+    stop: StopReason
+    text: str = ""
+    """The final assistant text of the turn (the last message's text blocks)."""
+    usage: TokenUsage = TokenUsage()
+    """Usage of this turn."""
+    requests: int = 0
+
+
+AgentEvent = Annotated[
+    SessionStarted | TurnStarted | RequestStarted | TextDelta | ThinkingDelta | AssistantMessage
+    | ToolCallStarted | ToolCallUpdated | ToolCallFinished | PermissionRequested | PermissionDecided
+    | PlanUpdated | UsageUpdated | Retrying | Notice | TurnEnded,
+    Field(discriminator="kind"),
+]
+
+EVENT_ADAPTER: TypeAdapter[AgentEvent] = TypeAdapter(AgentEvent)

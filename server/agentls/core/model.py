@@ -1,0 +1,170 @@
+"""The `Model` port: one streamed response for one request.
+
+Implementations normalise their wire format into `StreamEvent`s, which mirror the Messages API
+SSE events one to one. The loop assembles blocks from them, so every model (the Anthropic adapter,
+`ScriptedModel`) shares one assembler and one set of tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentls.core.messages import Message
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class TokenUsage(_Frozen):
+    """Token counts as the API reports them; a `message_delta` carries cumulative output."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cache_read_input_tokens=self.cache_read_input_tokens + other.cache_read_input_tokens,
+            cache_creation_input_tokens=self.cache_creation_input_tokens + other.cache_creation_input_tokens,
+        )
+
+    @property
+    def total_input(self) -> int:
+        return self.input_tokens + self.cache_read_input_tokens + self.cache_creation_input_tokens
+
+
+class ThinkingConfig(_Frozen):
+    """Extended thinking: `budget_tokens` must be >= 1024 and below `max_tokens`."""
+
+    budget_tokens: int = Field(default=8000, ge=1024)
+
+
+class ToolSpec(_Frozen):
+    """A tool as the model sees it."""
+
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+
+
+class SystemBlock(_Frozen):
+    text: str
+    cache: bool = False
+    """Put a `cache_control` breakpoint after this block."""
+
+
+class ModelRequest(_Frozen):
+    """Everything one API call needs. The adapter turns it into SDK kwargs; tests inspect it."""
+
+    model: str
+    system: tuple[SystemBlock, ...]
+    messages: tuple[Message, ...]
+    tools: tuple[ToolSpec, ...] = ()
+    max_tokens: int = 16000
+    thinking: ThinkingConfig | None = None
+    cache_last_message: bool = True
+    """Moving breakpoint on the last message, so the next call reads the whole history from cache."""
+
+
+# --- Stream events: one per SSE event of the Messages API. -------------------------------------
+
+
+class MessageStart(_Frozen):
+    kind: Literal["message_start"] = "message_start"
+    message_id: str = ""
+    model: str = ""
+    usage: TokenUsage = TokenUsage()
+
+
+class TextStart(_Frozen):
+    kind: Literal["text_start"] = "text_start"
+    index: int
+
+
+class ThinkingStart(_Frozen):
+    kind: Literal["thinking_start"] = "thinking_start"
+    index: int
+
+
+class RedactedThinking(_Frozen):
+    """A redacted thinking block arrives whole in its `content_block_start`."""
+
+    kind: Literal["redacted_thinking"] = "redacted_thinking"
+    index: int
+    data: str
+
+
+class ToolUseStart(_Frozen):
+    kind: Literal["tool_use_start"] = "tool_use_start"
+    index: int
+    id: str
+    name: str
+
+
+class TextDelta(_Frozen):
+    kind: Literal["text_delta"] = "text_delta"
+    index: int
+    text: str
+
+
+class ThinkingDelta(_Frozen):
+    kind: Literal["thinking_delta"] = "thinking_delta"
+    index: int
+    thinking: str
+
+
+class SignatureDelta(_Frozen):
+    kind: Literal["signature_delta"] = "signature_delta"
+    index: int
+    signature: str
+
+
+class InputJsonDelta(_Frozen):
+    kind: Literal["input_json_delta"] = "input_json_delta"
+    index: int
+    partial_json: str
+
+
+class BlockStop(_Frozen):
+    kind: Literal["block_stop"] = "block_stop"
+    index: int
+
+
+ApiStopReason = Literal[
+    "end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal",
+    "model_context_window_exceeded",
+]
+
+
+class MessageDelta(_Frozen):
+    kind: Literal["message_delta"] = "message_delta"
+    stop_reason: ApiStopReason | None = None
+    usage: TokenUsage = TokenUsage()
+    """Cumulative usage for this message (the API reports totals, not increments)."""
+
+
+class MessageStop(_Frozen):
+    kind: Literal["message_stop"] = "message_stop"
+
+
+StreamEvent = Annotated[
+    MessageStart | TextStart | ThinkingStart | RedactedThinking | ToolUseStart | TextDelta
+    | ThinkingDelta | SignatureDelta | InputJsonDelta | BlockStop | MessageDelta | MessageStop,
+    Field(discriminator="kind"),
+]
+
+
+class Model(Protocol):
+    """Streams one response. Raises `ModelError` (see `agentls.core.errors`) on failure."""
+
+    @property
+    def name(self) -> str: ...
+
+    def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]: ...

@@ -1,0 +1,156 @@
+"""The tool contract: metadata the registry lists without running anything, and `call`."""
+
+from __future__ import annotations
+
+import json
+import os.path
+import platform
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentls.workspace.port import Workspace
+
+TrustTier = Literal["builtin", "plugin", "user"]
+"""Built-in tools outrank plugin/MCP tools, which outrank user skills."""
+
+
+class ToolError(Exception):
+    """An expected failure (bad path, no match, ...): becomes an `is_error` result for the model."""
+
+
+class ToolInput(BaseModel):
+    """Base of every tool's input model: unknown fields are an error, as in Claude Code."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class TodoItem(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    content: str = Field(min_length=1, max_length=2000)
+    status: Literal["pending", "in_progress", "completed"]
+    activeForm: str = Field(min_length=1, max_length=2000)  # noqa: N815 - Claude Code's field name.
+
+
+@dataclass(frozen=True)
+class ToolOutput:
+    content: str
+    """What the model reads as the tool result."""
+    is_error: bool = False
+    diff: str | None = None
+    """A unified diff of what an edit changed, for display."""
+    todos: tuple[TodoItem, ...] | None = None
+    """Set by TodoWrite: the new plan."""
+
+
+@dataclass(frozen=True)
+class ToolEnv:
+    """The live environment tool descriptions may mention."""
+
+    root: Path
+    platform: str = field(default_factory=lambda: platform.system())
+
+
+class FileReadState:
+    """Which file versions the model has seen in this session.
+
+    Edit and overwriting Write require that the model read the file first and that it has not
+    changed since; successful edits record the new version so follow-up edits need no re-read.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[Path, str] = {}
+
+    def record(self, path: Path, version: str) -> None:
+        self._seen[path] = version
+
+    def seen_version(self, path: Path) -> str | None:
+        return self._seen.get(path)
+
+    def forget(self, path: Path) -> None:
+        self._seen.pop(path, None)
+
+
+@dataclass(frozen=True)
+class ToolLimits:
+    read_max_lines: int = 2000
+    read_max_line_chars: int = 2000
+    read_max_output_chars: int = 100_000
+    read_max_file_bytes: int = 50 * 1024 * 1024
+    bash_default_timeout_ms: int = 120_000
+    bash_max_timeout_ms: int = 600_000
+    bash_output_chars: int = 30_000
+    glob_max_results: int = 100
+    grep_default_head_limit: int = 250
+    grep_output_chars: int = 30_000
+
+
+@dataclass
+class ToolContext:
+    """What a tool may use. Built once per session by the core."""
+
+    workspace: Workspace
+    read_state: FileReadState
+    limits: ToolLimits = field(default_factory=ToolLimits)
+    env_for_subprocess: dict[str, str] | None = None
+    """Scrubbed environment for Bash; None means `agentls.tools.bash.scrubbed_env()`."""
+
+
+In = TypeVar("In", bound=ToolInput)
+
+
+class Tool(ABC, Generic[In]):
+    name: ClassVar[str]
+    input_model: ClassVar[type[ToolInput]]
+    read_only: ClassVar[bool] = False
+    destructive: ClassVar[bool] = False
+    """Can destroy data the user cannot get back from the editor's undo (rm, overwrite)."""
+    edits_files: ClassVar[bool] = False
+    """A file edit that `acceptEdits` mode may approve."""
+    tier: ClassVar[TrustTier] = "builtin"
+
+    @abstractmethod
+    def description(self, env: ToolEnv) -> str: ...
+
+    def input_schema(self) -> dict[str, Any]:
+        schema = self.input_model.model_json_schema(by_alias=True)
+        schema.pop("title", None)
+        for prop in schema.get("properties", {}).values():
+            prop.pop("title", None)
+        return schema
+
+    def parse(self, raw: dict[str, Any]) -> In:
+        """Validate raw model input; raises `pydantic.ValidationError`."""
+        return self.input_model.model_validate(raw)  # type: ignore[return-value]
+
+    def paths(self, args: In, root: Path) -> tuple[Path, ...]:
+        """Absolute paths the call touches; empty when unknown (the policy then treats it as such)."""
+        return ()
+
+    def summary(self, args: In) -> str:
+        """A one-line title, e.g. `Read src/app.py`."""
+        return f"{self.name} {json.dumps(args.model_dump(by_alias=True, exclude_none=True))[:120]}"
+
+    async def preview(self, args: In, ctx: ToolContext) -> str | None:
+        """A diff of what the call would change, for permission prompts; None if not an edit."""
+        return None
+
+    @abstractmethod
+    async def call(self, args: In, ctx: ToolContext) -> ToolOutput:
+        """Do the work. Raise `ToolError` for expected failures."""
+
+
+def resolve_path(raw: str, root: Path) -> Path:
+    """The absolute, normalised path a tool argument names (relative paths are taken from root).
+
+    Symlinks are not resolved here: the policy checks both the link and its target.
+    """
+    p = Path(raw).expanduser()
+    if not p.is_absolute():
+        p = root / p
+    # Normalise `..` lexically, without touching the disk.
+    return Path(os.path.normpath(p))
