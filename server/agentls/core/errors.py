@@ -26,6 +26,8 @@ class ErrorCause(BaseModel):
     message: str
     status: int | None = None
     retryable: bool = False
+    retry_after_s: float | None = None
+    """The server's `retry-after` hint, uncapped (the loop caps it)."""
 
 
 class ModelError(Exception):
