@@ -7,15 +7,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 ErrorKind = Literal[
-    "authentication",   # 401/403, or no API key: retrying will not help.
-    "rate_limited",     # 429 after the retries ran out.
-    "overloaded",       # 529 or an in-stream overloaded_error after retries.
-    "connection",       # Could not reach the API, or the stream dropped.
+    "authentication",  # 401/403, or no API key: retrying will not help.
+    "rate_limited",  # 429 after the retries ran out.
+    "overloaded",  # 529 or an in-stream overloaded_error after retries.
+    "connection",  # Could not reach the API, or the stream dropped.
     "invalid_request",  # 400 and friends: the request itself is wrong.
-    "context_overflow", # The prompt is longer than the model's window.
-    "api",              # Any other API error.
-    "protocol",         # The model broke the protocol (e.g. a scripted model ran out of steps).
-    "internal",         # A bug in agentls; the message says where.
+    "context_overflow",  # The prompt is longer than the model's window.
+    "api",  # Any other API error.
+    "protocol",  # The model broke the protocol (e.g. a scripted model ran out of steps).
+    "internal",  # A bug in agentls; the message says where.
 ]
 
 

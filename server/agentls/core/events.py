@@ -49,7 +49,9 @@ class Errored(_Event):
     cause: ErrorCause
 
 
-StopReason = Annotated[EndTurn | MaxTokens | MaxTurns | Refusal | Cancelled | Errored, Field(discriminator="kind")]
+StopReason = Annotated[
+    EndTurn | MaxTokens | MaxTurns | Refusal | Cancelled | Errored, Field(discriminator="kind")
+]
 
 
 # --- Events ----------------------------------------------------------------------------------------
@@ -194,9 +196,22 @@ class TurnEnded(_Event):
 
 
 AgentEvent = Annotated[
-    SessionStarted | TurnStarted | RequestStarted | TextDelta | ThinkingDelta | AssistantMessage
-    | ToolCallStarted | ToolCallUpdated | ToolCallFinished | PermissionRequested | PermissionDecided
-    | PlanUpdated | UsageUpdated | Retrying | Notice | TurnEnded,
+    SessionStarted
+    | TurnStarted
+    | RequestStarted
+    | TextDelta
+    | ThinkingDelta
+    | AssistantMessage
+    | ToolCallStarted
+    | ToolCallUpdated
+    | ToolCallFinished
+    | PermissionRequested
+    | PermissionDecided
+    | PlanUpdated
+    | UsageUpdated
+    | Retrying
+    | Notice
+    | TurnEnded,
     Field(discriminator="kind"),
 ]
 

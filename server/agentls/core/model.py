@@ -138,7 +138,12 @@ class BlockStop(_Frozen):
 
 
 ApiStopReason = Literal[
-    "end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal",
+    "end_turn",
+    "max_tokens",
+    "stop_sequence",
+    "tool_use",
+    "pause_turn",
+    "refusal",
     "model_context_window_exceeded",
 ]
 
@@ -155,8 +160,18 @@ class MessageStop(_Frozen):
 
 
 StreamEvent = Annotated[
-    MessageStart | TextStart | ThinkingStart | RedactedThinking | ToolUseStart | TextDelta
-    | ThinkingDelta | SignatureDelta | InputJsonDelta | BlockStop | MessageDelta | MessageStop,
+    MessageStart
+    | TextStart
+    | ThinkingStart
+    | RedactedThinking
+    | ToolUseStart
+    | TextDelta
+    | ThinkingDelta
+    | SignatureDelta
+    | InputJsonDelta
+    | BlockStop
+    | MessageDelta
+    | MessageStop,
     Field(discriminator="kind"),
 ]
 

@@ -90,16 +90,21 @@ def tool_use_id(reply_index: int, block_index: int, call: ToolCall) -> str:
 
 
 def _chunks(text: str, size: int) -> list[str]:
-    return [text[i:i + size] for i in range(0, len(text), size)] or [""]
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
 
 def reply_events(reply: Reply, reply_index: int = 0, model: str = "scripted") -> list[StreamEvent]:
     """The stream events of a reply, without timing (`delay_before_stop_s` is the caller's)."""
     events: list[StreamEvent] = [
-        MessageStart(message_id=f"msg_{reply_index:02d}", model=model,
-                     usage=TokenUsage(input_tokens=reply.usage.input_tokens,
-                                      cache_read_input_tokens=reply.usage.cache_read_input_tokens,
-                                      cache_creation_input_tokens=reply.usage.cache_creation_input_tokens)),
+        MessageStart(
+            message_id=f"msg_{reply_index:02d}",
+            model=model,
+            usage=TokenUsage(
+                input_tokens=reply.usage.input_tokens,
+                cache_read_input_tokens=reply.usage.cache_read_input_tokens,
+                cache_creation_input_tokens=reply.usage.cache_creation_input_tokens,
+            ),
+        ),
     ]
     for i, block in enumerate(reply.blocks):
         if isinstance(block, Text):
@@ -107,7 +112,9 @@ def reply_events(reply: Reply, reply_index: int = 0, model: str = "scripted") ->
             events.extend(TextDelta(index=i, text=c) for c in _chunks(block.text, reply.chunk_size))
         elif isinstance(block, Thinking):
             events.append(ThinkingStart(index=i))
-            events.extend(ThinkingDelta(index=i, thinking=c) for c in _chunks(block.thinking, reply.chunk_size))
+            events.extend(
+                ThinkingDelta(index=i, thinking=c) for c in _chunks(block.thinking, reply.chunk_size)
+            )
             events.append(SignatureDelta(index=i, signature=block.signature))
         else:
             events.append(ToolUseStart(index=i, id=tool_use_id(reply_index, i, block), name=block.name))
@@ -117,8 +124,12 @@ def reply_events(reply: Reply, reply_index: int = 0, model: str = "scripted") ->
             # The block is left open: the stream ends as if max_tokens cut it off.
             break
         events.append(BlockStop(index=i))
-    events.append(MessageDelta(stop_reason=reply.effective_stop_reason(),
-                               usage=TokenUsage(output_tokens=reply.usage.output_tokens)))
+    events.append(
+        MessageDelta(
+            stop_reason=reply.effective_stop_reason(),
+            usage=TokenUsage(output_tokens=reply.usage.output_tokens),
+        )
+    )
     events.append(MessageStop())
     return events
 
@@ -141,10 +152,12 @@ class ScriptedModel:
         index = len(self.requests)
         self.requests.append(request)
         if index >= len(self.steps):
-            raise ModelError(ErrorCause(
-                kind="protocol",
-                message=f"scripted model: unexpected request #{index + 1}; the script has {len(self.steps)} step(s)",
-            ))
+            raise ModelError(
+                ErrorCause(
+                    kind="protocol",
+                    message=f"scripted model: unexpected request #{index + 1}; the script has {len(self.steps)} step(s)",
+                )
+            )
         step = self.steps[index]
         if isinstance(step, ModelError):
             raise step

@@ -1,0 +1,90 @@
+"""`agentls` entry point: argument parsing and exit codes; the work lives in the sub-modules.
+
+Exit codes: 0 the turn ended normally; 1 the API or the agent failed; 2 bad usage or setup
+(a flag, a missing key, an unknown session); 3 the turn stopped early (max turns, max tokens,
+refusal); 130 cancelled with Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from agentls import __version__
+from agentls.core.config import DEFAULT_MAX_TURNS
+from agentls.policy.decision import PERMISSION_MODES
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, no traceback."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="agentls", description="A coding agent for every LSP editor.")
+    parser.add_argument("--version", action="version", version=f"agentls {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run one prompt headless and stream the result")
+    run.add_argument("prompt", help="what to ask the agent")
+    run.add_argument("--cwd", help="the project directory (default: the current directory)")
+    run.add_argument("--model", help="model id (default: the session's, or agentls' default)")
+    run.add_argument("--permission-mode", choices=PERMISSION_MODES, default="default")
+    run.add_argument("--output-format", choices=("text", "stream-json"), default="text")
+    run.add_argument("--resume", metavar="ID", help="continue a session (an id or a unique prefix)")
+    run.add_argument("--max-turns", type=_positive_int, default=DEFAULT_MAX_TURNS,
+                     help=f"model requests allowed in this turn (default {DEFAULT_MAX_TURNS})")
+    run.add_argument("--thinking-budget", type=_positive_int, default=None,
+                     help="enable extended thinking with this many tokens (>= 1024)")
+
+    demo = sub.add_parser("demo", help="run the bundled offline demo (scripted model, sample project)")
+    demo.add_argument("--dir", help="copy the sample project here instead of a temporary directory")
+    demo.add_argument("--output-format", choices=("text", "stream-json"), default="text")
+
+    sessions = sub.add_parser("sessions", help="list recorded sessions")
+    sessions.add_argument("--limit", type=_positive_int, default=20)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            from agentls.cli.run import run_command
+
+            return asyncio.run(run_command(args))
+        if args.command == "demo":
+            from agentls.cli.demo import demo_command
+
+            return asyncio.run(demo_command(args))
+        if args.command == "sessions":
+            from agentls.cli.sessions import sessions_command
+
+            return sessions_command(args)
+        _parser().print_help(sys.stderr)
+        return 2
+    except CliError as err:
+        print(f"agentls: {err}", file=sys.stderr)
+        return err.code
+    except KeyboardInterrupt:
+        print("agentls: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""Session configuration: everything a session needs to know that is not the conversation.
+
+A snapshot goes into the transcript header, so a resumed session can say what it ran with.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentls.policy.decision import PermissionMode
+
+DEFAULT_MAX_TURNS = 50
+
+
+class AgentConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    max_turns: int = Field(default=DEFAULT_MAX_TURNS, ge=1)
+    """Model requests allowed in one turn before it stops with `max_turns`."""
+    max_tokens: int = Field(default=16_000, ge=1)
+    thinking_budget: int | None = Field(default=None, ge=1024)
+    """Extended thinking budget in tokens; None turns thinking off."""
+    permission_mode: PermissionMode = "default"
+    max_retries: int = Field(default=4, ge=0)
+    """Retries of one API call after a retryable failure (rate limit, overload, dropped stream)."""
+    retry_after_cap_s: float = Field(default=60.0, gt=0)
+    """A server's `retry-after` is obeyed up to this many seconds: a turn never sleeps for an hour."""
+    retry_base_delay_s: float = Field(default=0.5, ge=0)
+    retry_max_delay_s: float = Field(default=16.0, ge=0)
+    read_only_concurrency: int = Field(default=8, ge=1)

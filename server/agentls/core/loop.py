@@ -1,0 +1,276 @@
+"""One turn: prompt in, events out, until the model stops or a budget or the user stops it.
+
+`Turn.events()` is an async generator over `AgentEvent`s. Internally a driver task runs the loop
+and pushes events onto a queue, so tool events reach the consumer while the model is still
+streaming. `Turn.cancel()` (or cancelling the consumer) cancels the driver at whatever it awaits:
+running tools are killed, the history is left valid, and the turn ends with `cancelled`.
+
+Each iteration is one API call; its outcome is a closed union (`Continue` or `Stop`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from agentls.core.assembler import Assembler
+from agentls.core.errors import ErrorCause, ModelError
+from agentls.core.events import (
+    AgentEvent,
+    AssistantMessage,
+    Cancelled,
+    EndTurn,
+    Errored,
+    MaxTokens,
+    MaxTurns,
+    Notice,
+    Refusal,
+    RequestStarted,
+    Retrying,
+    StopReason,
+    TextDelta,
+    ThinkingDelta,
+    TurnEnded,
+    TurnStarted,
+    UsageUpdated,
+)
+from agentls.core.history import append_message
+from agentls.core.messages import Message, ToolResultBlock, ToolUseBlock, user_text
+from agentls.core.model import ModelRequest, ThinkingConfig, TokenUsage
+from agentls.core.records import MessageRecord, StateRecord, TurnEndRecord, TurnStartRecord, UsageRecord
+from agentls.core.state import SessionState
+from agentls.core.tool_exec import ToolRunner
+
+_DONE = object()
+
+
+@dataclass(frozen=True)
+class Continue:
+    """Send another request: tool results are waiting, or the model paused."""
+
+
+@dataclass(frozen=True)
+class Stop:
+    reason: StopReason
+
+
+Outcome = Continue | Stop
+
+
+@dataclass
+class _InFlight:
+    """The response being streamed, so cancellation can leave the history valid."""
+
+    assembler: Assembler
+    runner: ToolRunner
+    committed: bool = False
+
+
+class Turn:
+    def __init__(self, state: SessionState, prompt: str) -> None:
+        self._state = state
+        self._prompt = prompt
+        self._queue: asyncio.Queue[object] = asyncio.Queue()
+        self._driver: asyncio.Task[None] | None = None
+        self._inflight: _InFlight | None = None
+        self._usage = TokenUsage()
+        self._requests = 0
+        self.stop: StopReason | None = None
+
+    def cancel(self) -> None:
+        if self._driver is not None and not self._driver.done():
+            self._driver.cancel()
+
+    async def events(self) -> AsyncIterator[AgentEvent]:
+        if self._driver is not None:
+            raise RuntimeError("a turn's events can be iterated only once")
+        self._driver = asyncio.create_task(self._drive())
+        try:
+            while (item := await self._queue.get()) is not _DONE:
+                yield item  # type: ignore[misc]
+        finally:
+            if not self._driver.done():
+                self._driver.cancel()
+            await asyncio.gather(self._driver, return_exceptions=True)
+
+    def _emit(self, event: AgentEvent) -> None:
+        self._queue.put_nowait(event)
+
+    async def _drive(self) -> None:
+        stop: StopReason
+        try:
+            stop = await self._loop()
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()  # We own this task; the cancellation is handled right here.
+            await self._abandon_inflight()
+            stop = Cancelled()
+        except ModelError as err:
+            stop = Errored(cause=err.cause)
+        except Exception as err:  # A bug must end the turn visibly, not kill the server.
+            self._state.log.exception("turn failed")
+            stop = Errored(cause=ErrorCause(kind="internal", message=f"{type(err).__name__}: {err}"))
+        self.stop = stop
+        st = self._state
+        st.journal.write(StateRecord(state="idle"))
+        st.journal.write(TurnEndRecord(stop=stop), sync=True)
+        last = st.history[-1] if st.history else None
+        text = last.text() if last is not None and last.role == "assistant" else ""
+        self._emit(
+            TurnEnded(
+                session_id=st.session_id, stop=stop, text=text, usage=self._usage, requests=self._requests
+            )
+        )
+        self._queue.put_nowait(_DONE)
+
+    async def _loop(self) -> StopReason:
+        st = self._state
+        st.journal.write(TurnStartRecord(prompt=self._prompt))
+        self._commit(user_text(self._prompt))
+        self._emit(TurnStarted(session_id=st.session_id, prompt=self._prompt))
+        while True:
+            if self._requests >= st.config.max_turns:
+                return MaxTurns(limit=st.config.max_turns)
+            outcome = await self._respond()
+            if isinstance(outcome, Stop):
+                return outcome.reason
+
+    async def _respond(self) -> Outcome:
+        """One API call, retried while nothing has run yet; tools start as their blocks close."""
+        st = self._state
+        attempt = 1
+        while True:
+            runner = st.new_runner(self._emit)
+            assembler = Assembler(lambda block, error: self._submit(runner, block, error))
+            self._inflight = _InFlight(assembler, runner)
+            self._emit(RequestStarted(index=self._requests, model=st.config.model, attempt=attempt))
+            st.journal.write(StateRecord(state="streaming"))
+            try:
+                async for event in st.model.stream(self._request()):
+                    delta = assembler.feed(event)
+                    if delta is not None:
+                        kind, chunk = delta
+                        self._emit(TextDelta(text=chunk) if kind == "text" else ThinkingDelta(text=chunk))
+            except ModelError as err:
+                cause = err.cause
+            else:
+                cause = (
+                    None
+                    if assembler.finished
+                    else ErrorCause(
+                        kind="connection",
+                        message="the response stream ended before message_stop",
+                        retryable=True,
+                    )
+                )
+            if cause is None:
+                self._requests += 1
+                return await self._complete(assembler, runner)
+            if runner.started:
+                # Tools already ran from this response: never retry it. Keep what completed.
+                self._requests += 1
+                return await self._salvage(assembler, runner, cause)
+            if not cause.retryable or attempt > st.config.max_retries:
+                self._requests += 1
+                return Stop(Errored(cause=cause))
+            delay = self._retry_delay(cause, attempt)
+            self._emit(Retrying(attempt=attempt, delay_s=delay, cause=cause))
+            await asyncio.sleep(delay)
+            attempt += 1
+
+    def _submit(self, runner: ToolRunner, block: ToolUseBlock, error: str | None) -> None:
+        assert self._inflight is not None
+        # Make the blocks that led to this call durable before it can have any effect.
+        self._state.record_partial(self._inflight.assembler)
+        runner.submit(block, error)
+
+    async def _complete(self, assembler: Assembler, runner: ToolRunner) -> Outcome:
+        st = self._state
+        self._account(assembler.usage)
+        message = assembler.message()
+        self._commit_assistant(message, assembler.message_id)
+        if runner.started:
+            self._commit(Message(role="user", content=tuple(await runner.results())))
+            if assembler.stop_reason == "refusal":
+                return Stop(Refusal())
+            return Continue()
+        self._inflight = None
+        match assembler.stop_reason:
+            case "max_tokens" | "model_context_window_exceeded":
+                return Stop(MaxTokens())
+            case "refusal":
+                return Stop(Refusal())
+            case "pause_turn":
+                return Continue()
+            case _:
+                if not message.content:
+                    st.log.warning("empty assistant message (stop_reason=%s)", assembler.stop_reason)
+                return Stop(EndTurn())
+
+    async def _salvage(self, assembler: Assembler, runner: ToolRunner, cause: ErrorCause) -> Outcome:
+        self._account(assembler.usage)
+        self._commit_assistant(assembler.message(), assembler.message_id)
+        self._commit(Message(role="user", content=tuple(await runner.results())))
+        self._emit(
+            Notice(
+                level="warning",
+                message=f"The response broke off after tools had started ({cause.message}); "
+                "their results were kept and were not re-run.",
+            )
+        )
+        return Continue() if cause.retryable else Stop(Errored(cause=cause))
+
+    async def _abandon_inflight(self) -> None:
+        inflight, self._inflight = self._inflight, None
+        if inflight is None or not inflight.runner.started:
+            return  # Nothing ran from the partial response: drop it.
+        results: list[ToolResultBlock] = await inflight.runner.cancel()
+        if not inflight.committed:
+            self._commit_assistant(inflight.assembler.message(), inflight.assembler.message_id)
+        last = self._state.history[-1]
+        if last.role == "assistant":
+            self._commit(Message(role="user", content=tuple(results)))
+
+    def _commit_assistant(self, message: Message, message_id: str) -> None:
+        if self._inflight is not None:
+            self._inflight.committed = True
+        if not message.content:
+            return  # The API rejects empty assistant messages; there is nothing to keep.
+        self._commit(message, message_id)
+        self._emit(AssistantMessage(message=message))
+
+    def _commit(self, message: Message, message_id: str = "") -> None:
+        st = self._state
+        append_message(st.history, message)
+        st.journal.write(
+            MessageRecord(message=message, message_id=message_id), sync=message.role == "assistant"
+        )
+
+    def _account(self, usage: TokenUsage) -> None:
+        st = self._state
+        self._usage = self._usage + usage
+        st.usage = st.usage + usage
+        st.journal.write(UsageRecord(request=usage, session=st.usage))
+        self._emit(UsageUpdated(request=usage, session=st.usage))
+
+    def _request(self) -> ModelRequest:
+        st = self._state
+        cfg = st.config
+        return ModelRequest(
+            model=cfg.model,
+            system=st.system,
+            messages=tuple(st.history),
+            tools=st.tool_specs,
+            max_tokens=cfg.max_tokens,
+            thinking=ThinkingConfig(budget_tokens=cfg.thinking_budget) if cfg.thinking_budget else None,
+        )
+
+    def _retry_delay(self, cause: ErrorCause, attempt: int) -> float:
+        cfg = self._state.config
+        if cause.retry_after_s is not None:
+            return min(max(cause.retry_after_s, 0.0), cfg.retry_after_cap_s)
+        backoff = min(cfg.retry_base_delay_s * 2 ** (attempt - 1), cfg.retry_max_delay_s)
+        return backoff * random.uniform(0.75, 1.0)

@@ -1,0 +1,128 @@
+"""Transcript records: what a session appends to its JSONL log, in the order things happen.
+
+The log is the session's memory. Records are written *before* the side effect they describe
+(a `tool_call` before the tool runs), so a session killed at any instant can be resumed without
+running anything twice: see `agentls.core.replay`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from agentls.core.events import StopReason
+from agentls.core.messages import ContentBlock, Message
+from agentls.core.model import TokenUsage
+
+TRANSCRIPT_VERSION = 1
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class HeaderRecord(_Record):
+    type: Literal["session"] = "session"
+    version: int = TRANSCRIPT_VERSION
+    session_id: str
+    created: str
+    cwd: str
+    config: dict[str, Any]
+    """Snapshot of `AgentConfig` at creation."""
+
+
+class ResumedRecord(_Record):
+    type: Literal["resumed"] = "resumed"
+    at: str
+    config: dict[str, Any]
+
+
+class MessageRecord(_Record):
+    """A complete message entering the history."""
+
+    type: Literal["message"] = "message"
+    message: Message
+    message_id: str = ""
+
+
+class PartialAssistantRecord(_Record):
+    """The assistant blocks completed so far, written before the first side effect they cause."""
+
+    type: Literal["assistant_partial"] = "assistant_partial"
+    message_id: str
+    content: tuple[ContentBlock, ...]
+
+
+class ToolCallRecord(_Record):
+    """Written (and synced) immediately before a tool starts running."""
+
+    type: Literal["tool_call"] = "tool_call"
+    call_id: str
+    name: str
+    input: dict[str, Any]
+
+
+class ToolResultRecord(_Record):
+    type: Literal["tool_result"] = "tool_result"
+    call_id: str
+    content: str
+    is_error: bool
+
+
+class PermissionRecord(_Record):
+    type: Literal["permission"] = "permission"
+    call_id: str
+    tool: str
+    input_digest: str
+    outcome: Literal["allow", "deny"]
+    by: Literal["policy", "user", "mode"]
+    reason: str
+
+
+class UsageRecord(_Record):
+    type: Literal["usage"] = "usage"
+    request: TokenUsage
+    session: TokenUsage
+
+
+class StateRecord(_Record):
+    """Workflow state, written before the work it names begins."""
+
+    type: Literal["state"] = "state"
+    state: Literal["streaming", "awaiting_permission", "executing_tool", "idle"]
+    detail: str = ""
+
+
+class TurnStartRecord(_Record):
+    type: Literal["turn_start"] = "turn_start"
+    prompt: str
+
+
+class TurnEndRecord(_Record):
+    type: Literal["turn_end"] = "turn_end"
+    stop: StopReason
+
+
+class PlanRecord(_Record):
+    type: Literal["plan"] = "plan"
+    todos: list[dict[str, Any]]
+
+
+Record = Annotated[
+    HeaderRecord
+    | ResumedRecord
+    | MessageRecord
+    | PartialAssistantRecord
+    | ToolCallRecord
+    | ToolResultRecord
+    | PermissionRecord
+    | UsageRecord
+    | StateRecord
+    | TurnStartRecord
+    | TurnEndRecord
+    | PlanRecord,
+    Field(discriminator="type"),
+]
+
+RECORD_ADAPTER: TypeAdapter[Record] = TypeAdapter(Record)

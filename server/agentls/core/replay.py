@@ -1,0 +1,108 @@
+"""Rebuild a session from its transcript records, repairing what a crash left open.
+
+The rules, in the order records were written by the loop:
+- `message` records are the history; an `assistant_partial` stands in for an assistant message
+  whose stream was cut off after a tool had started.
+- A tool call of the last assistant message that has no answer gets one: its recorded
+  `tool_result` if it finished, otherwise an error result saying it was interrupted. A call is
+  never re-run: the model is told, and decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from agentls.core.history import append_message, unanswered_tool_uses
+from agentls.core.messages import Message, ToolResultBlock
+from agentls.core.model import TokenUsage
+from agentls.core.records import (
+    RECORD_ADAPTER,
+    HeaderRecord,
+    MessageRecord,
+    PartialAssistantRecord,
+    PlanRecord,
+    ToolCallRecord,
+    ToolResultRecord,
+    UsageRecord,
+)
+
+INTERRUPTED = (
+    "Interrupted: the session ended (crash, kill or shutdown) while this tool call was running. "
+    "It was NOT run again on resume. Its effects, if any, are unknown: check the current state "
+    "(for example Read the file or re-run a read-only command) before retrying."
+)
+NOT_STARTED = (
+    "Not run: the session ended before this tool call started. Nothing was executed; "
+    "call it again if it is still needed."
+)
+
+
+@dataclass
+class Replayed:
+    header: HeaderRecord | None = None
+    history: list[Message] = field(default_factory=list)
+    usage: TokenUsage = TokenUsage()
+    todos: list[dict[str, Any]] = field(default_factory=list)
+    repair: Message | None = None
+    """Synthesised tool results for calls a crash left unanswered (already in `history`)."""
+    interrupted: list[str] = field(default_factory=list)
+    """Ids of calls that had started but never recorded a result."""
+    skipped_records: int = 0
+
+
+def replay(raw_records: Iterable[dict[str, Any]]) -> Replayed:
+    out = Replayed()
+    partial: PartialAssistantRecord | None = None
+    started: set[str] = set()
+    results: dict[str, ToolResultRecord] = {}
+    for raw in raw_records:
+        try:
+            record = RECORD_ADAPTER.validate_python(raw)
+        except ValidationError:
+            out.skipped_records += 1
+            continue
+        if isinstance(record, HeaderRecord):
+            out.header = record
+        elif isinstance(record, PartialAssistantRecord):
+            partial = record
+        elif isinstance(record, MessageRecord):
+            if record.message.role == "assistant":
+                partial = None
+            elif partial is not None:
+                append_message(out.history, Message(role="assistant", content=partial.content))
+                partial = None
+            append_message(out.history, record.message)
+        elif isinstance(record, ToolCallRecord):
+            started.add(record.call_id)
+        elif isinstance(record, ToolResultRecord):
+            results[record.call_id] = record
+        elif isinstance(record, UsageRecord):
+            out.usage = record.session
+        elif isinstance(record, PlanRecord):
+            out.todos = record.todos
+    if partial is not None:
+        append_message(out.history, Message(role="assistant", content=partial.content))
+    _answer_open_calls(out, started, results)
+    return out
+
+
+def _answer_open_calls(out: Replayed, started: set[str], results: dict[str, ToolResultRecord]) -> None:
+    open_calls = unanswered_tool_uses(out.history)
+    if not open_calls:
+        return
+    blocks: list[ToolResultBlock] = []
+    for call in open_calls:
+        if call.id in results:
+            done = results[call.id]
+            blocks.append(ToolResultBlock(tool_use_id=call.id, content=done.content, is_error=done.is_error))
+        elif call.id in started:
+            out.interrupted.append(call.id)
+            blocks.append(ToolResultBlock(tool_use_id=call.id, content=INTERRUPTED, is_error=True))
+        else:
+            blocks.append(ToolResultBlock(tool_use_id=call.id, content=NOT_STARTED, is_error=True))
+    out.repair = Message(role="user", content=tuple(blocks))
+    append_message(out.history, out.repair)

@@ -1,0 +1,171 @@
+"""A session: configuration, history and transcript, and the one entry point `run(prompt)`.
+
+Sessions start fresh or resume from their transcript. Only one turn runs at a time; a second
+`run` while one is active raises `SessionBusy` (front ends decide whether to queue).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from agentls.core.config import AgentConfig
+from agentls.core.events import SessionStarted
+from agentls.core.journal import FileJournal, Journal, MemoryJournal
+from agentls.core.loop import Turn
+from agentls.core.model import Model, ToolSpec
+from agentls.core.prompt import build_system_prompt
+from agentls.core.records import HeaderRecord, MessageRecord, ResumedRecord
+from agentls.core.replay import replay
+from agentls.core.state import SessionState
+from agentls.policy.decision import Approver, PermissionPolicy
+from agentls.policy.simple import SimplePolicy
+from agentls.store.jsonl import read_jsonl
+from agentls.store.sessions import SessionStore
+from agentls.tools.base import FileReadState, ToolContext, ToolEnv
+from agentls.tools.registry import ToolRegistry, builtin_tools
+from agentls.workspace.port import Workspace
+
+
+class SessionBusy(RuntimeError):
+    """A turn is already running in this session."""
+
+
+@dataclass(frozen=True)
+class SessionDeps:
+    """What a front end supplies to start or resume a session."""
+
+    config: AgentConfig
+    model: Model
+    workspace: Workspace
+    approver: Approver
+    policy: PermissionPolicy | None = None
+    registry: ToolRegistry | None = None
+    store: SessionStore | None = None
+    """None keeps the transcript in memory only."""
+    subprocess_env: dict[str, str] | None = None
+
+
+class Session:
+    def __init__(
+        self, state: SessionState, *, transcript: Path | None, resumed: bool, notices: list[str]
+    ) -> None:
+        self.state = state
+        self.transcript = transcript
+        self.resumed = resumed
+        self.notices = notices
+        """Things found while resuming (a torn line, an interrupted call) for the front end to show."""
+        self._turn: Turn | None = None
+
+    @property
+    def id(self) -> str:
+        return self.state.session_id
+
+    @property
+    def busy(self) -> bool:
+        return self._turn is not None and self._turn.stop is None
+
+    def started_event(self) -> SessionStarted:
+        return SessionStarted(
+            session_id=self.id,
+            model=self.state.config.model,
+            cwd=str(self.state.tool_ctx.workspace.root),
+            resumed=self.resumed,
+            transcript=str(self.transcript or ""),
+        )
+
+    def run(self, prompt: str) -> Turn:
+        if self.busy:
+            raise SessionBusy(f"session {self.id} is already running a turn")
+        self._turn = Turn(self.state, prompt)
+        return self._turn
+
+    def cancel(self) -> None:
+        if self._turn is not None:
+            self._turn.cancel()
+
+    def close(self) -> None:
+        self.state.journal.close()
+
+    @classmethod
+    async def start(
+        cls, deps: SessionDeps, *, session_id: str | None = None, now: datetime | None = None
+    ) -> Session:
+        now = now or datetime.now(UTC)
+        store = deps.store
+        sid = session_id or (store.new_id() if store else f"mem-{now:%Y%m%d-%H%M%S}")
+        path = store.path_for(sid) if store else None
+        journal: Journal = FileJournal(path) if path else MemoryJournal()
+        journal.write(
+            HeaderRecord(
+                session_id=sid,
+                created=now.isoformat(),
+                cwd=str(deps.workspace.root),
+                config=deps.config.model_dump(mode="json"),
+            ),
+            sync=True,
+        )
+        state = await _build_state(deps, sid, journal, now)
+        return cls(state, transcript=path, resumed=False, notices=[])
+
+    @classmethod
+    async def resume(cls, deps: SessionDeps, session_id: str, *, now: datetime | None = None) -> Session:
+        if deps.store is None:
+            raise ValueError("resuming needs a session store")
+        now = now or datetime.now(UTC)
+        path = deps.store.find(session_id)
+        read = read_jsonl(path)
+        replayed = replay(read.records)
+        notices: list[str] = []
+        if read.torn_tail:
+            notices.append(
+                "The transcript's last line was cut off (the session was killed mid-write); it was ignored."
+            )
+        if read.corrupt_lines:
+            notices.append(
+                f"Skipped {len(read.corrupt_lines)} unreadable transcript line(s): {read.corrupt_lines[:10]}."
+            )
+        if replayed.interrupted:
+            notices.append(
+                f"{len(replayed.interrupted)} tool call(s) were interrupted by the crash; they were not "
+                "re-run and the model has been told."
+            )
+        sid = replayed.header.session_id if replayed.header else session_id
+        journal = FileJournal(path)
+        journal.write(
+            ResumedRecord(at=now.isoformat(), config=deps.config.model_dump(mode="json")), sync=True
+        )
+        if replayed.repair is not None:
+            journal.write(MessageRecord(message=replayed.repair), sync=True)
+        state = await _build_state(deps, sid, journal, now)
+        state.history = replayed.history
+        state.usage = replayed.usage
+        return cls(state, transcript=path, resumed=True, notices=notices)
+
+
+async def _build_state(deps: SessionDeps, sid: str, journal: Journal, now: datetime) -> SessionState:
+    registry = deps.registry or builtin_tools()
+    env = ToolEnv(root=deps.workspace.root)
+    specs = tuple(
+        ToolSpec(name=t.name, description=t.description(env), input_schema=t.input_schema())
+        for t in registry.tools()
+    )
+    system = await build_system_prompt(
+        deps.workspace, tool_names=registry.names(), now=now, model=deps.config.model
+    )
+    ctx = ToolContext(
+        workspace=deps.workspace, read_state=FileReadState(), env_for_subprocess=deps.subprocess_env
+    )
+    return SessionState(
+        session_id=sid,
+        config=deps.config,
+        model=deps.model,
+        system=system,
+        registry=registry,
+        tool_specs=specs,
+        tool_ctx=ctx,
+        policy=deps.policy or SimplePolicy(deps.workspace.root, deps.config.permission_mode),
+        approver=deps.approver,
+        journal=journal,
+    )

@@ -1,0 +1,54 @@
+"""The mutable state of one session, shared by its turns (one turn at a time)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from agentls.core.assembler import Assembler
+from agentls.core.config import AgentConfig
+from agentls.core.events import AgentEvent
+from agentls.core.journal import Journal
+from agentls.core.messages import Message
+from agentls.core.model import Model, SystemBlock, TokenUsage, ToolSpec
+from agentls.core.records import PartialAssistantRecord
+from agentls.core.tool_exec import SessionGrants, ToolRunner
+from agentls.policy.decision import Approver, PermissionPolicy
+from agentls.tools.base import ToolContext
+from agentls.tools.registry import ToolRegistry
+
+
+@dataclass
+class SessionState:
+    session_id: str
+    config: AgentConfig
+    model: Model
+    system: tuple[SystemBlock, ...]
+    registry: ToolRegistry
+    tool_specs: tuple[ToolSpec, ...]
+    tool_ctx: ToolContext
+    policy: PermissionPolicy
+    approver: Approver
+    journal: Journal
+    history: list[Message] = field(default_factory=list)
+    usage: TokenUsage = TokenUsage()
+    grants: SessionGrants = field(default_factory=SessionGrants)
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("agentls.session"))
+
+    def new_runner(self, emit: Callable[[AgentEvent], None]) -> ToolRunner:
+        return ToolRunner(
+            registry=self.registry,
+            ctx=self.tool_ctx,
+            policy=self.policy,
+            approver=self.approver,
+            grants=self.grants,
+            emit=emit,
+            journal=self.journal,
+            concurrency=self.config.read_only_concurrency,
+        )
+
+    def record_partial(self, assembler: Assembler) -> None:
+        self.journal.write(
+            PartialAssistantRecord(message_id=assembler.message_id, content=assembler.message().content)
+        )

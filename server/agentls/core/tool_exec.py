@@ -1,0 +1,327 @@
+"""Runs the tool calls of one assistant message while the message is still streaming.
+
+`submit` is called the moment a `tool_use` block's input is complete. Ordering rules:
+- read-only calls run concurrently (bounded by a semaphore), after every earlier mutating call;
+- a mutating call waits for every earlier call, so calls that change things run one at a time in
+  call order and a read after an edit sees the edit;
+- results come back in call order, whatever order the calls finished in.
+Each call goes validate → policy → (approver) → run. Invalid input, a denial or a tool failure
+becomes an `is_error` result the model can read; only cancellation propagates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from agentls.core.events import (
+    AgentEvent,
+    PermissionDecided,
+    PermissionRequested,
+    PlanUpdated,
+    ToolCallFinished,
+    ToolCallStarted,
+    ToolCallUpdated,
+)
+from agentls.core.journal import Journal
+from agentls.core.messages import ToolResultBlock, ToolUseBlock
+from agentls.core.records import PermissionRecord, PlanRecord, StateRecord, ToolCallRecord, ToolResultRecord
+from agentls.policy.decision import (
+    Allow,
+    ApprovalRequest,
+    ApprovalResponse,
+    Approver,
+    Ask,
+    CallFacts,
+    Decision,
+    Deny,
+    PermissionPolicy,
+)
+from agentls.tools.base import Tool, ToolContext, ToolError, ToolInput, ToolOutput
+from agentls.tools.registry import ToolRegistry
+
+log = logging.getLogger(__name__)
+
+CANCELLED = "Cancelled: the user stopped the turn before this tool call finished."
+
+
+def input_digest(data: dict[str, Any]) -> str:
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def describe_validation_error(tool: str, err: ValidationError) -> str:
+    problems = []
+    for e in err.errors(include_url=False):
+        where = ".".join(str(p) for p in e["loc"]) or "input"
+        problems.append(f"- {where}: {e['msg']}")
+    return (
+        f"Invalid input for tool {tool}:\n" + "\n".join(problems) + "\nFix the input and call the tool again."
+    )
+
+
+@dataclass
+class SessionGrants:
+    """Answers the user gave with "always"/"never", kept for the rest of the session."""
+
+    allowed: set[tuple[str, ...]] = field(default_factory=set)
+    denied: set[tuple[str, ...]] = field(default_factory=set)
+
+    @staticmethod
+    def key(tool: Tool[Any], facts: CallFacts) -> tuple[str, ...]:
+        if tool.edits_files:
+            return ("<edits>",)  # "Allow all edits this session", as editors' users expect.
+        if tool.name == "Bash":
+            return ("Bash", str(facts.input.get("command", "")))
+        return (tool.name,)
+
+
+@dataclass
+class _Call:
+    index: int
+    block: ToolUseBlock
+    task: asyncio.Task[ToolResultBlock] | None = None
+    started_at: float = field(default_factory=time.monotonic)
+
+
+class ToolRunner:
+    def __init__(
+        self,
+        *,
+        registry: ToolRegistry,
+        ctx: ToolContext,
+        policy: PermissionPolicy,
+        approver: Approver,
+        grants: SessionGrants,
+        emit: Callable[[AgentEvent], None],
+        journal: Journal,
+        concurrency: int = 8,
+    ) -> None:
+        self._registry = registry
+        self._ctx = ctx
+        self._policy = policy
+        self._approver = approver
+        self._grants = grants
+        self._emit = emit
+        self._journal = journal
+        self._calls: list[_Call] = []
+        self._last_mutating: asyncio.Task[ToolResultBlock] | None = None
+        self._slots = asyncio.Semaphore(concurrency)
+        self._ask_lock = asyncio.Lock()
+
+    @property
+    def started(self) -> bool:
+        return bool(self._calls)
+
+    def submit(self, block: ToolUseBlock, error: str | None = None) -> None:
+        """Start a call now; `error` (e.g. unparsable input JSON) answers it without running it."""
+        call = _Call(index=len(self._calls), block=block)
+        tool = self._registry.get(block.name)
+        args: ToolInput | None = None
+        if error is not None:
+            pass
+        elif tool is None:
+            error = f"No such tool: {block.name}. Available tools: {', '.join(self._registry.names())}."
+        else:
+            try:
+                args = tool.parse(block.input)
+            except ValidationError as err:
+                error = describe_validation_error(tool.name, err)
+        mutating = tool is not None and args is not None and not tool.read_only
+        deps = (
+            [c.task for c in self._calls if c.task]
+            if mutating
+            else ([self._last_mutating] if self._last_mutating else [])
+        )
+        self._emit(
+            ToolCallStarted(
+                call_id=block.id,
+                name=block.name,
+                input=block.input,
+                title=tool.summary(args) if tool and args else block.name,
+                read_only=bool(tool and tool.read_only),
+            )
+        )
+        if tool is None or args is None:
+            call.task = asyncio.create_task(self._fail(call, error or "invalid call"))
+        else:
+            call.task = asyncio.create_task(self._run(call, tool, args, deps))
+        if mutating:
+            self._last_mutating = call.task
+        self._calls.append(call)
+
+    async def results(self) -> list[ToolResultBlock]:
+        """Wait for every call; results in call order."""
+        return [await c.task for c in self._calls if c.task]
+
+    async def cancel(self) -> list[ToolResultBlock]:
+        """Stop every unfinished call (killing its processes) and answer it as cancelled."""
+        pending = [c for c in self._calls if c.task and not c.task.done()]
+        for c in pending:
+            assert c.task is not None
+            c.task.cancel()
+        await asyncio.gather(*(c.task for c in pending if c.task), return_exceptions=True)
+        out: list[ToolResultBlock] = []
+        for c in self._calls:
+            assert c.task is not None
+            if c.task.cancelled() or c.task.exception() is not None:
+                out.append(self._finish(c, ToolOutput(CANCELLED, is_error=True)))
+            else:
+                out.append(c.task.result())
+        return out
+
+    async def _fail(self, call: _Call, message: str) -> ToolResultBlock:
+        return self._finish(call, ToolOutput(message, is_error=True))
+
+    async def _run(
+        self, call: _Call, tool: Tool[Any], args: ToolInput, deps: list[asyncio.Task[Any]]
+    ) -> ToolResultBlock:
+        if deps:
+            await asyncio.wait(deps)
+        facts = CallFacts(
+            tool=tool.name,
+            input=call.block.input,
+            read_only=tool.read_only,
+            edits_files=tool.edits_files,
+            paths=tool.paths(args, self._ctx.workspace.root),
+            summary=tool.summary(args),
+        )
+        denial = await self._authorize(call, tool, args, facts)
+        if denial is not None:
+            return self._finish(call, ToolOutput(denial, is_error=True))
+        self._journal.write(StateRecord(state="executing_tool", detail=facts.summary))
+        self._journal.write(
+            ToolCallRecord(call_id=call.block.id, name=tool.name, input=call.block.input), sync=True
+        )
+        self._emit(ToolCallUpdated(call_id=call.block.id, status="running"))
+        call.started_at = time.monotonic()
+        slot = self._slots if tool.read_only else contextlib.nullcontext()
+        async with slot:
+            output = await self._call_tool(tool, args)
+        if output.todos is not None:
+            self._emit(PlanUpdated(todos=output.todos))
+            self._journal.write(PlanRecord(todos=[t.model_dump() for t in output.todos]))
+        return self._finish(call, output)
+
+    async def _call_tool(self, tool: Tool[Any], args: ToolInput) -> ToolOutput:
+        try:
+            return await tool.call(args, self._ctx)
+        except ToolError as err:
+            return ToolOutput(str(err), is_error=True)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # A bug in a tool must not end the turn: the model is told.
+            log.exception("tool %s failed", tool.name)
+            return ToolOutput(
+                f"Internal error in tool {tool.name}: {type(err).__name__}: {err}", is_error=True
+            )
+
+    async def _authorize(self, call: _Call, tool: Tool[Any], args: ToolInput, facts: CallFacts) -> str | None:
+        """None if the call may run, else the message the model gets instead of a result."""
+        decision: Decision = self._policy.decide(facts)
+        key = SessionGrants.key(tool, facts)
+        if isinstance(decision, Ask) and key in self._grants.denied:
+            decision = Deny("the user chose to always reject this for the session")
+        if isinstance(decision, Ask) and key in self._grants.allowed:
+            decision = Allow("the user chose to always allow this for the session")
+        if isinstance(decision, Allow):
+            self._record_decision(call, "allow", "policy", decision.reason, emit=False)
+            return None
+        if isinstance(decision, Deny):
+            self._record_decision(call, "deny", "policy", decision.reason, emit=True)
+            return f"Permission denied: {decision.reason}. Do not retry this call unchanged."
+        async with self._ask_lock:
+            response = await self._ask(call, tool, args, facts, decision)
+        if response.remember:
+            (self._grants.allowed if response.allowed else self._grants.denied).add(key)
+        outcome = "allow" if response.allowed else "deny"
+        self._record_decision(call, outcome, "user", response.message, emit=True, remember=response.remember)
+        if response.allowed:
+            return None
+        said = f' The user said: "{response.message}"' if response.message else ""
+        return f"The user rejected this {tool.name} call.{said} Do not retry it unchanged; adapt or ask."
+
+    async def _ask(
+        self,
+        call: _Call,
+        tool: Tool[Any],
+        args: ToolInput,
+        facts: CallFacts,
+        decision: Ask,
+    ) -> ApprovalResponse:
+        self._journal.write(StateRecord(state="awaiting_permission", detail=facts.summary))
+        self._emit(ToolCallUpdated(call_id=call.block.id, status="awaiting_permission"))
+        self._emit(
+            PermissionRequested(
+                call_id=call.block.id, name=tool.name, input=call.block.input, reason=decision.reason
+            )
+        )
+        try:
+            diff = await tool.preview(args, self._ctx)
+        except ToolError:
+            diff = None
+        try:
+            return await self._approver.approve(ApprovalRequest(call.block.id, facts, decision.reason, diff))
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # An approver that breaks is a "no", never a "yes".
+            log.exception("approver failed")
+            return ApprovalResponse("reject_once", f"(the permission prompt failed: {err})")
+
+    def _record_decision(
+        self,
+        call: _Call,
+        outcome: str,
+        by: str,
+        reason: str,
+        *,
+        emit: bool,
+        remember: bool = False,
+    ) -> None:
+        assert outcome in ("allow", "deny") and by in ("policy", "user", "mode")
+        self._journal.write(
+            PermissionRecord(
+                call_id=call.block.id,
+                tool=call.block.name,
+                input_digest=input_digest(call.block.input),
+                outcome=outcome,
+                by=by,
+                reason=reason,  # type: ignore[arg-type]
+            )
+        )
+        if emit:
+            self._emit(
+                PermissionDecided(
+                    call_id=call.block.id,
+                    name=call.block.name,
+                    outcome=outcome,  # type: ignore[arg-type]
+                    by=by,
+                    reason=reason,
+                    remember=remember,
+                )
+            )  # type: ignore[arg-type]
+
+    def _finish(self, call: _Call, output: ToolOutput) -> ToolResultBlock:
+        self._journal.write(
+            ToolResultRecord(call_id=call.block.id, content=output.content, is_error=output.is_error)
+        )
+        self._emit(
+            ToolCallFinished(
+                call_id=call.block.id,
+                name=call.block.name,
+                is_error=output.is_error,
+                output=output.content,
+                duration_ms=(time.monotonic() - call.started_at) * 1000,
+                diff=output.diff,
+            )
+        )
+        return ToolResultBlock(tool_use_id=call.block.id, content=output.content, is_error=output.is_error)
