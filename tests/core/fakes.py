@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import ClassVar
 
 from agentls.core.config import AgentConfig
+from agentls.core.errors import ModelError
 from agentls.core.model import ModelRequest, StreamEvent
 from agentls.core.session import Session, SessionDeps
-from agentls.core.errors import ModelError
 from agentls.policy.decision import ApprovalChoice, ApprovalRequest, ApprovalResponse, PermissionPolicy
 from agentls.tools.base import Tool, ToolContext, ToolEnv, ToolInput, ToolOutput
 from agentls.tools.registry import ToolRegistry
@@ -46,7 +46,7 @@ class _Probe(Tool[ProbeInput]):
     def description(self, env: ToolEnv) -> str:
         return f"Test tool {self.name}."
 
-    def summary(self, args: ProbeInput) -> str:
+    def summary(self, args: ProbeInput, root: Path) -> str:
         return f"{self.name} {args.label}"
 
     async def call(self, args: ProbeInput, ctx: ToolContext) -> ToolOutput:
@@ -120,15 +120,24 @@ class EventsThenError:
 
 
 async def make_session(
-    project: Path, model, *, tools: Sequence[Tool] = (), approver=None, mode="default",  # type: ignore[no-untyped-def]
-    policy: PermissionPolicy | None = None, **config: object,
+    project: Path,
+    model,
+    *,
+    tools: Sequence[Tool] = (),
+    approver=None,
+    mode="default",  # type: ignore[no-untyped-def]
+    policy: PermissionPolicy | None = None,
+    **config: object,
 ) -> Session:
     from agentls.workspace.disk import DiskWorkspace
 
     cfg = AgentConfig(model="test-model", permission_mode=mode, retry_base_delay_s=0.0, **config)  # type: ignore[arg-type]
     deps = SessionDeps(
-        config=cfg, model=model, workspace=DiskWorkspace(project),
-        approver=approver or ScriptedApprover([]), policy=policy,
+        config=cfg,
+        model=model,
+        workspace=DiskWorkspace(project),
+        approver=approver or ScriptedApprover([]),
+        policy=policy,
         registry=ToolRegistry(list(tools)) if tools else None,
     )
     return await Session.start(deps)

@@ -22,7 +22,15 @@ from agentls.core.events import (
 from agentls.core.messages import ToolResultBlock
 from agentls.core.model import BlockStop, InputJsonDelta, MessageStart, ToolUseStart
 from agentls.core.scripted import Reply, ScriptedModel, Text, ToolCall, reply_events
-from tests.core.fakes import ChangeTool, EventsThenError, LookTool, ScriptedApprover, Timeline, collect, make_session
+from tests.core.fakes import (
+    ChangeTool,
+    EventsThenError,
+    LookTool,
+    ScriptedApprover,
+    Timeline,
+    collect,
+    make_session,
+)
 
 
 def ended(events: list) -> TurnEnded:  # type: ignore[type-arg]
@@ -41,8 +49,10 @@ async def test_text_turn_streams_deltas_and_ends(project: Path) -> None:
     model = ScriptedModel([Reply([Text("Hello there, this is a longer reply than one chunk.")])])
     session = await make_session(project, model)
     events = await collect(session, "hi")
-    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == \
-        "Hello there, this is a longer reply than one chunk."
+    assert (
+        "".join(e.text for e in events if isinstance(e, TextDelta))
+        == "Hello there, this is a longer reply than one chunk."
+    )
     assert sum(isinstance(e, TextDelta) for e in events) > 1
     end = ended(events)
     assert end.stop.kind == "end_turn"
@@ -57,10 +67,12 @@ async def test_text_turn_streams_deltas_and_ends(project: Path) -> None:
 
 async def test_tool_result_goes_back_and_loop_continues(project: Path) -> None:
     timeline = Timeline()
-    model = ScriptedModel([
-        Reply([Text("Looking."), ToolCall("Look", {"label": "a"})]),
-        Reply([Text("Done.")]),
-    ])
+    model = ScriptedModel(
+        [
+            Reply([Text("Looking."), ToolCall("Look", {"label": "a"})]),
+            Reply([Text("Done.")]),
+        ]
+    )
     session = await make_session(project, model, tools=[LookTool(timeline)])
     events = await collect(session, "go")
     assert ended(events).stop.kind == "end_turn"
@@ -72,10 +84,12 @@ async def test_tool_result_goes_back_and_loop_continues(project: Path) -> None:
 
 async def test_tool_starts_before_message_stop(project: Path) -> None:
     timeline = Timeline()
-    model = ScriptedModel([
-        Reply([ToolCall("Look", {"label": "early"})], delay_before_stop_s=0.5),
-        Reply([Text("ok")]),
-    ])
+    model = ScriptedModel(
+        [
+            Reply([ToolCall("Look", {"label": "early"})], delay_before_stop_s=0.5),
+            Reply([Text("ok")]),
+        ]
+    )
     session = await make_session(project, model, tools=[LookTool(timeline)])
     events = await collect(session, "go")
     kinds = [e.kind for e in events]
@@ -103,8 +117,9 @@ async def test_mutating_tools_run_one_at_a_time_in_order(project: Path) -> None:
         ToolCall("Change", {"label": "w3", "sleep": 0.1}),
     ]
     model = ScriptedModel([Reply(calls), Reply([Text("ok")])])
-    session = await make_session(project, model, tools=[LookTool(timeline), ChangeTool(timeline)],
-                                 mode="bypassPermissions")
+    session = await make_session(
+        project, model, tools=[LookTool(timeline), ChangeTool(timeline)], mode="bypassPermissions"
+    )
     await collect(session, "go")
     assert timeline.order() == ["w1", "w2", "r-after-w2", "w3"]
     assert timeline.peak == 1
@@ -128,16 +143,20 @@ async def test_results_come_back_in_call_order(project: Path) -> None:
 
 async def test_bad_tool_input_is_an_error_result_and_the_loop_recovers(project: Path) -> None:
     timeline = Timeline()
-    model = ScriptedModel([
-        Reply([
-            ToolCall("Look", {"label": 5, "extra": True}),
-            ToolCall("Nope", {}),
-            ToolCall("Look", {}, raw_json='{"label": "x"'),
-            ToolCall("Look", {}, raw_json='["not", "an", "object"]'),
-            ToolCall("Look", {"label": "x" * 10}),
-        ]),
-        Reply([Text("Recovered.")]),
-    ])
+    model = ScriptedModel(
+        [
+            Reply(
+                [
+                    ToolCall("Look", {"label": 5, "extra": True}),
+                    ToolCall("Nope", {}),
+                    ToolCall("Look", {}, raw_json='{"label": "x"'),
+                    ToolCall("Look", {}, raw_json='["not", "an", "object"]'),
+                    ToolCall("Look", {"label": "x" * 10}),
+                ]
+            ),
+            Reply([Text("Recovered.")]),
+        ]
+    )
     session = await make_session(project, model, tools=[LookTool(timeline)])
     events = await collect(session, "go")
     assert ended(events).stop.kind == "end_turn"
@@ -154,10 +173,12 @@ async def test_bad_tool_input_is_an_error_result_and_the_loop_recovers(project: 
 async def test_ask_then_allow_runs_and_deny_does_not(project: Path) -> None:
     timeline = Timeline()
     approver = ScriptedApprover(["allow_once", "reject_once"])
-    model = ScriptedModel([
-        Reply([ToolCall("Change", {"label": "yes"}), ToolCall("Change", {"label": "no"})]),
-        Reply([Text("ok")]),
-    ])
+    model = ScriptedModel(
+        [
+            Reply([ToolCall("Change", {"label": "yes"}), ToolCall("Change", {"label": "no"})]),
+            Reply([Text("ok")]),
+        ]
+    )
     session = await make_session(project, model, tools=[ChangeTool(timeline)], approver=approver)
     events = await collect(session, "go")
     assert [s[1] for s in timeline.spans] == ["yes"]
@@ -172,11 +193,13 @@ async def test_ask_then_allow_runs_and_deny_does_not(project: Path) -> None:
 async def test_allow_always_is_remembered_for_the_session(project: Path) -> None:
     timeline = Timeline()
     approver = ScriptedApprover(["allow_always"])
-    model = ScriptedModel([
-        Reply([ToolCall("Change", {"label": "1"})]),
-        Reply([ToolCall("Change", {"label": "2"})]),
-        Reply([Text("ok")]),
-    ])
+    model = ScriptedModel(
+        [
+            Reply([ToolCall("Change", {"label": "1"})]),
+            Reply([ToolCall("Change", {"label": "2"})]),
+            Reply([Text("ok")]),
+        ]
+    )
     session = await make_session(project, model, tools=[ChangeTool(timeline)], approver=approver)
     await collect(session, "go")
     assert len(approver.asked) == 1
@@ -187,10 +210,12 @@ async def test_allow_always_is_remembered_for_the_session(project: Path) -> None
 async def test_modes_that_deny_without_asking(project: Path, mode: str, expect: str) -> None:
     timeline = Timeline()
     approver = ScriptedApprover([])
-    model = ScriptedModel([Reply([ToolCall("Change", {"label": "x"}), ToolCall("Look", {"label": "y"})]),
-                           Reply([Text("ok")])])
-    session = await make_session(project, model, tools=[ChangeTool(timeline), LookTool(timeline)],
-                                 approver=approver, mode=mode)
+    model = ScriptedModel(
+        [Reply([ToolCall("Change", {"label": "x"}), ToolCall("Look", {"label": "y"})]), Reply([Text("ok")])]
+    )
+    session = await make_session(
+        project, model, tools=[ChangeTool(timeline), LookTool(timeline)], approver=approver, mode=mode
+    )
     await collect(session, "go")
     denied, looked = results_sent(model, 1)
     assert denied.is_error and expect in denied.content
@@ -210,8 +235,10 @@ async def test_max_turns_stops_before_the_next_request(project: Path) -> None:
     assert session.state.history[-1].role == "user"
 
 
-@pytest.mark.parametrize(("api", "kind"), [("max_tokens", "max_tokens"), ("refusal", "refusal"),
-                                           ("model_context_window_exceeded", "max_tokens")])
+@pytest.mark.parametrize(
+    ("api", "kind"),
+    [("max_tokens", "max_tokens"), ("refusal", "refusal"), ("model_context_window_exceeded", "max_tokens")],
+)
 async def test_stop_reasons_map(project: Path, api: str, kind: str) -> None:
     model = ScriptedModel([Reply([Text("partial")], stop_reason=api)])  # type: ignore[arg-type]
     session = await make_session(project, model)
@@ -229,7 +256,9 @@ async def test_retryable_error_before_any_tool_is_retried(project: Path) -> None
 
 
 async def test_retry_after_is_capped(project: Path) -> None:
-    limited = ModelError(ErrorCause(kind="rate_limited", message="slow down", retryable=True, retry_after_s=3600))
+    limited = ModelError(
+        ErrorCause(kind="rate_limited", message="slow down", retryable=True, retry_after_s=3600)
+    )
     model = ScriptedModel([limited, Reply([Text("ok")])])
     session = await make_session(project, model, retry_after_cap_s=0.01)
     events = await collect(session, "go")
@@ -255,14 +284,19 @@ async def test_retries_run_out(project: Path) -> None:
 
 async def test_stream_that_breaks_after_a_tool_started_is_not_retried(project: Path) -> None:
     timeline = Timeline()
-    head = reply_events(Reply([Text("Reading."), ToolCall("Change", {"label": "once"}),
-                               ToolCall("Change", {"label": "cut"})]))
+    head = reply_events(
+        Reply([Text("Reading."), ToolCall("Change", {"label": "once"}), ToolCall("Change", {"label": "cut"})])
+    )
     # Cut inside the second tool_use block: its input never completes.
     cut = next(i for i, e in enumerate(head) if isinstance(e, BlockStop) and e.index == 1) + 1
-    events = [*head[:cut], ToolUseStart(index=2, id="toolu_cut", name="Change"),
-              InputJsonDelta(index=2, partial_json='{"lab')]
+    events = [
+        *head[:cut],
+        ToolUseStart(index=2, id="toolu_cut", name="Change"),
+        InputJsonDelta(index=2, partial_json='{"lab'),
+    ]
     model = EventsThenError(
-        events, ModelError(ErrorCause(kind="connection", message="peer closed", retryable=True)),
+        events,
+        ModelError(ErrorCause(kind="connection", message="peer closed", retryable=True)),
         then=[reply_events(Reply([Text("Continuing.")]))],
     )
     session = await make_session(project, model, tools=[ChangeTool(timeline)], mode="bypassPermissions")

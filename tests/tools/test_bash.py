@@ -50,10 +50,10 @@ def test_input_validation() -> None:
 
 
 def test_summary_and_description(project: Path) -> None:
-    assert TOOL.summary(BashInput(command="ls -la\necho hi")) == "Bash: ls -la …"
-    assert TOOL.summary(BashInput(command="x" * 200)).endswith("…")
-    assert len(TOOL.summary(BashInput(command="x" * 200))) == len("Bash: ") + 80
-    assert TOOL.summary(BashInput(command="pytest -q", description="Runs the test suite")) == (
+    assert TOOL.summary(BashInput(command="ls -la\necho hi"), Path("/p")) == "Bash: ls -la …"
+    assert TOOL.summary(BashInput(command="x" * 200), Path("/p")).endswith("…")
+    assert len(TOOL.summary(BashInput(command="x" * 200), Path("/p"))) == len("Bash: ") + 80
+    assert TOOL.summary(BashInput(command="pytest -q", description="Runs the test suite"), Path("/p")) == (
         "Bash: Runs the test suite"
     )
     text = TOOL.description(ToolEnv(root=project))

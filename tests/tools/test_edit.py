@@ -42,7 +42,7 @@ def test_metadata_and_schema(project: Path) -> None:
     assert str(project) in TOOL.description(ToolEnv(root=project))
     args = EditInput(file_path=str(project / "m.py"), old_string="a", new_string="b")
     assert TOOL.paths(args, project) == (project / "m.py",)
-    assert EditTool(root=project).summary(args) == "Edit m.py"
+    assert EditTool().summary(args, project) == "Edit m.py"
 
 
 @pytest.mark.parametrize(

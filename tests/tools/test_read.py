@@ -65,10 +65,10 @@ def test_description_paths_and_summary(project: Path) -> None:
     assert "cat -n" in text and "offset" in text and "limit" in text and "unsaved" in text
     args = ReadInput(file_path="src/app.py")
     assert TOOL.paths(args, project) == (project / "src" / "app.py",)
-    assert ReadTool(root=project).summary(args) == "Read src/app.py"
-    assert ReadTool(root=project).summary(ReadInput(file_path=str(project / "a.py"))) == "Read a.py"
-    assert ReadTool(root=project).summary(ReadInput(file_path="/elsewhere/b.py")) == "Read /elsewhere/b.py"
-    assert TOOL.summary(ReadInput(file_path="/abs/c.py")) == "Read /abs/c.py"
+    assert ReadTool().summary(args, project) == "Read src/app.py"
+    assert ReadTool().summary(ReadInput(file_path=str(project / "a.py")), project) == "Read a.py"
+    assert ReadTool().summary(ReadInput(file_path="/elsewhere/b.py"), project) == "Read /elsewhere/b.py"
+    assert TOOL.summary(ReadInput(file_path="/abs/c.py"), project) == "Read /abs/c.py"
 
 
 async def test_numbered_lines_and_read_state(tool_ctx: ToolContext, project: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ def test_schema_and_flags() -> None:
     schema = TOOL.input_schema()
     assert set(schema["properties"]) == {"todos"}
     assert schema["required"] == ["todos"]
-    todo_schema = schema["$defs"]["TodoItem"]
+    todo_schema = schema["properties"]["todos"]["items"]
     assert set(todo_schema["properties"]) == {"content", "status", "activeForm"}
     assert TOOL.name == "TodoWrite" and TOOL.read_only and not TOOL.destructive
 
@@ -39,7 +40,7 @@ async def test_returns_the_new_list(tool_ctx: ToolContext) -> None:
         ("Fix bug", "in_progress"),
         ("Docs", "pending"),
     ]
-    assert TOOL.summary(args) == "TodoWrite: 3 items, 1 completed"
+    assert TOOL.summary(args, Path("/p")) == "TodoWrite: 3 items, 1 completed"
 
 
 async def test_empty_list_clears_the_plan(tool_ctx: ToolContext) -> None:

@@ -35,7 +35,7 @@ def test_metadata_and_schema(project: Path) -> None:
     assert str(project) in TOOL.description(ToolEnv(root=project))
     args = WriteInput(file_path="pkg/m.py", content="")
     assert TOOL.paths(args, project) == (project / "pkg" / "m.py",)
-    assert WriteTool(root=project).summary(args) == "Write pkg/m.py"
+    assert WriteTool().summary(args, project) == "Write pkg/m.py"
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,15 @@ from typing import TextIO
 from agentls.policy.decision import ApprovalChoice, ApprovalRequest, ApprovalResponse
 
 _CHOICES: dict[str, ApprovalChoice] = {
-    "y": "allow_once", "yes": "allow_once",
-    "a": "allow_always", "always": "allow_always",
-    "n": "reject_once", "no": "reject_once", "": "reject_once",
-    "d": "reject_always", "never": "reject_always",
+    "y": "allow_once",
+    "yes": "allow_once",
+    "a": "allow_always",
+    "always": "allow_always",
+    "n": "reject_once",
+    "no": "reject_once",
+    "": "reject_once",
+    "d": "reject_always",
+    "never": "reject_always",
 }
 
 
@@ -56,13 +61,15 @@ class TerminalApprover:
 
 
 class RefusingApprover:
-    """For runs without a terminal: anything that would ask is refused, and the user is told how to allow it."""
+    """Without a terminal: anything that would ask is refused, and the user is told how to allow it."""
 
     def __init__(self, err: TextIO | None = None) -> None:
         self._err = err or sys.stderr
 
     async def approve(self, request: ApprovalRequest) -> ApprovalResponse:
-        self._err.write(f"refused (no terminal to ask): {request.call.summary}; use --permission-mode "
-                        "acceptEdits or bypassPermissions to let such calls run unattended\n")
+        self._err.write(
+            f"refused (no terminal to ask): {request.call.summary}; use --permission-mode "
+            "acceptEdits or bypassPermissions to let such calls run unattended\n"
+        )
         self._err.flush()
         return ApprovalResponse("reject_once", "nobody is at a terminal to approve this; it was refused")

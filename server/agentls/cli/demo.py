@@ -41,8 +41,9 @@ class DemoApprover:
 def _copy_sample(target: Path) -> None:
     sample = resources.files("agentls.demo") / "sample_project"
     with resources.as_file(sample) as src:
-        shutil.copytree(src, target, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(
+            src, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
 
 
 async def demo_command(args: argparse.Namespace) -> int:
@@ -58,7 +59,10 @@ async def demo_command(args: argparse.Namespace) -> int:
     model = demo_model(project)
     deps = SessionDeps(
         config=AgentConfig(model=model.name, permission_mode="acceptEdits"),
-        model=model, workspace=DiskWorkspace(project), approver=DemoApprover(), store=SessionStore(),
+        model=model,
+        workspace=DiskWorkspace(project),
+        approver=DemoApprover(),
+        store=SessionStore(),
     )
     session = await Session.start(deps)
     code = await drive_turn(session, PROMPT, make_renderer(args.output_format))

@@ -37,10 +37,18 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--permission-mode", choices=PERMISSION_MODES, default="default")
     run.add_argument("--output-format", choices=("text", "stream-json"), default="text")
     run.add_argument("--resume", metavar="ID", help="continue a session (an id or a unique prefix)")
-    run.add_argument("--max-turns", type=_positive_int, default=DEFAULT_MAX_TURNS,
-                     help=f"model requests allowed in this turn (default {DEFAULT_MAX_TURNS})")
-    run.add_argument("--thinking-budget", type=_positive_int, default=None,
-                     help="enable extended thinking with this many tokens (>= 1024)")
+    run.add_argument(
+        "--max-turns",
+        type=_positive_int,
+        default=DEFAULT_MAX_TURNS,
+        help=f"model requests allowed in this turn (default {DEFAULT_MAX_TURNS})",
+    )
+    run.add_argument(
+        "--thinking-budget",
+        type=_positive_int,
+        default=None,
+        help="enable extended thinking with this many tokens (>= 1024)",
+    )
 
     demo = sub.add_parser("demo", help="run the bundled offline demo (scripted model, sample project)")
     demo.add_argument("--dir", help="copy the sample project here instead of a temporary directory")

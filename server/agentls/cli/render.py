@@ -46,7 +46,7 @@ class TextRenderer:
         self._thinking = False
         self._titles: dict[str, str] = {}
 
-    def __call__(self, event: AgentEvent) -> None:  # noqa: C901 - one case per event kind.
+    def __call__(self, event: AgentEvent) -> None:
         match event:
             case TextDelta():
                 self._thinking = False
@@ -70,8 +70,10 @@ class TextRenderer:
             case PlanUpdated():
                 self._note("Plan:\n" + "\n".join(f"  {_STATUS[t.status]} {t.content}" for t in event.todos))
             case Retrying():
-                self._note(f"(API {event.cause.kind}: {event.cause.message}; retry {event.attempt} "
-                           f"in {event.delay_s:.1f}s)")
+                self._note(
+                    f"(API {event.cause.kind}: {event.cause.message}; retry {event.attempt} "
+                    f"in {event.delay_s:.1f}s)"
+                )
             case Notice():
                 self._note(f"{event.level}: {event.message}")
             case TurnEnded():
@@ -91,8 +93,10 @@ class TextRenderer:
             detail = f" (limit {stop.limit})" if stop.kind == "max_turns" else ""
             self._note(f"stopped: {stop.kind}{detail}")
         u = event.usage
-        self._note(f"[{event.requests} request(s) · {u.total_input} in ({u.cache_read_input_tokens} cached) / "
-                   f"{u.output_tokens} out · resume with: agentls run --resume {event.session_id} \"...\"]")
+        self._note(
+            f"[{event.requests} request(s) · {u.total_input} in ({u.cache_read_input_tokens} cached) / "
+            f'{u.output_tokens} out · resume with: agentls run --resume {event.session_id} "..."]'
+        )
 
     def _note(self, text: str) -> None:
         if self._mid_line:

@@ -34,7 +34,7 @@ def terminal_approver() -> Approver:
 
 
 def resolve_cwd(raw: str | None) -> Path:
-    cwd = Path(raw or os.getcwd()).expanduser()
+    cwd = Path(raw).expanduser() if raw else Path.cwd()
     if not cwd.is_dir():
         raise CliError(f"--cwd {raw}: not a directory")
     return cwd.resolve()
@@ -71,10 +71,20 @@ async def run_command(args: argparse.Namespace) -> int:
     max_tokens = 32_000 if args.thinking_budget else 16_000
     if args.thinking_budget and args.thinking_budget >= max_tokens:
         max_tokens = args.thinking_budget + 16_000
-    config = AgentConfig(model=model_name, max_turns=args.max_turns, permission_mode=args.permission_mode,
-                         thinking_budget=args.thinking_budget, max_tokens=max_tokens)
-    deps = SessionDeps(config=config, model=AnthropicModel(model_name), workspace=DiskWorkspace(cwd),
-                       approver=terminal_approver(), store=store)
+    config = AgentConfig(
+        model=model_name,
+        max_turns=args.max_turns,
+        permission_mode=args.permission_mode,
+        thinking_budget=args.thinking_budget,
+        max_tokens=max_tokens,
+    )
+    deps = SessionDeps(
+        config=config,
+        model=AnthropicModel(model_name),
+        workspace=DiskWorkspace(cwd),
+        approver=terminal_approver(),
+        store=store,
+    )
     if args.resume:
         try:
             session = await Session.resume(deps, args.resume)

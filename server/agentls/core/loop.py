@@ -11,6 +11,7 @@ Each iteration is one API call; its outcome is a closed union (`Continue` or `St
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -144,10 +145,11 @@ class Turn:
         attempt = 1
         while True:
             runner = st.new_runner(self._emit)
-            assembler = Assembler(lambda block, error: self._submit(runner, block, error))
+            assembler = Assembler(functools.partial(self._submit, runner))
             self._inflight = _InFlight(assembler, runner)
             self._emit(RequestStarted(index=self._requests, model=st.config.model, attempt=attempt))
             st.journal.write(StateRecord(state="streaming"))
+            cause: ErrorCause | None = None
             try:
                 async for event in st.model.stream(self._request()):
                     delta = assembler.feed(event)
@@ -157,15 +159,12 @@ class Turn:
             except ModelError as err:
                 cause = err.cause
             else:
-                cause = (
-                    None
-                    if assembler.finished
-                    else ErrorCause(
+                if not assembler.finished:  # The adapter raises for this; a custom Model might not.
+                    cause = ErrorCause(
                         kind="connection",
                         message="the response stream ended before message_stop",
                         retryable=True,
                     )
-                )
             if cause is None:
                 self._requests += 1
                 return await self._complete(assembler, runner)
@@ -273,4 +272,5 @@ class Turn:
         if cause.retry_after_s is not None:
             return min(max(cause.retry_after_s, 0.0), cfg.retry_after_cap_s)
         backoff = min(cfg.retry_base_delay_s * 2 ** (attempt - 1), cfg.retry_max_delay_s)
-        return backoff * random.uniform(0.75, 1.0)
+        jitter: float = random.uniform(0.75, 1.0)
+        return float(backoff) * jitter

@@ -45,7 +45,7 @@ NOT_STARTED = (
 class Replayed:
     header: HeaderRecord | None = None
     history: list[Message] = field(default_factory=list)
-    usage: TokenUsage = TokenUsage()
+    usage: TokenUsage = field(default_factory=TokenUsage)
     todos: list[dict[str, Any]] = field(default_factory=list)
     repair: Message | None = None
     """Synthesised tool results for calls a crash left unanswered (already in `history`)."""

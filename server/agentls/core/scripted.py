@@ -67,7 +67,7 @@ class Reply:
     blocks: Sequence[ReplyBlock]
     stop_reason: ApiStopReason | None = None
     """None: `tool_use` if any block is a tool call, else `end_turn`."""
-    usage: TokenUsage = TokenUsage(input_tokens=100, output_tokens=20)
+    usage: TokenUsage = field(default_factory=lambda: TokenUsage(input_tokens=100, output_tokens=20))
     delay_before_stop_s: float = 0.0
     """Sleep after the last block and before `message_delta`/`message_stop`."""
     chunk_size: int = 24
@@ -155,7 +155,8 @@ class ScriptedModel:
             raise ModelError(
                 ErrorCause(
                     kind="protocol",
-                    message=f"scripted model: unexpected request #{index + 1}; the script has {len(self.steps)} step(s)",
+                    message=f"scripted model: unexpected request #{index + 1}; "
+                    f"the script has {len(self.steps)} step(s)",
                 )
             )
         step = self.steps[index]

@@ -23,7 +23,7 @@ from agentls.policy.decision import Approver, PermissionPolicy
 from agentls.policy.simple import SimplePolicy
 from agentls.store.jsonl import read_jsonl
 from agentls.store.sessions import SessionStore
-from agentls.tools.base import FileReadState, ToolContext, ToolEnv
+from agentls.tools.base import FileReadState, ToolContext, ToolEnv, ToolLimits
 from agentls.tools.registry import ToolRegistry, builtin_tools
 from agentls.workspace.port import Workspace
 
@@ -146,7 +146,8 @@ class Session:
 
 async def _build_state(deps: SessionDeps, sid: str, journal: Journal, now: datetime) -> SessionState:
     registry = deps.registry or builtin_tools()
-    env = ToolEnv(root=deps.workspace.root)
+    limits = ToolLimits()
+    env = ToolEnv(root=deps.workspace.root, limits=limits)
     specs = tuple(
         ToolSpec(name=t.name, description=t.description(env), input_schema=t.input_schema())
         for t in registry.tools()

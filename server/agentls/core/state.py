@@ -32,7 +32,7 @@ class SessionState:
     approver: Approver
     journal: Journal
     history: list[Message] = field(default_factory=list)
-    usage: TokenUsage = TokenUsage()
+    usage: TokenUsage = field(default_factory=TokenUsage)
     grants: SessionGrants = field(default_factory=SessionGrants)
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("agentls.session"))
 

@@ -25,7 +25,9 @@ from pydantic import ValidationError
 
 from agentls.core.events import (
     AgentEvent,
+    DecidedBy,
     PermissionDecided,
+    PermissionOutcome,
     PermissionRequested,
     PlanUpdated,
     ToolCallFinished,
@@ -147,7 +149,7 @@ class ToolRunner:
                 call_id=block.id,
                 name=block.name,
                 input=block.input,
-                title=tool.summary(args) if tool and args else block.name,
+                title=tool.summary(args, self._ctx.workspace.root) if tool and args else block.name,
                 read_only=bool(tool and tool.read_only),
             )
         )
@@ -193,7 +195,7 @@ class ToolRunner:
             read_only=tool.read_only,
             edits_files=tool.edits_files,
             paths=tool.paths(args, self._ctx.workspace.root),
-            summary=tool.summary(args),
+            summary=tool.summary(args, self._ctx.workspace.root),
         )
         denial = await self._authorize(call, tool, args, facts)
         if denial is not None:
@@ -243,7 +245,7 @@ class ToolRunner:
             response = await self._ask(call, tool, args, facts, decision)
         if response.remember:
             (self._grants.allowed if response.allowed else self._grants.denied).add(key)
-        outcome = "allow" if response.allowed else "deny"
+        outcome: PermissionOutcome = "allow" if response.allowed else "deny"
         self._record_decision(call, outcome, "user", response.message, emit=True, remember=response.remember)
         if response.allowed:
             return None
@@ -280,14 +282,13 @@ class ToolRunner:
     def _record_decision(
         self,
         call: _Call,
-        outcome: str,
-        by: str,
+        outcome: PermissionOutcome,
+        by: DecidedBy,
         reason: str,
         *,
         emit: bool,
         remember: bool = False,
     ) -> None:
-        assert outcome in ("allow", "deny") and by in ("policy", "user", "mode")
         self._journal.write(
             PermissionRecord(
                 call_id=call.block.id,
@@ -295,7 +296,7 @@ class ToolRunner:
                 input_digest=input_digest(call.block.input),
                 outcome=outcome,
                 by=by,
-                reason=reason,  # type: ignore[arg-type]
+                reason=reason,
             )
         )
         if emit:
@@ -303,12 +304,12 @@ class ToolRunner:
                 PermissionDecided(
                     call_id=call.block.id,
                     name=call.block.name,
-                    outcome=outcome,  # type: ignore[arg-type]
+                    outcome=outcome,
                     by=by,
                     reason=reason,
                     remember=remember,
                 )
-            )  # type: ignore[arg-type]
+            )
 
     def _finish(self, call: _Call, output: ToolOutput) -> ToolResultBlock:
         self._journal.write(

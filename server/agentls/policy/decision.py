@@ -26,7 +26,11 @@ Decision = Allow | Deny | Ask
 
 PermissionMode = Literal["default", "acceptEdits", "plan", "dontAsk", "bypassPermissions"]
 PERMISSION_MODES: tuple[PermissionMode, ...] = (
-    "default", "acceptEdits", "plan", "dontAsk", "bypassPermissions",
+    "default",
+    "acceptEdits",
+    "plan",
+    "dontAsk",
+    "bypassPermissions",
 )
 
 

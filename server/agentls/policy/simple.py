@@ -25,7 +25,9 @@ def is_inside(path: Path, root: Path) -> bool:
     lexical = Path(os.path.normpath(path))
     real = Path(os.path.realpath(path))
     # `is_relative_to` compares components: /srv/proj_evil is not relative to /srv/proj.
-    return real.is_relative_to(real_root) and (lexical.is_relative_to(root) or lexical.is_relative_to(real_root))
+    return real.is_relative_to(real_root) and (
+        lexical.is_relative_to(root) or lexical.is_relative_to(real_root)
+    )
 
 
 @dataclass(frozen=True)

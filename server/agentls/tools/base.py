@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentls.tools.schema import model_facing_schema
 from agentls.workspace.port import Workspace
 
 TrustTier = Literal["builtin", "plugin", "user"]
@@ -33,7 +34,7 @@ class TodoItem(BaseModel):
 
     content: str = Field(min_length=1, max_length=2000)
     status: Literal["pending", "in_progress", "completed"]
-    activeForm: str = Field(min_length=1, max_length=2000)  # noqa: N815 - Claude Code's field name.
+    activeForm: str = Field(min_length=1, max_length=2000)
 
 
 @dataclass(frozen=True)
@@ -48,11 +49,26 @@ class ToolOutput:
 
 
 @dataclass(frozen=True)
+class ToolLimits:
+    read_max_lines: int = 2000
+    read_max_line_chars: int = 2000
+    read_max_output_chars: int = 100_000
+    read_max_file_bytes: int = 50 * 1024 * 1024
+    bash_default_timeout_ms: int = 120_000
+    bash_max_timeout_ms: int = 600_000
+    bash_output_chars: int = 30_000
+    glob_max_results: int = 100
+    grep_default_head_limit: int = 250
+    grep_output_chars: int = 30_000
+
+
+@dataclass(frozen=True)
 class ToolEnv:
     """The live environment tool descriptions may mention."""
 
     root: Path
     platform: str = field(default_factory=lambda: platform.system())
+    limits: ToolLimits = field(default_factory=lambda: ToolLimits())
 
 
 class FileReadState:
@@ -73,20 +89,6 @@ class FileReadState:
 
     def forget(self, path: Path) -> None:
         self._seen.pop(path, None)
-
-
-@dataclass(frozen=True)
-class ToolLimits:
-    read_max_lines: int = 2000
-    read_max_line_chars: int = 2000
-    read_max_output_chars: int = 100_000
-    read_max_file_bytes: int = 50 * 1024 * 1024
-    bash_default_timeout_ms: int = 120_000
-    bash_max_timeout_ms: int = 600_000
-    bash_output_chars: int = 30_000
-    glob_max_results: int = 100
-    grep_default_head_limit: int = 250
-    grep_output_chars: int = 30_000
 
 
 @dataclass
@@ -117,11 +119,7 @@ class Tool(ABC, Generic[In]):
     def description(self, env: ToolEnv) -> str: ...
 
     def input_schema(self) -> dict[str, Any]:
-        schema = self.input_model.model_json_schema(by_alias=True)
-        schema.pop("title", None)
-        for prop in schema.get("properties", {}).values():
-            prop.pop("title", None)
-        return schema
+        return model_facing_schema(self.input_model.model_json_schema(by_alias=True))
 
     def parse(self, raw: dict[str, Any]) -> In:
         """Validate raw model input; raises `pydantic.ValidationError`."""
@@ -131,8 +129,8 @@ class Tool(ABC, Generic[In]):
         """Absolute paths the call touches; empty when unknown (the policy then treats it as such)."""
         return ()
 
-    def summary(self, args: In) -> str:
-        """A one-line title, e.g. `Read src/app.py`."""
+    def summary(self, args: In, root: Path) -> str:
+        """A one-line title, e.g. `Read src/app.py` (paths shown relative to `root` when inside it)."""
         return f"{self.name} {json.dumps(args.model_dump(by_alias=True, exclude_none=True))[:120]}"
 
     async def preview(self, args: In, ctx: ToolContext) -> str | None:

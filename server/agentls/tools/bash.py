@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from agentls.tools.base import Tool, ToolContext, ToolEnv, ToolError, ToolInput, ToolLimits, ToolOutput
+from agentls.tools.base import Tool, ToolContext, ToolEnv, ToolError, ToolInput, ToolOutput
 from agentls.workspace.port import ProcessResult, ProcessSpec, WorkspaceError
 
 SECRET_ENV_PATTERNS: tuple[str, ...] = (
@@ -89,7 +89,7 @@ class BashTool(Tool[BashInput]):
     destructive = True
 
     def description(self, env: ToolEnv) -> str:
-        limits = ToolLimits()  # The description is listed before any session exists.
+        limits = env.limits
         return (
             f"Executes a bash command in a fresh shell each call, with {env.root} as the working "
             "directory. Shell state (cd, variables, aliases) does not carry over between calls, so "
@@ -108,7 +108,7 @@ class BashTool(Tool[BashInput]):
             f"- Platform: {env.platform}."
         )
 
-    def summary(self, args: BashInput) -> str:
+    def summary(self, args: BashInput, root: Path) -> str:
         if args.description and args.description.strip():
             return f"Bash: {args.description.strip()[:80]}"
         lines = args.command.strip().splitlines()

@@ -66,10 +66,6 @@ class EditTool(Tool[EditInput]):
     input_model = EditInput
     edits_files = True
 
-    def __init__(self, root: Path | None = None) -> None:
-        # `summary()` gets no root, so a tool built with one can show paths relative to it.
-        self._root = root
-
     def description(self, env: ToolEnv) -> str:
         return (
             "Replace text in a file. `old_string` must match the file exactly (indentation "
@@ -82,9 +78,8 @@ class EditTool(Tool[EditInput]):
     def paths(self, args: EditInput, root: Path) -> tuple[Path, ...]:
         return (resolve_path(args.file_path, root),)
 
-    def summary(self, args: EditInput) -> str:
-        root = self._root
-        path = resolve_path(args.file_path, root) if root else Path(args.file_path)
+    def summary(self, args: EditInput, root: Path) -> str:
+        path = resolve_path(args.file_path, root)
         return f"Edit {display_path(path, root)}"
 
     async def preview(self, args: EditInput, ctx: ToolContext) -> str | None:

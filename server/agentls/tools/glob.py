@@ -72,7 +72,7 @@ class GlobTool(Tool[GlobInput]):
     def paths(self, args: GlobInput, root: Path) -> tuple[Path, ...]:
         return (resolve_path(args.path, root) if args.path else root,)
 
-    def summary(self, args: GlobInput) -> str:
+    def summary(self, args: GlobInput, root: Path) -> str:
         return f"Glob {args.pattern}" + (f" in {args.path}" if args.path else "")
 
     async def call(self, args: GlobInput, ctx: ToolContext) -> ToolOutput:

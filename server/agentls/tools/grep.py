@@ -97,7 +97,7 @@ class GrepTool(Tool[GrepInput]):
     def paths(self, args: GrepInput, root: Path) -> tuple[Path, ...]:
         return (resolve_path(args.path, root) if args.path else root,)
 
-    def summary(self, args: GrepInput) -> str:
+    def summary(self, args: GrepInput, root: Path) -> str:
         where = f" in {args.path}" if args.path else ""
         flt = f" ({args.glob or args.type})" if args.glob or args.type else ""
         return f'Grep "{args.pattern[:60]}"{where}{flt}'

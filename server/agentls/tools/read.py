@@ -68,10 +68,6 @@ class ReadTool(Tool[ReadInput]):
     input_model = ReadInput
     read_only = True
 
-    def __init__(self, root: Path | None = None) -> None:
-        # `summary()` gets no root, so a tool built with one can show paths relative to it.
-        self._root = root
-
     def description(self, env: ToolEnv) -> str:
         return (
             "Read a text file. The result shows each line prefixed by its line number and a tab, "
@@ -86,9 +82,8 @@ class ReadTool(Tool[ReadInput]):
     def paths(self, args: ReadInput, root: Path) -> tuple[Path, ...]:
         return (resolve_path(args.file_path, root),)
 
-    def summary(self, args: ReadInput) -> str:
-        root = self._root
-        path = resolve_path(args.file_path, root) if root else Path(args.file_path)
+    def summary(self, args: ReadInput, root: Path) -> str:
+        path = resolve_path(args.file_path, root)
         return f"Read {display_path(path, root)}"
 
     async def call(self, args: ReadInput, ctx: ToolContext) -> ToolOutput:

@@ -6,6 +6,8 @@ It touches nothing outside the session: the call validates the new list and hand
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from agentls.tools.base import TodoItem, Tool, ToolContext, ToolEnv, ToolError, ToolInput, ToolOutput
@@ -39,7 +41,7 @@ class TodoWriteTool(Tool[TodoWriteInput]):
             "- Remove items that turn out to be irrelevant."
         )
 
-    def summary(self, args: TodoWriteInput) -> str:
+    def summary(self, args: TodoWriteInput, root: Path) -> str:
         done = sum(1 for t in args.todos if t.status == "completed")
         return f"TodoWrite: {len(args.todos)} items, {done} completed"
 

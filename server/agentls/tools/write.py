@@ -43,10 +43,6 @@ class WriteTool(Tool[WriteInput]):
     edits_files = True
     destructive = True
 
-    def __init__(self, root: Path | None = None) -> None:
-        # `summary()` gets no root, so a tool built with one can show paths relative to it.
-        self._root = root
-
     def description(self, env: ToolEnv) -> str:
         return (
             "Write a file, replacing all of its content; missing parent directories are created. "
@@ -59,9 +55,8 @@ class WriteTool(Tool[WriteInput]):
     def paths(self, args: WriteInput, root: Path) -> tuple[Path, ...]:
         return (resolve_path(args.file_path, root),)
 
-    def summary(self, args: WriteInput) -> str:
-        root = self._root
-        path = resolve_path(args.file_path, root) if root else Path(args.file_path)
+    def summary(self, args: WriteInput, root: Path) -> str:
+        path = resolve_path(args.file_path, root)
         return f"Write {display_path(path, root)}"
 
     async def preview(self, args: WriteInput, ctx: ToolContext) -> str | None:

@@ -35,7 +35,7 @@ class DecodedText:
 def decode(data: bytes) -> DecodedText:
     for bom, encoding in _BOMS:
         if data.startswith(bom):
-            body = data[len(bom):]
+            body = data[len(bom) :]
             errors = "surrogateescape" if encoding == "utf-8" else "replace"
             return DecodedText(body.decode(encoding, errors=errors), bom, encoding)
     return DecodedText(data.decode("utf-8", errors="surrogateescape"), b"", "utf-8")
