@@ -64,7 +64,8 @@ class TextRenderer:
                 self._titles[event.call_id] = event.title or event.name
                 self._note(f"● {event.title or event.name}")
             case ToolCallFinished():
-                self._note(f"  ⎿ {_result_line(event)}")
+                if not (event.name == "TodoWrite" and not event.is_error):  # The plan is printed already.
+                    self._note(f"  ⎿ {_result_line(event)}")
             case PermissionDecided() if event.outcome == "deny" and event.by != "user":
                 self._note(f"  ⎿ denied: {event.reason}")
             case PlanUpdated():
@@ -108,7 +109,8 @@ class TextRenderer:
 
 
 def _result_line(event: ToolCallFinished) -> str:
-    lines = event.output.strip().splitlines() or [""]
-    first = lines[0][:160]
+    lines = [line for line in event.output.strip().splitlines() if line.strip()] or [""]
+    # A command's verdict is at the end of its output (`OK`, `2 failed`, `Exit code 1`).
+    shown = lines[-1] if event.name == "Bash" else lines[0]
     more = f" (+{len(lines) - 1} lines)" if len(lines) > 1 else ""
-    return f"{'error: ' if event.is_error else ''}{first}{more}"
+    return f"{'error: ' if event.is_error else ''}{shown[:160]}{more}"
