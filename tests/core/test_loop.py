@@ -395,3 +395,31 @@ async def test_message_start_only_stream_is_a_connection_error(project: Path) ->
     session = await make_session(project, model)
     stop = ended(await collect(session, "go")).stop
     assert stop.kind == "error" and stop.cause.kind == "api"
+
+
+async def test_cancel_mid_stream_closes_the_model_stream(project: Path) -> None:
+    closed = asyncio.Event()
+
+    class SlowModel:
+        name = "slow"
+        streams: list = []  # type: ignore[type-arg]  # noqa: RUF012 - Held: garbage collection must not be what closes them.
+
+        def stream(self, request):  # type: ignore[no-untyped-def]
+            gen = self._stream()
+            self.streams.append(gen)
+            return gen
+
+        async def _stream(self):  # type: ignore[no-untyped-def]
+            try:
+                yield MessageStart()
+                await asyncio.sleep(60)
+            finally:
+                closed.set()
+
+    session = await make_session(project, SlowModel())
+    turn = session.run("go")
+    async for event in turn.events():
+        if event.kind == "request_started":
+            turn.cancel()
+    assert closed.is_set()
+    assert turn.stop is not None and turn.stop.kind == "cancelled"

@@ -39,7 +39,7 @@ from agentls.core.events import (
 )
 from agentls.core.history import append_message
 from agentls.core.messages import Message, ToolResultBlock, ToolUseBlock, user_text
-from agentls.core.model import ModelRequest, ThinkingConfig, TokenUsage
+from agentls.core.model import ModelRequest, StreamEvent, ThinkingConfig, TokenUsage
 from agentls.core.records import MessageRecord, StateRecord, TurnEndRecord, TurnStartRecord, UsageRecord
 from agentls.core.state import SessionState
 from agentls.core.tool_exec import ToolRunner
@@ -150,8 +150,9 @@ class Turn:
             self._emit(RequestStarted(index=self._requests, model=st.config.model, attempt=attempt))
             st.journal.write(StateRecord(state="streaming"))
             cause: ErrorCause | None = None
+            stream = st.model.stream(self._request())
             try:
-                async for event in st.model.stream(self._request()):
+                async for event in stream:
                     delta = assembler.feed(event)
                     if delta is not None:
                         kind, chunk = delta
@@ -165,6 +166,10 @@ class Turn:
                         message="the response stream ended before message_stop",
                         retryable=True,
                     )
+            finally:
+                # Release the HTTP stream now, not when the generator is garbage-collected:
+                # a cancelled turn must not keep a connection (and the server's work) open.
+                await _aclose(stream)
             if cause is None:
                 self._requests += 1
                 return await self._complete(assembler, runner)
@@ -274,3 +279,9 @@ class Turn:
         backoff = min(cfg.retry_base_delay_s * 2 ** (attempt - 1), cfg.retry_max_delay_s)
         jitter: float = random.uniform(0.75, 1.0)
         return float(backoff) * jitter
+
+
+async def _aclose(stream: AsyncIterator[StreamEvent]) -> None:
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        await aclose()
