@@ -12,6 +12,7 @@ import pytest
 
 from agentls.core.scripted import Reply, ToolCall
 from tests.e2e.helpers import file_lines, kill_pids, live_cli, process_gone, wait_until
+from tests.fakeapi import FakeMessagesAPI
 
 pytestmark = pytest.mark.slow
 
@@ -32,8 +33,6 @@ def pids_left(project: Path) -> Iterator[Path]:
 def test_cancel_during_bash_kills_everything_it_started(
     project: Path, tmp_path: Path, pids_left: Path, sig: signal.Signals
 ) -> None:
-    from tests.fakeapi import FakeMessagesAPI
-
     script = [Reply([ToolCall("Bash", {"command": COMMAND, "description": "Sleep in the background"})])]
     with (
         FakeMessagesAPI(script) as fake,

@@ -47,9 +47,19 @@ class Crashed:
     call_input: dict[str, Any]
 
 
-def _crash_mid_tool(project: Path, home: Path, leftover_groups: list[int]) -> Crashed:
-    """Start a turn whose Bash call runs for a minute, and SIGKILL the CLI while it runs."""
-    script = [Reply([Text("Starting."), ToolCall("Bash", {"command": LONG_COMMAND, "description": "long"})])]
+def _crash_mid_tool(
+    project: Path, home: Path, leftover_groups: list[int], *, mid_stream: bool = False
+) -> Crashed:
+    """Start a turn whose Bash call runs for a minute, and SIGKILL the CLI while it runs.
+
+    `mid_stream`: the fake holds back message_stop, so the kill also cuts off the response and
+    only the transcript's partial assistant record knows the tool call.
+    """
+    reply = Reply(
+        [Text("Starting."), ToolCall("Bash", {"command": LONG_COMMAND, "description": "long"})],
+        delay_before_stop_s=60.0 if mid_stream else 0.0,
+    )
+    script = [reply]
     marker = project / "marker.txt"
     with (
         FakeMessagesAPI(script) as fake,
@@ -74,6 +84,8 @@ def _crash_mid_tool(project: Path, home: Path, leftover_groups: list[int]) -> Cr
         assert cli.wait_exit() == -signal.SIGKILL
         fake.assert_consumed()
     assert "turn_ended" not in cli.kinds()
+    if mid_stream:
+        assert "assistant_message" not in cli.kinds()  # The response never completed.
     assert call["name"] == "Bash"
     return Crashed(started["session_id"], Path(started["transcript"]), call["call_id"], call["input"])
 
@@ -91,11 +103,15 @@ def _strip_cache(message: dict[str, Any]) -> dict[str, Any]:
     return {"role": message["role"], "content": blocks}
 
 
-@pytest.mark.parametrize("torn", [False, True], ids=["clean-kill", "torn-last-line"])
+@pytest.mark.parametrize(
+    ("mid_stream", "torn"),
+    [(False, False), (False, True), (True, False)],
+    ids=["clean-kill", "torn-last-line", "killed-mid-stream"],
+)
 def test_resume_after_kill_tells_the_model_and_reruns_nothing(
-    project: Path, home: Path, tmp_path: Path, leftover_groups: list[int], torn: bool
+    project: Path, home: Path, tmp_path: Path, leftover_groups: list[int], mid_stream: bool, torn: bool
 ) -> None:
-    crashed = _crash_mid_tool(project, home, leftover_groups)
+    crashed = _crash_mid_tool(project, home, leftover_groups, mid_stream=mid_stream)
     assert crashed.transcript == home / "sessions" / f"{crashed.session_id}.jsonl"
     if torn:
         with open(crashed.transcript, "ab") as f:
