@@ -423,3 +423,30 @@ async def test_cancel_mid_stream_closes_the_model_stream(project: Path) -> None:
             turn.cancel()
     assert closed.is_set()
     assert turn.stop is not None and turn.stop.kind == "cancelled"
+
+
+async def test_tokens_of_a_cancelled_response_are_counted(project: Path) -> None:
+    timeline = Timeline()
+    model = ScriptedModel([Reply([ToolCall("Look", {"label": "slow", "sleep": 30})], delay_before_stop_s=30)])
+    session = await make_session(project, model, tools=[LookTool(timeline)])
+    turn = session.run("go")
+    events = []
+    async for event in turn.events():
+        events.append(event)
+        if isinstance(event, ToolCallStarted):
+            await asyncio.wait_for(timeline.started.wait(), 5)
+            turn.cancel()
+    end = ended(events)
+    assert end.stop.kind == "cancelled"
+    assert end.requests == 1 and end.usage.input_tokens == 100
+    assert session.state.usage.input_tokens == 100
+
+
+async def test_tokens_of_failed_attempts_are_counted_once(project: Path) -> None:
+    err = ModelError(ErrorCause(kind="overloaded", message="overloaded", retryable=True))
+    head = reply_events(Reply([Text("par")]))[:3]  # message_start, text_start, one delta
+    model = EventsThenError(head, err, then=[reply_events(Reply([Text("ok")]))])
+    session = await make_session(project, model)
+    end = ended(await collect(session, "go"))
+    assert end.stop.kind == "end_turn" and end.requests == 1
+    assert end.usage.input_tokens == 200  # The failed attempt's input was billed too.

@@ -67,6 +67,8 @@ class _InFlight:
     assembler: Assembler
     runner: ToolRunner
     committed: bool = False
+    settled: bool = False
+    """Its tokens are accounted (exactly once, however the response ended)."""
 
 
 class Turn:
@@ -171,15 +173,16 @@ class Turn:
                 # a cancelled turn must not keep a connection (and the server's work) open.
                 await _aclose(stream)
             if cause is None:
-                self._requests += 1
+                self._settle(self._inflight)
                 return await self._complete(assembler, runner)
             if runner.started:
                 # Tools already ran from this response: never retry it. Keep what completed.
-                self._requests += 1
+                self._settle(self._inflight)
                 return await self._salvage(assembler, runner, cause)
             if not cause.retryable or attempt > st.config.max_retries:
-                self._requests += 1
+                self._settle(self._inflight)
                 return Stop(Errored(cause=cause))
+            self._settle(self._inflight, count_request=False)  # A retry is not another turn.
             delay = self._retry_delay(cause, attempt)
             self._emit(Retrying(attempt=attempt, delay_s=delay, cause=cause))
             await asyncio.sleep(delay)
@@ -193,7 +196,6 @@ class Turn:
 
     async def _complete(self, assembler: Assembler, runner: ToolRunner) -> Outcome:
         st = self._state
-        self._account(assembler.usage)
         message = assembler.message()
         self._commit_assistant(message, assembler.message_id)
         if runner.started:
@@ -215,7 +217,6 @@ class Turn:
                 return Stop(EndTurn())
 
     async def _salvage(self, assembler: Assembler, runner: ToolRunner, cause: ErrorCause) -> Outcome:
-        self._account(assembler.usage)
         self._commit_assistant(assembler.message(), assembler.message_id)
         self._commit(Message(role="user", content=tuple(await runner.results())))
         self._emit(
@@ -229,7 +230,10 @@ class Turn:
 
     async def _abandon_inflight(self) -> None:
         inflight, self._inflight = self._inflight, None
-        if inflight is None or not inflight.runner.started:
+        if inflight is None:
+            return
+        self._settle(inflight, count_request=bool(inflight.assembler.message_id))
+        if not inflight.runner.started:
             return  # Nothing ran from the partial response: drop it.
         results: list[ToolResultBlock] = await inflight.runner.cancel()
         if not inflight.committed:
@@ -252,6 +256,15 @@ class Turn:
         st.journal.write(
             MessageRecord(message=message, message_id=message_id), sync=message.role == "assistant"
         )
+
+    def _settle(self, inflight: _InFlight | None, *, count_request: bool = True) -> None:
+        if inflight is None or inflight.settled:
+            return
+        inflight.settled = True
+        if count_request:
+            self._requests += 1
+        if inflight.assembler.usage != TokenUsage():
+            self._account(inflight.assembler.usage)
 
     def _account(self, usage: TokenUsage) -> None:
         st = self._state
