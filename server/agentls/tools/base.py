@@ -142,6 +142,32 @@ class Tool(ABC, Generic[In]):
         """Do the work. Raise `ToolError` for expected failures."""
 
 
+class FileInput(ToolInput):
+    """Input of a tool that acts on one file; subclasses redefine `file_path` with their own wording."""
+
+    file_path: str
+
+
+FileIn = TypeVar("FileIn", bound=FileInput)
+
+
+class FileTool(Tool[FileIn]):
+    """A tool whose call touches exactly the file its `file_path` names (Read, Write, Edit)."""
+
+    def paths(self, args: FileIn, root: Path) -> tuple[Path, ...]:
+        return (resolve_path(args.file_path, root),)
+
+    def summary(self, args: FileIn, root: Path) -> str:
+        return f"{self.name} {display_path(resolve_path(args.file_path, root), root)}"
+
+
+def display_path(path: Path, root: Path | None) -> str:
+    """`path` relative to `root` when it lies inside it, else absolute."""
+    if root is not None and path.is_relative_to(root):
+        return str(path.relative_to(root)) or "."
+    return str(path)
+
+
 def resolve_path(raw: str, root: Path) -> Path:
     """The absolute, normalised path a tool argument names (relative paths are taken from root).
 

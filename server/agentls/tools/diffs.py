@@ -8,7 +8,6 @@ bounded size over round-tripping every byte.
 from __future__ import annotations
 
 import difflib
-from pathlib import Path
 
 from agentls.workspace.text import for_display
 
@@ -53,14 +52,3 @@ def _split(text: str) -> list[str]:
     if parts[-1]:
         lines.append(parts[-1])
     return lines
-
-
-def display_path(path: Path, root: Path | None) -> str:
-    """`path` relative to `root` when it lies inside it (e.g. `src/app.py`), else absolute."""
-    if root is not None:
-        try:
-            rel = path.relative_to(root)
-        except ValueError:
-            return str(path)
-        return str(rel) if rel.parts else "."
-    return str(path)

@@ -15,8 +15,17 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
-from agentls.tools.base import Tool, ToolContext, ToolEnv, ToolError, ToolInput, ToolOutput, resolve_path
-from agentls.tools.diffs import display_path, unified_diff
+from agentls.tools.base import (
+    FileInput,
+    FileTool,
+    ToolContext,
+    ToolEnv,
+    ToolError,
+    ToolOutput,
+    display_path,
+    resolve_path,
+)
+from agentls.tools.diffs import unified_diff
 from agentls.tools.read import number_line, read_for_change, split_lines
 from agentls.workspace.port import EditFile, Replacement, WorkspaceError
 from agentls.workspace.text import decode, newline_style
@@ -26,7 +35,7 @@ _SNIPPET_MAX_LINES = 60
 _LINE_NUMBER_PREFIX = re.compile(r"^ *\d+\t", re.MULTILINE)
 
 
-class EditInput(ToolInput):
+class EditInput(FileInput):
     file_path: str = Field(
         min_length=1,
         max_length=4096,
@@ -61,7 +70,7 @@ class _Plan:
     new_end: int
 
 
-class EditTool(Tool[EditInput]):
+class EditTool(FileTool[EditInput]):
     name = "Edit"
     input_model = EditInput
     edits_files = True
@@ -74,13 +83,6 @@ class EditTool(Tool[EditInput]):
             f"first. Pass an absolute path (relative paths are taken from {env.root}). Write `\\n` "
             "line endings even in CRLF files; they are converted. To create a file, use Write."
         )
-
-    def paths(self, args: EditInput, root: Path) -> tuple[Path, ...]:
-        return (resolve_path(args.file_path, root),)
-
-    def summary(self, args: EditInput, root: Path) -> str:
-        path = resolve_path(args.file_path, root)
-        return f"Edit {display_path(path, root)}"
 
     async def preview(self, args: EditInput, ctx: ToolContext) -> str | None:
         try:

@@ -12,16 +12,16 @@ from pathlib import Path
 from pydantic import Field
 
 from agentls.tools.base import (
-    Tool,
+    FileInput,
+    FileTool,
     ToolContext,
     ToolEnv,
     ToolError,
-    ToolInput,
     ToolLimits,
     ToolOutput,
+    display_path,
     resolve_path,
 )
-from agentls.tools.diffs import display_path
 from agentls.workspace.port import FileContent, WorkspaceError
 from agentls.workspace.text import decode, for_display, looks_binary
 
@@ -42,7 +42,7 @@ _BINARY_SUFFIXES = frozenset(
 NOT_READ_YET = "File has not been read yet. Read it first before writing to it."
 
 
-class ReadInput(ToolInput):
+class ReadInput(FileInput):
     file_path: str = Field(
         min_length=1,
         max_length=4096,
@@ -63,7 +63,7 @@ class ReadInput(ToolInput):
     )
 
 
-class ReadTool(Tool[ReadInput]):
+class ReadTool(FileTool[ReadInput]):
     name = "Read"
     input_model = ReadInput
     read_only = True
@@ -78,13 +78,6 @@ class ReadTool(Tool[ReadInput]):
             "Images, PDFs and other binary files cannot be read. Read a file before changing it "
             "with Edit or Write."
         )
-
-    def paths(self, args: ReadInput, root: Path) -> tuple[Path, ...]:
-        return (resolve_path(args.file_path, root),)
-
-    def summary(self, args: ReadInput, root: Path) -> str:
-        path = resolve_path(args.file_path, root)
-        return f"Read {display_path(path, root)}"
 
     async def call(self, args: ReadInput, ctx: ToolContext) -> ToolOutput:
         root = ctx.workspace.root

@@ -12,14 +12,23 @@ from pathlib import Path
 
 from pydantic import Field
 
-from agentls.tools.base import Tool, ToolContext, ToolEnv, ToolError, ToolInput, ToolOutput, resolve_path
-from agentls.tools.diffs import display_path, unified_diff
+from agentls.tools.base import (
+    FileInput,
+    FileTool,
+    ToolContext,
+    ToolEnv,
+    ToolError,
+    ToolOutput,
+    display_path,
+    resolve_path,
+)
+from agentls.tools.diffs import unified_diff
 from agentls.tools.read import read_for_change
 from agentls.workspace.port import WorkspaceError, WriteFile
 from agentls.workspace.text import decode
 
 
-class WriteInput(ToolInput):
+class WriteInput(FileInput):
     file_path: str = Field(
         min_length=1,
         max_length=4096,
@@ -37,7 +46,7 @@ class _Plan:
     change: WriteFile
 
 
-class WriteTool(Tool[WriteInput]):
+class WriteTool(FileTool[WriteInput]):
     name = "Write"
     input_model = WriteInput
     edits_files = True
@@ -51,13 +60,6 @@ class WriteTool(Tool[WriteInput]):
             "Edit for changing part of a file: it sends only the changed text. Content is written "
             "exactly as given, line endings included."
         )
-
-    def paths(self, args: WriteInput, root: Path) -> tuple[Path, ...]:
-        return (resolve_path(args.file_path, root),)
-
-    def summary(self, args: WriteInput, root: Path) -> str:
-        path = resolve_path(args.file_path, root)
-        return f"Write {display_path(path, root)}"
 
     async def preview(self, args: WriteInput, ctx: ToolContext) -> str | None:
         try:
