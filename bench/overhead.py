@@ -1,31 +1,30 @@
-"""Harness overhead per tool call: agentls against a bare SDK loop, in the same run.
+"""Harness overhead per tool call: agentls against a bare SDK loop measured in the same run.
 
-What is measured. A scenario is N sequential tool calls (one per response: Read, Edit or Grep
-on a small file) and a final text reply, played by the fake Messages API (`tests/fakeapi`) over
-loopback. The fake runs in its own process, so its threads never hold the client's GIL, and stamps
-two moments with `time.perf_counter()` (CLOCK_MONOTONIC, comparable across processes on Linux):
-when it writes response N's `message_stop`, and when request N+1 arrives. The client stamps when
-each tool body starts and ends. The overhead of a round is
+What is measured. A scenario is N sequential tool calls, one per response (Read, Edit or Grep on a
+small file), then a final text reply, played over loopback by the fake Messages API of
+`tests/fakeapi`. The fake runs in a child process (so its threads never take the client's GIL) and
+stamps, with `time.perf_counter()` (CLOCK_MONOTONIC on Linux, comparable across processes), when
+it writes response N's `message_stop` and when request N+1 arrives. The client stamps each tool
+body's start and end. A round's overhead is
 
     arrival(N+1) - message_stop(N) - (the part of the tool's run after message_stop(N))
 
-i.e. everything the client spends between "the model is done" and "the next request is on the
-wire" that is not the tool's own work: parsing the stream's tail, validation, policy, the
-transcript (with its fsyncs, in a temp dir), events, history, building and sending the request.
-agentls starts a tool at its block's `content_block_stop`, so only the part of the tool's run that
-overlaps the measured gap is subtracted.
+everything between "the model is done" and "the next request is here" that is not the tool's own
+work: the stream's tail, validation, policy, the transcript and its fsyncs (a real session store in
+a temp dir), events, history, building and sending the request. agentls starts a tool when its
+block closes, before `message_stop`, so only the overlapping part of the tool's run is subtracted.
 
 Why the peer is a fair floor. The peer is a hand-written loop on the same `anthropic` SDK
-(`AsyncAnthropic`, `messages.create(stream=True)`), sending the same system prompt and tool
-schemas (copied from an agentls request) against the same fake and scenario: it accumulates the
-blocks, does the tool's work with plain `open()` (or `rg`), appends a `tool_result` and loops, with
-no persistence, policy, validation or events. Any harness pays at least this much (SDK stream
-parsing, JSON encoding of the growing conversation, an HTTP request), so agentls/peer says what
-agentls adds, and the ratio survives a noisy shared machine better than absolute numbers. Runs are
-interleaved (agentls, peer, peer, agentls, ...) so drift hits both sides alike.
+(`AsyncAnthropic`, `messages.create(stream=True)`) sending the same system prompt and tool schemas
+(copied from an agentls request) to the same fake, for the same scenario: it accumulates blocks,
+does the tool's work with plain `open()` (or `rg`), appends a `tool_result` and loops, with no
+persistence, policy, validation or events. Every harness pays at least that (SDK, JSON encoding of
+the growing conversation, an HTTP request), so agentls/peer is what agentls adds, and a ratio
+survives a noisy shared machine better than absolute numbers. Runs alternate (agentls, peer, peer,
+agentls, ...) so drift hits both sides alike. Timing is reported, never asserted.
 
-Run with `make bench` or `python -m bench.overhead [--calls N] [--reps R] [--profile]`. Results
-go to `bench/results/overhead-<timestamp>.json`. Nothing here asserts timing.
+`python -m bench.overhead [--calls N] [--reps R] [--profile]` (or `make bench`); the results also
+go to `bench/results/overhead-<timestamp>.json`.
 """
 
 from __future__ import annotations
@@ -67,11 +66,10 @@ MODEL = "claude-sonnet-5-5"
 PROMPT = "Work through the file, one tool call at a time."
 TARGET_MS = 10.0
 SCENARIOS = ("read", "edit", "grep")
+SIDES = ("agentls", "peer")
 RESULTS = Path(__file__).parent / "results"
 Round = tuple[str, dict[str, Any]]
 Span = tuple[float, float]
-
-# --- the fake, in a child process ------------------------------------------------------------------
 
 
 class _TimedHandler(_Handler):
@@ -96,24 +94,16 @@ class _TimedFake(FakeMessagesAPI):
 
 
 def _serve(conn: Connection) -> None:
-    """Child process: for each script received, serve it, then send back what was stamped."""
-    with contextlib.suppress(EOFError):  # The parent closed its end: done.
+    """Child process: serve each script received, then send back what was stamped, until EOF."""
+    with contextlib.suppress(EOFError):
         while True:
-            _serve_one(conn, conn.recv())
-
-
-def _serve_one(conn: Connection, script: list[Reply]) -> None:
-    with _TimedFake(script) as fake:
-        conn.send(fake.base_url)
-        conn.recv()
-        first = fake.requests[0] if fake.requests else {}
-        trace = {"arrivals": fake.arrivals, "stops": fake.stops, "rejections": fake.rejections}
-        trace |= {"remaining": fake.remaining, "system": first.get("system"), "tools": first.get("tools")}
-        trace["request_bytes"] = [len(json.dumps(r)) for r in fake.requests]
-        conn.send(trace)
-
-
-# --- scenarios -------------------------------------------------------------------------------------
+            with _TimedFake(conn.recv()) as fake:
+                conn.send(fake.base_url)
+                conn.recv()
+                first = fake.requests[0] if fake.requests else {}
+                trace = {"arrivals": fake.arrivals, "stops": fake.stops, "rejections": fake.rejections}
+                trace |= {"remaining": fake.remaining, "request": first}
+                conn.send(trace | {"request_bytes": [len(json.dumps(r)) for r in fake.requests]})
 
 
 def _workspace(root: Path, n: int) -> Path:
@@ -159,9 +149,6 @@ class Run:
     ended_ok: bool
 
 
-# --- agentls ---------------------------------------------------------------------------------------
-
-
 def _timed(cls: type[Tool[Any]], spans: list[Span]) -> Tool[Any]:
     """An instance of a subclass of `cls` whose `call` records when the tool body ran."""
 
@@ -204,8 +191,6 @@ async def run_agentls(url: str, ws: Path, home: Path, requests: int) -> Run:
     await model.aclose()
     return Run(spans, wall, errors, ok)
 
-
-# --- the peer: a bare SDK loop ---------------------------------------------------------------------
 
 RG = str(Path(sys.executable).parent / "rg") if (Path(sys.executable).parent / "rg").exists() else "rg"
 
@@ -294,21 +279,57 @@ async def run_peer(url: str, system: Any, tools: Any) -> Run:
     return Run(spans, wall, errors, stop_reason == "end_turn")
 
 
-# --- driving and reporting -------------------------------------------------------------------------
-
-
-def overheads_ms(trace: dict[str, Any], spans: list[Span], lead: int, rounds: int) -> list[float]:
+def overheads_ms(trace: dict[str, Any], spans: list[Span], lead: int) -> list[float]:
+    """Each measured round's gap, minus the part of its tool's run that fell inside the gap."""
     arrivals, stops = trace["arrivals"], trace["stops"]
-    if len(spans) != rounds or len(stops) != rounds + 1 or len(arrivals) != rounds + 1:
-        raise RuntimeError(
-            f"misaligned trace: {len(spans)} tools, {len(stops)} stops, {len(arrivals)} requests"
-        )
-    out = []
-    for i in range(lead, rounds):
-        start, end = spans[i]
-        tool_after_stop = max(0.0, end - max(start, stops[i]))
-        out.append((arrivals[i + 1] - stops[i] - tool_after_stop) * 1000)
-    return out
+    if not len(spans) + 1 == len(stops) == len(arrivals):
+        raise RuntimeError(f"misaligned: {len(spans)} tools, {len(stops)} stops, {len(arrivals)} requests")
+    return [
+        (arrivals[i + 1] - stops[i] - max(0.0, end - max(start, stops[i]))) * 1000
+        for i, (start, end) in enumerate(spans)
+        if i >= lead
+    ]
+
+
+class Bench:
+    """The fake in a child process, a scratch directory, and one run of one side at a time."""
+
+    def __init__(self) -> None:
+        ctx = mp.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.server = ctx.Process(target=_serve, args=(child,), daemon=True)
+        self.server.start()
+        self.tmp = Path(tempfile.mkdtemp(prefix="agentls-bench-"))
+        self.runs = 0
+        self.peer_request: dict[str, Any] = {}
+        """An agentls request: the peer sends the same system prompt and tools."""
+
+    def close(self) -> None:
+        self.conn.close()
+        self.server.join(timeout=10)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def run(self, side: str, kind: str, n: int, into: dict[str, list[float]] | None = None) -> None:
+        self.runs += 1
+        ws = _workspace(self.tmp / f"{self.runs:03d}-{side}-{kind}", n)
+        rounds, lead = _rounds(kind, ws, n)
+        self.conn.send(_script(rounds))
+        url = self.conn.recv()
+        if side == "agentls":
+            res = asyncio.run(run_agentls(url, ws, self.tmp / "sessions", len(rounds) + 1))
+        else:
+            res = asyncio.run(run_peer(url, self.peer_request["system"], self.peer_request["tools"]))
+        self.conn.send("collect")
+        trace: dict[str, Any] = self.conn.recv()
+        self.peer_request = self.peer_request or trace["request"]
+        if trace["rejections"] or trace["remaining"] or res.tool_errors or not res.ended_ok:
+            problems = f"{trace['rejections'][:1]}, {trace['remaining']} unplayed, {res.tool_errors} failed"
+            print(f"warning: {side}/{kind}: {problems}, ended_ok={res.ended_ok}", file=sys.stderr)
+        if into is not None:
+            into["overhead_ms"] += overheads_ms(trace, res.spans, lead)
+            into["tool_ms"] += [(end - start) * 1000 for start, end in res.spans[lead:]]
+            into["e2e_s"].append(res.wall_s)
+            into["request_bytes"].append(sum(trace["request_bytes"]))
 
 
 def _p90(xs: list[float]) -> float:
@@ -319,88 +340,50 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.overhead", description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=50, help="tool calls per scenario (default 50)")
     parser.add_argument("--reps", type=int, default=3, help="interleaved repetitions per side (default 3)")
-    parser.add_argument("--profile", action="store_true", help="also cProfile one agentls read run")
+    parser.add_argument("--profile", action="store_true", help="then cProfile one agentls read run")
     opts = parser.parse_args()
-    ctx = mp.get_context("spawn")
-    conn, child = ctx.Pipe()
-    server = ctx.Process(target=_serve, args=(child,), daemon=True)
-    server.start()
-    tmp = Path(tempfile.mkdtemp(prefix="agentls-bench-"))
-    runs = 0
-    shared: dict[str, Any] = {}
-
-    def once(side: str, kind: str, n: int) -> tuple[Run, dict[str, Any], list[Round], int]:
-        nonlocal runs
-        runs += 1
-        ws = _workspace(tmp / f"{runs:03d}-{side}-{kind}", n)
-        rounds, lead = _rounds(kind, ws, n)
-        conn.send(_script(rounds))
-        url = conn.recv()
-        if side == "agentls":
-            run = asyncio.run(run_agentls(url, ws, tmp / "sessions", len(rounds) + 1))
-        else:
-            run = asyncio.run(run_peer(url, shared["system"], shared["tools"]))
-        conn.send("collect")
-        trace: dict[str, Any] = conn.recv()
-        shared.setdefault("system", trace["system"])
-        shared.setdefault("tools", trace["tools"])
-        if trace["rejections"] or trace["remaining"] or run.tool_errors or not run.ended_ok:
-            print(
-                f"warning: {side}/{kind}: {trace['rejections'][:1]} {trace['remaining']} unplayed, "
-                f"{run.tool_errors} tool errors, ended_ok={run.ended_ok}",
-                file=sys.stderr,
-            )
-        return run, trace, rounds, lead
-
+    keys = ("overhead_ms", "tool_ms", "e2e_s", "request_bytes")
+    data: dict[str, dict[str, Any]] = {k: {s: {x: [] for x in keys} for s in SIDES} for k in SCENARIOS}
+    bench = Bench()
     try:
-        for side in ("agentls", "peer"):  # Warm-up: imports, first connections; not recorded.
-            once(side, "read", 3)
-        data: dict[str, dict[str, Any]] = {
-            k: {s: {"overhead_ms": [], "e2e_s": [], "request_bytes": []} for s in ("agentls", "peer")}
-            for k in SCENARIOS
-        }
+        for side in SIDES:  # Warm-up (imports, caches), not recorded; agentls first, for peer_request.
+            bench.run(side, "read", 3)
         for rep in range(opts.reps):
             for kind in SCENARIOS:
-                for side in ("agentls", "peer") if rep % 2 == 0 else ("peer", "agentls"):
-                    run, trace, rounds, lead = once(side, kind, opts.calls)
-                    data[kind][side]["overhead_ms"] += overheads_ms(trace, run.spans, lead, len(rounds))
-                    data[kind][side]["e2e_s"].append(run.wall_s)
-                    data[kind][side]["request_bytes"].append(sum(trace["request_bytes"]))
+                for side in SIDES if rep % 2 == 0 else SIDES[::-1]:
+                    bench.run(side, kind, opts.calls, data[kind][side])
         if opts.profile:
-            profiler = cProfile.Profile()
-            profiler.enable()
-            once("agentls", "read", opts.calls)
-            profiler.disable()
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+            with cProfile.Profile() as profiler:
+                bench.run("agentls", "read", opts.calls)
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
     finally:
-        conn.close()
-        server.join(timeout=10)
-        shutil.rmtree(tmp, ignore_errors=True)
+        bench.close()
+    _report(data, opts.calls, opts.reps)
 
-    head = f"{'scenario':<8} {'agentls med/p90 ms':>19} {'peer med/p90 ms':>16} {'ratio':>6} "
-    print(f"\nharness overhead per tool call: {opts.reps} interleaved reps x {opts.calls} calls per side")
-    print(head + f"{'e2e agentls/peer s':>19}  target <= {TARGET_MS:g} ms")
+
+def _report(data: dict[str, dict[str, Any]], calls: int, reps: int) -> None:
+    print(f"\nharness overhead per tool call, ms ({reps} interleaved reps x {calls} calls per side)")
+    print(
+        f"{'scenario':<8} {'agentls med/p90':>15} {'peer med/p90':>13} {'ratio':>6} "
+        f"{'tool ms a/p':>14} {'e2e s a/p':>15}  agentls median <= {TARGET_MS:g} ms"
+    )
     for kind, sides in data.items():
-        for side in sides.values():
-            xs = side["overhead_ms"]
-            side.update(
-                median_ms=statistics.median(xs),
-                p90_ms=_p90(xs),
-                e2e_median_s=statistics.median(side["e2e_s"]),
-            )
         a, p = sides["agentls"], sides["peer"]
+        for side in (a, p):
+            side |= {"median_ms": statistics.median(side["overhead_ms"]), "p90_ms": _p90(side["overhead_ms"])}
+            side |= {"tool_median_ms": statistics.median(side["tool_ms"])}
+            side |= {"e2e_median_s": statistics.median(side["e2e_s"])}
         sides["ratio_median"] = a["median_ms"] / p["median_ms"]
         sides["meets_target"] = a["median_ms"] <= TARGET_MS
+        verdict = "ok" if sides["meets_target"] else "OVER"
         print(
-            f"{kind:<8} {a['median_ms']:>9.2f} / {a['p90_ms']:<7.2f} "
-            f"{p['median_ms']:>7.2f} / {p['p90_ms']:<6.2f} {sides['ratio_median']:>5.1f}x "
-            f"{a['e2e_median_s']:>9.3f} / {p['e2e_median_s']:<7.3f}  "
-            f"{'ok' if sides['meets_target'] else 'OVER'}"
+            f"{kind:<8} {a['median_ms']:>6.2f} / {a['p90_ms']:<6.2f} {p['median_ms']:>5.2f} / "
+            f"{p['p90_ms']:<5.2f} {sides['ratio_median']:>5.2f}x {a['tool_median_ms']:>6.2f} / "
+            f"{p['tool_median_ms']:<5.2f} {a['e2e_median_s']:>6.3f} / {p['e2e_median_s']:<6.3f}  {verdict}"
         )
     RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS / f"overhead-{stamp}.json"
-    meta = {"calls": opts.calls, "reps": opts.reps, "target_ms": TARGET_MS, "python": sys.version.split()[0]}
+    out = RESULTS / f"overhead-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    meta = {"calls": calls, "reps": reps, "target_ms": TARGET_MS, "python": sys.version.split()[0]}
     meta |= {"platform": platform.platform(), "cpus": mp.cpu_count(), "model": MODEL}
     out.write_text(json.dumps({"meta": meta, "scenarios": data}, indent=1))
     print(f"results: {out}")
