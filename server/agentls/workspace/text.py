@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import re
 from dataclasses import dataclass
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
@@ -15,6 +16,10 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+
+
+# surrogateescape maps each undecodable byte 0x80-0xFF to U+DC80-U+DCFF.
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 
 
 @dataclass(frozen=True)
@@ -26,7 +31,7 @@ class DecodedText:
     @property
     def valid_utf8(self) -> bool:
         """False when undecodable bytes were carried through as surrogates."""
-        return not any("\udc80" <= ch <= "\udcff" for ch in self.text)
+        return _ESCAPED_BYTE.search(self.text) is None
 
     def encode(self, text: str) -> bytes:
         return self.bom + text.encode(self.encoding, errors="surrogateescape")
