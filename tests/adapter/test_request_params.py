@@ -147,3 +147,23 @@ def test_request_is_not_mutated() -> None:
     second = to_api_params(req)
     assert first == second
     assert first["messages"][0]["content"][0] is not second["messages"][0]["content"][0]
+
+
+def test_adaptive_thinking_has_no_budget() -> None:
+    params = to_api_params(request(thinking=ThinkingConfig(type="adaptive"), max_tokens=1000))
+    assert params["thinking"] == {"type": "adaptive"}
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"type": "enabled"},
+        {"type": "adaptive", "budget_tokens": 2048},
+        {"type": "enabled", "budget_tokens": 10},
+    ],
+)
+def test_thinking_config_is_validated(bad: dict[str, Any]) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        ThinkingConfig(**bad)

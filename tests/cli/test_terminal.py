@@ -135,3 +135,25 @@ def test_sessions_lists_recorded_sessions(capsys: pytest.CaptureFixture[str], pr
     )
     assert check.returncode == 0, check.stderr
     assert "text.split()" in (project / "demo" / "textstats.py").read_text()
+
+
+def test_thinking_option_parses_and_rejects(capsys: pytest.CaptureFixture[str]) -> None:
+    from agentls.cli.main import _parser
+
+    assert _parser().parse_args(["run", "x", "--thinking", "adaptive"]).thinking.type == "adaptive"
+    assert _parser().parse_args(["run", "x", "--thinking", "4096"]).thinking.budget_tokens == 4096
+    for bad in ("512", "lots"):
+        with pytest.raises(SystemExit) as exit_info:
+            _parser().parse_args(["run", "x", "--thinking", bad])
+        assert exit_info.value.code == 2
+    assert "at least 1024" in capsys.readouterr().err
+
+
+def test_config_keeps_room_to_answer_after_thinking() -> None:
+    from pydantic import ValidationError
+
+    from agentls.core.config import AgentConfig
+    from agentls.core.model import ThinkingConfig
+
+    with pytest.raises(ValidationError, match="must be below max_tokens"):
+        AgentConfig(model="m", max_tokens=4000, thinking=ThinkingConfig(budget_tokens=4000))

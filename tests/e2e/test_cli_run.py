@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from agentls.core.scripted import Reply, Text, ToolCall
+from agentls.core.scripted import Reply, Text, Thinking, ToolCall
 from tests.e2e.helpers import (
     TIMEOUT_S,
     Line,
@@ -315,3 +315,35 @@ def test_max_turns_stops_with_exit_3(project: Path, home: Path) -> None:
     assert events[-1]["stop"] == {"kind": "max_turns", "limit": 1}
     (glob,) = [e for e in events if e["kind"] == "tool_call_finished"]
     assert not glob["is_error"] and "a.py" in glob["output"]
+
+
+@pytest.mark.parametrize(
+    ("flag", "expected", "max_tokens"),
+    [
+        ("adaptive", {"type": "adaptive"}, 32_000),
+        ("20000", {"type": "enabled", "budget_tokens": 20_000}, 36_000),
+    ],
+)
+def test_thinking_reaches_the_api(
+    project: Path, home: Path, flag: str, expected: dict, max_tokens: int
+) -> None:  # type: ignore[type-arg]
+    script = [Reply([Thinking("Let me think."), Text("Thought about it.")])]
+    with FakeMessagesAPI(script) as fake:
+        result = run_cli(
+            ["run", "--thinking", flag, "--output-format", "stream-json", "think"],
+            home=home,
+            base_url=fake.base_url,
+            cwd=project,
+        )
+        fake.assert_consumed()
+        body = fake.requests[0]
+    assert result.returncode == 0, result.stderr
+    assert body["thinking"] == expected and body["max_tokens"] == max_tokens
+    events = parse_events(result.stdout)
+    assert "".join(e["text"] for e in events if e["kind"] == "thinking_delta") == "Let me think."
+    [message] = [e["message"] for e in events if e["kind"] == "assistant_message"]
+    assert message["content"][0] == {
+        "type": "thinking",
+        "thinking": "Let me think.",
+        "signature": "sig-scripted",
+    }

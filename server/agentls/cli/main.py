@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from agentls import __version__
 from agentls.core.config import DEFAULT_MAX_TURNS
+from agentls.core.model import ThinkingConfig
 from agentls.policy.decision import PERMISSION_MODES
 
 
@@ -44,10 +45,11 @@ def _parser() -> argparse.ArgumentParser:
         help=f"model requests allowed in this turn (default {DEFAULT_MAX_TURNS})",
     )
     run.add_argument(
-        "--thinking-budget",
-        type=_positive_int,
+        "--thinking",
+        type=_thinking,
         default=None,
-        help="enable extended thinking with this many tokens (>= 1024)",
+        metavar="adaptive|TOKENS",
+        help="extended thinking: 'adaptive' (the model decides) or a fixed budget of at least 1024 tokens",
     )
 
     demo = sub.add_parser("demo", help="run the bundled offline demo (scripted model, sample project)")
@@ -57,6 +59,18 @@ def _parser() -> argparse.ArgumentParser:
     sessions = sub.add_parser("sessions", help="list recorded sessions")
     sessions.add_argument("--limit", type=_positive_int, default=20)
     return parser
+
+
+def _thinking(text: str) -> ThinkingConfig:
+    if text == "adaptive":
+        return ThinkingConfig(type="adaptive")
+    try:
+        budget = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'adaptive' or a number of tokens, got {text!r}") from None
+    if budget < 1024:
+        raise argparse.ArgumentTypeError(f"a thinking budget must be at least 1024 tokens, got {budget}")
+    return ThinkingConfig(type="enabled", budget_tokens=budget)
 
 
 def _positive_int(text: str) -> int:

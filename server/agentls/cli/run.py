@@ -13,6 +13,7 @@ from agentls.cli.main import CliError
 from agentls.cli.render import Renderer, TextRenderer, json_renderer
 from agentls.core.anthropic_model import DEFAULT_MODEL, AnthropicModel
 from agentls.core.config import AgentConfig
+from agentls.core.model import ThinkingConfig
 from agentls.core.session import Session, SessionDeps
 from agentls.policy.decision import Approver
 from agentls.store.jsonl import read_jsonl
@@ -55,8 +56,6 @@ def _resumed_model(store: SessionStore, session_id: str) -> tuple[str | None, Pa
 async def run_command(args: argparse.Namespace) -> int:
     if not (os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")):
         raise CliError(NO_KEY)
-    if args.thinking_budget is not None and args.thinking_budget < 1024:
-        raise CliError("--thinking-budget must be at least 1024 tokens")
     store = SessionStore()
     model_name = args.model
     cwd = resolve_cwd(args.cwd) if args.cwd else None
@@ -68,14 +67,15 @@ async def run_command(args: argparse.Namespace) -> int:
     if not cwd.is_dir():
         raise CliError(f"the session's directory {cwd} no longer exists; pass --cwd")
     model_name = model_name or DEFAULT_MODEL
-    max_tokens = 32_000 if args.thinking_budget else 16_000
-    if args.thinking_budget and args.thinking_budget >= max_tokens:
-        max_tokens = args.thinking_budget + 16_000
+    thinking: ThinkingConfig | None = args.thinking
+    # Thinking tokens count against max_tokens: leave room for the answer after the budget.
+    budget = thinking.budget_tokens if thinking and thinking.budget_tokens else 0
+    max_tokens = max(32_000 if thinking else 16_000, budget + 16_000)
     config = AgentConfig(
         model=model_name,
         max_turns=args.max_turns,
         permission_mode=args.permission_mode,
-        thinking_budget=args.thinking_budget,
+        thinking=thinking,
         max_tokens=max_tokens,
     )
     deps = SessionDeps(

@@ -5,8 +5,9 @@ A snapshot goes into the transcript header, so a resumed session can say what it
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from agentls.core.model import ThinkingConfig
 from agentls.policy.decision import PermissionMode
 
 DEFAULT_MAX_TURNS = 50
@@ -19,8 +20,16 @@ class AgentConfig(BaseModel):
     max_turns: int = Field(default=DEFAULT_MAX_TURNS, ge=1)
     """Model requests allowed in one turn before it stops with `max_turns`."""
     max_tokens: int = Field(default=16_000, ge=1)
-    thinking_budget: int | None = Field(default=None, ge=1024)
-    """Extended thinking budget in tokens; None turns thinking off."""
+    thinking: ThinkingConfig | None = None
+    """Extended thinking; None turns it off."""
+
+    @model_validator(mode="after")
+    def _room_to_answer(self) -> AgentConfig:
+        budget = self.thinking.budget_tokens if self.thinking else None
+        if budget is not None and budget >= self.max_tokens:
+            raise ValueError(f"the thinking budget ({budget}) must be below max_tokens ({self.max_tokens})")
+        return self
+
     permission_mode: PermissionMode = "default"
     max_retries: int = Field(default=4, ge=0)
     """Retries of one API call after a retryable failure (rate limit, overload, dropped stream)."""

@@ -39,7 +39,7 @@ from agentls.core.events import (
 )
 from agentls.core.history import append_message
 from agentls.core.messages import Message, ToolResultBlock, ToolUseBlock, user_text
-from agentls.core.model import ModelRequest, StreamEvent, ThinkingConfig, TokenUsage
+from agentls.core.model import ModelRequest, StreamEvent, TokenUsage
 from agentls.core.records import MessageRecord, StateRecord, TurnEndRecord, TurnStartRecord, UsageRecord
 from agentls.core.state import SessionState
 from agentls.core.tool_exec import ToolRunner
@@ -282,7 +282,7 @@ class Turn:
             messages=tuple(st.history),
             tools=st.tool_specs,
             max_tokens=cfg.max_tokens,
-            thinking=ThinkingConfig(budget_tokens=cfg.thinking_budget) if cfg.thinking_budget else None,
+            thinking=cfg.thinking,
         )
 
     def _retry_delay(self, cause: ErrorCause, attempt: int) -> float:

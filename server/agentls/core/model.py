@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agentls.core.messages import Message
 
@@ -41,9 +41,19 @@ class TokenUsage(_Frozen):
 
 
 class ThinkingConfig(_Frozen):
-    """Extended thinking: `budget_tokens` must be >= 1024 and below `max_tokens`."""
+    """Extended thinking. `adaptive` lets the model decide how much to think (recommended for
+    newer models); `enabled` uses a fixed `budget_tokens` (>= 1024, below `max_tokens`)."""
 
-    budget_tokens: int = Field(default=8000, ge=1024)
+    type: Literal["enabled", "adaptive"] = "enabled"
+    budget_tokens: int | None = Field(default=None, ge=1024)
+
+    @model_validator(mode="after")
+    def _budget_matches_type(self) -> ThinkingConfig:
+        if self.type == "enabled" and self.budget_tokens is None:
+            raise ValueError("thinking type 'enabled' needs budget_tokens (>= 1024)")
+        if self.type == "adaptive" and self.budget_tokens is not None:
+            raise ValueError("thinking type 'adaptive' takes no budget_tokens")
+        return self
 
 
 class ToolSpec(_Frozen):

@@ -28,10 +28,10 @@ def to_api_params(request: ModelRequest) -> dict[str, Any]:
 
     Raises `ValueError` when thinking is enabled and `max_tokens` does not exceed its budget.
     """
-    if request.thinking is not None and request.max_tokens <= request.thinking.budget_tokens:
+    budget = request.thinking.budget_tokens if request.thinking is not None else None
+    if budget is not None and request.max_tokens <= budget:
         raise ValueError(
-            f"max_tokens ({request.max_tokens}) must be greater than the thinking budget "
-            f"({request.thinking.budget_tokens})"
+            f"max_tokens ({request.max_tokens}) must be greater than the thinking budget ({budget})"
         )
 
     messages = [to_api(m) for m in request.messages]
@@ -61,7 +61,9 @@ def to_api_params(request: ModelRequest) -> dict[str, Any]:
             for t in request.tools
         ]
     if request.thinking is not None:
-        params["thinking"] = {"type": "enabled", "budget_tokens": request.thinking.budget_tokens}
+        params["thinking"] = (
+            {"type": "adaptive"} if budget is None else {"type": "enabled", "budget_tokens": budget}
+        )
     return params
 
 
