@@ -450,3 +450,31 @@ async def test_tokens_of_failed_attempts_are_counted_once(project: Path) -> None
     end = ended(await collect(session, "go"))
     assert end.stop.kind == "end_turn" and end.requests == 1
     assert end.usage.input_tokens == 200  # The failed attempt's input was billed too.
+
+
+async def test_always_answers_are_saved_as_rules_and_honoured_by_the_next_session(project: Path) -> None:
+    from agentls.core.events import Notice
+    from agentls.store.settings import read_settings
+
+    timeline = Timeline()
+    model = ScriptedModel([Reply([ToolCall("Bash", {"command": "true"})]), Reply([Text("ok")])])
+    from agentls.tools.bash import BashTool
+
+    session = await make_session(
+        project, model, tools=[BashTool()], approver=ScriptedApprover(["allow_always"])
+    )
+    events = await collect(session, "go")
+    [notice] = [e for e in events if isinstance(e, Notice)]
+    assert "Bash(true)" in notice.message
+    assert read_settings(project / ".agentls" / "settings.local.json")["permissions"]["allow"] == [
+        "Bash(true)"
+    ]
+
+    again = ScriptedModel([Reply([ToolCall("Bash", {"command": "true"})]), Reply([Text("ok")])])
+    approver = ScriptedApprover([])
+    second = await make_session(project, again, tools=[BashTool()], approver=approver)
+    await collect(second, "go")
+    assert approver.asked == []
+    [result] = results_sent(again, 1)
+    assert not result.is_error
+    assert timeline.spans == []

@@ -130,6 +130,12 @@ class ToolCallFinished(_Event):
     duration_ms: float = 0.0
     diff: str | None = None
     """A unified diff for edits, for display."""
+    path: str | None = None
+    """For edits: the absolute path of the changed file."""
+    old_text: str | None = None
+    """For edits: the file before (None if it was created)."""
+    new_text: str | None = None
+    """For edits: the file after."""
 
 
 class PermissionRequested(_Event):

@@ -6,7 +6,8 @@ Sessions start fresh or resume from their transcript. Only one turn runs at a ti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,10 +20,12 @@ from agentls.core.prompt import build_system_prompt
 from agentls.core.records import HeaderRecord, MessageRecord, ResumedRecord
 from agentls.core.replay import replay
 from agentls.core.state import SessionState
-from agentls.policy.decision import Approver, PermissionPolicy
+from agentls.policy.decision import Approver, CallFacts, PermissionPolicy
+from agentls.policy.rules import PermissionRules, rule_for
 from agentls.policy.simple import SimplePolicy
 from agentls.store.jsonl import read_jsonl
 from agentls.store.sessions import SessionStore
+from agentls.store.settings import LOCAL_SETTINGS, SettingsError, add_permission_rule, read_settings
 from agentls.tools.base import FileReadState, ToolContext, ToolEnv, ToolLimits
 from agentls.tools.registry import ToolRegistry, builtin_tools
 from agentls.workspace.port import Workspace
@@ -106,8 +109,9 @@ class Session:
             ),
             sync=True,
         )
-        state = await _build_state(deps, sid, journal, now)
-        return cls(state, transcript=path, resumed=False, notices=[])
+        notices: list[str] = []
+        state = await _build_state(deps, sid, journal, now, notices)
+        return cls(state, transcript=path, resumed=False, notices=notices)
 
     @classmethod
     async def resume(cls, deps: SessionDeps, session_id: str, *, now: datetime | None = None) -> Session:
@@ -138,13 +142,15 @@ class Session:
         )
         if replayed.repair is not None:
             journal.write(MessageRecord(message=replayed.repair), sync=True)
-        state = await _build_state(deps, sid, journal, now)
+        state = await _build_state(deps, sid, journal, now, notices)
         state.history = replayed.history
         state.usage = replayed.usage
         return cls(state, transcript=path, resumed=True, notices=notices)
 
 
-async def _build_state(deps: SessionDeps, sid: str, journal: Journal, now: datetime) -> SessionState:
+async def _build_state(
+    deps: SessionDeps, sid: str, journal: Journal, now: datetime, notices: list[str]
+) -> SessionState:
     registry = deps.registry or builtin_tools()
     limits = ToolLimits()
     env = ToolEnv(root=deps.workspace.root, limits=limits)
@@ -156,8 +162,12 @@ async def _build_state(deps: SessionDeps, sid: str, journal: Journal, now: datet
         deps.workspace, tool_names=registry.names(), now=now, model=deps.config.model
     )
     ctx = ToolContext(
-        workspace=deps.workspace, read_state=FileReadState(), env_for_subprocess=deps.subprocess_env
+        workspace=deps.workspace,
+        read_state=FileReadState(),
+        limits=limits,
+        env_for_subprocess=deps.subprocess_env,
     )
+    policy, remember = _policy(deps, notices)
     return SessionState(
         session_id=sid,
         config=deps.config,
@@ -166,7 +176,33 @@ async def _build_state(deps: SessionDeps, sid: str, journal: Journal, now: datet
         registry=registry,
         tool_specs=specs,
         tool_ctx=ctx,
-        policy=deps.policy or SimplePolicy(deps.workspace.root, deps.config.permission_mode),
+        policy=policy,
         approver=deps.approver,
         journal=journal,
+        remember=remember,
     )
+
+
+def _policy(
+    deps: SessionDeps, notices: list[str]
+) -> tuple[PermissionPolicy, Callable[[CallFacts, bool], str] | None]:
+    """The session's policy, and how an "always" answer is saved (as a rule in local settings)."""
+    if deps.policy is not None:
+        return deps.policy, None
+    path = deps.workspace.root / LOCAL_SETTINGS
+    try:
+        rules = PermissionRules.from_settings(read_settings(path))
+    except SettingsError as err:
+        notices.append(f"{err}; its permission rules are ignored")
+        rules = PermissionRules()
+    policy = SimplePolicy(deps.workspace.root, deps.config.permission_mode, rules)
+
+    def remember(call: CallFacts, allowed: bool) -> str:
+        rule = rule_for(call)
+        list_name = "allow" if allowed else "deny"
+        add_permission_rule(path, list_name, rule)
+        current = policy.rules
+        policy.rules = replace(current, **{list_name: (*getattr(current, list_name), rule)})
+        return f"Saved the rule {rule} to permissions.{list_name} in {path}"
+
+    return policy, remember

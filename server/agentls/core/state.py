@@ -14,7 +14,7 @@ from agentls.core.messages import Message
 from agentls.core.model import Model, SystemBlock, TokenUsage, ToolSpec
 from agentls.core.records import PartialAssistantRecord
 from agentls.core.tool_exec import SessionGrants, ToolRunner
-from agentls.policy.decision import Approver, PermissionPolicy
+from agentls.policy.decision import Approver, CallFacts, PermissionPolicy
 from agentls.tools.base import ToolContext
 from agentls.tools.registry import ToolRegistry
 
@@ -35,6 +35,8 @@ class SessionState:
     usage: TokenUsage = field(default_factory=TokenUsage)
     grants: SessionGrants = field(default_factory=SessionGrants)
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("agentls.session"))
+    remember: Callable[[CallFacts, bool], str] | None = None
+    """Persists an "always" answer as a rule; returns a sentence saying where."""
 
     def new_runner(self, emit: Callable[[AgentEvent], None]) -> ToolRunner:
         return ToolRunner(
@@ -45,6 +47,7 @@ class SessionState:
             grants=self.grants,
             emit=emit,
             journal=self.journal,
+            remember=self.remember,
             concurrency=self.config.read_only_concurrency,
         )
 

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from agentls.core.events import (
     AgentEvent,
     DecidedBy,
+    Notice,
     PermissionDecided,
     PermissionOutcome,
     PermissionRequested,
@@ -107,6 +108,7 @@ class ToolRunner:
         emit: Callable[[AgentEvent], None],
         journal: Journal,
         concurrency: int = 8,
+        remember: Callable[[CallFacts, bool], str] | None = None,
     ) -> None:
         self._registry = registry
         self._ctx = ctx
@@ -115,6 +117,7 @@ class ToolRunner:
         self._grants = grants
         self._emit = emit
         self._journal = journal
+        self._remember = remember
         self._calls: list[_Call] = []
         self._last_mutating: asyncio.Task[ToolResultBlock] | None = None
         self._slots = asyncio.Semaphore(concurrency)
@@ -245,12 +248,24 @@ class ToolRunner:
             response = await self._ask(call, tool, args, facts, decision)
         if response.remember:
             (self._grants.allowed if response.allowed else self._grants.denied).add(key)
+            if self._remember is not None:
+                self._persist_rule(facts, response.allowed)
         outcome: PermissionOutcome = "allow" if response.allowed else "deny"
         self._record_decision(call, outcome, "user", response.message, emit=True, remember=response.remember)
         if response.allowed:
             return None
         said = f' The user said: "{response.message}"' if response.message else ""
         return f"The user rejected this {tool.name} call.{said} Do not retry it unchanged; adapt or ask."
+
+    def _persist_rule(self, facts: CallFacts, allowed: bool) -> None:
+        assert self._remember is not None
+        try:
+            where = self._remember(facts, allowed)
+        except Exception as err:  # The answer still holds for this session; say why it won't last.
+            log.warning("could not save the permission rule: %s", err)
+            self._emit(Notice(level="warning", message=f"Could not save the permission rule: {err}"))
+            return
+        self._emit(Notice(message=where))
 
     async def _ask(
         self,
@@ -323,6 +338,9 @@ class ToolRunner:
                 output=output.content,
                 duration_ms=(time.monotonic() - call.started_at) * 1000,
                 diff=output.diff,
+                path=str(output.change.path) if output.change else None,
+                old_text=output.change.old_text if output.change else None,
+                new_text=output.change.new_text if output.change else None,
             )
         )
         return ToolResultBlock(tool_use_id=call.block.id, content=output.content, is_error=output.is_error)

@@ -13,10 +13,11 @@ inside), so `/srv/proj_evil` is not inside `/srv/proj` and a link out of the wor
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentls.policy.decision import Allow, Ask, CallFacts, Decision, Deny, PermissionMode
+from agentls.policy.rules import PermissionRules
 
 
 def is_inside(path: Path, root: Path) -> bool:
@@ -30,10 +31,12 @@ def is_inside(path: Path, root: Path) -> bool:
     )
 
 
-@dataclass(frozen=True)
+@dataclass
 class SimplePolicy:
     root: Path
     mode: PermissionMode = "default"
+    rules: PermissionRules = field(default_factory=PermissionRules)
+    """Rules from the project's local settings (answers of "always" in earlier prompts)."""
 
     def decide(self, call: CallFacts) -> Decision:
         decision = self._decide(call)
@@ -42,6 +45,8 @@ class SimplePolicy:
         return decision
 
     def _decide(self, call: CallFacts) -> Decision:
+        if denied := self.rules.denies(call):
+            return Deny(f"denied by the rule {denied} in the project's local settings")
         if self.mode == "bypassPermissions":
             return Allow("permission mode bypassPermissions")
         inside = all(is_inside(p, self.root) for p in call.paths)
@@ -49,6 +54,8 @@ class SimplePolicy:
             if inside:
                 return Allow("read-only inside the workspace")
             return Ask(f"{call.tool} reads outside the workspace ({self.root})")
+        if self.mode != "plan" and (allowed := self.rules.allows(call)) and (inside or not call.paths):
+            return Allow(f"allowed by the rule {allowed} in the project's local settings")
         if self.mode == "plan":
             return Deny(
                 "plan mode: only read-only tools may run. Finish the plan and present it; "

@@ -38,6 +38,16 @@ class TodoItem(BaseModel):
 
 
 @dataclass(frozen=True)
+class FileChange:
+    """What an edit did to one file, whole texts, for editors that render their own diff."""
+
+    path: Path
+    old_text: str | None
+    """None when the file was created."""
+    new_text: str
+
+
+@dataclass(frozen=True)
 class ToolOutput:
     content: str
     """What the model reads as the tool result."""
@@ -46,6 +56,8 @@ class ToolOutput:
     """A unified diff of what an edit changed, for display."""
     todos: tuple[TodoItem, ...] | None = None
     """Set by TodoWrite: the new plan."""
+    change: FileChange | None = None
+    """Set by file edits."""
 
 
 @dataclass(frozen=True)

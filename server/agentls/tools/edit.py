@@ -16,6 +16,7 @@ from typing import Self
 from pydantic import Field, model_validator
 
 from agentls.tools.base import (
+    FileChange,
     FileInput,
     FileTool,
     ToolContext,
@@ -108,6 +109,7 @@ class EditTool(FileTool[EditInput]):
             f"The file {plan.label} has been updated ({what}). Here is the edited region with "
             f"line numbers, as Read shows it:\n{snippet}",
             diff=unified_diff(plan.label, plan.before, plan.after),
+            change=FileChange(plan.path, plan.before, plan.after),
         )
 
     async def _plan(self, args: EditInput, ctx: ToolContext) -> _Plan:

@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import Field
 
 from agentls.tools.base import (
+    FileChange,
     FileInput,
     FileTool,
     ToolContext,
@@ -81,6 +82,7 @@ class WriteTool(FileTool[WriteInput]):
         return ToolOutput(
             f"{verb} {plan.label} ({lines} lines)",
             diff=unified_diff(plan.label, plan.before, text),
+            change=FileChange(plan.path, None if plan.change.expected_version is None else plan.before, text),
         )
 
     async def _plan(self, args: WriteInput, ctx: ToolContext) -> _Plan:

@@ -1,0 +1,65 @@
+"""What the connected editor can do, read once from `initialize`, so handlers never re-derive it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from lsprotocol import types as T
+
+from agentls.core.model import ThinkingConfig
+
+
+@dataclass(frozen=True)
+class ClientFeatures:
+    name: str = "unknown"
+    rich: bool = False
+    """The client announced `experimental.agentls`: it handles our custom requests/notifications."""
+    request_permission: bool = False
+    session_update: bool = False
+    save_documents: bool = False
+    """It answers `agentls/saveDocuments` by saving buffers with the editor's own machinery."""
+    work_done_progress: bool = False
+    show_document: bool = False
+    apply_edit: bool = False
+    position_encoding: str = "utf-16"
+    options: dict[str, Any] = field(default_factory=dict)
+    """`initializationOptions` as sent."""
+
+
+def _experimental(caps: T.ClientCapabilities) -> dict[str, Any]:
+    exp = caps.experimental
+    if isinstance(exp, dict):
+        section = exp.get("agentls")
+        if isinstance(section, dict):
+            return section
+    return {}
+
+
+def read_client_features(params: T.InitializeParams, position_encoding: str) -> ClientFeatures:
+    caps = params.capabilities
+    exp = _experimental(caps)
+    window = caps.window
+    workspace = caps.workspace
+    options = params.initialization_options if isinstance(params.initialization_options, dict) else {}
+    return ClientFeatures(
+        name=params.client_info.name if params.client_info else "unknown",
+        rich=bool(exp),
+        request_permission=bool(exp.get("requestPermission")),
+        session_update=bool(exp.get("sessionUpdate")),
+        save_documents=bool(exp.get("saveDocuments")),
+        work_done_progress=bool(window and window.work_done_progress),
+        show_document=bool(window and window.show_document and window.show_document.support),
+        apply_edit=bool(workspace and workspace.apply_edit),
+        position_encoding=position_encoding,
+        options=options,
+    )
+
+
+def thinking_option(options: dict[str, Any]) -> ThinkingConfig | None:
+    value = options.get("thinking")
+    if value in (None, False, "off"):
+        return None
+    if value == "adaptive":
+        return ThinkingConfig(type="adaptive")
+    return ThinkingConfig(type="enabled", budget_tokens=int(value))

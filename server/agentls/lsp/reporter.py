@@ -1,0 +1,148 @@
+"""Shows one turn in the editor: a cancellable `$/progress` for every client, and ACP
+`agentls/sessionUpdate` notifications for rich clients.
+
+Text and thought deltas are coalesced (flushed every `COALESCE_S`, and before any other update,
+so order is kept): a model streaming hundreds of tiny deltas a second costs the editor a few
+dozen notifications.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types as T
+
+from agentls.core.events import (
+    AgentEvent,
+    PlanUpdated,
+    RequestStarted,
+    StopReason,
+    TextDelta,
+    ThinkingDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+    ToolCallUpdated,
+    UsageUpdated,
+)
+from agentls.lsp import to_proto
+
+if TYPE_CHECKING:
+    from agentls.lsp.server import AgentServer
+
+log = logging.getLogger(__name__)
+
+COALESCE_S = 0.03
+SESSION_UPDATE = "agentls/sessionUpdate"
+
+
+class TurnReporter:
+    def __init__(self, server: AgentServer, session_id: str, on_cancel: Callable[[], None]) -> None:
+        self._server = server
+        self._session_id = session_id
+        self._on_cancel = on_cancel
+        self._rich = server.state.features.session_update
+        self._token: str | None = None
+        self._status = ""
+        self._titles: dict[str, str] = {}
+        self._pending_kind = ""
+        self._pending: list[str] = []
+        self._flush_handle: asyncio.TimerHandle | None = None
+
+    async def begin(self, title: str) -> None:
+        if not self._server.state.features.work_done_progress:
+            return
+        token = f"agentls-{uuid.uuid4()}"
+        try:
+            await self._server.work_done_progress.create_async(token)
+        except Exception as err:  # The client refused: the turn goes on without a progress bar.
+            log.info("work done progress refused: %s", err)
+            return
+        self._token = token
+        self._server.work_done_progress.begin(
+            token, T.WorkDoneProgressBegin(title=title, cancellable=True, message="starting")
+        )
+        future = self._server.work_done_progress.tokens.get(token)
+        if future is not None:
+            future.add_done_callback(lambda f: self._on_cancel() if f.cancelled() else None)
+
+    def handle(self, event: AgentEvent) -> None:
+        self._progress(event)
+        if not self._rich:
+            return
+        if isinstance(event, TextDelta | ThinkingDelta):
+            kind = "agent_message_chunk" if isinstance(event, TextDelta) else "agent_thought_chunk"
+            if self._pending and kind != self._pending_kind:
+                self.flush()
+            self._pending_kind = kind
+            self._pending.append(event.text)
+            if self._flush_handle is None:
+                self._flush_handle = asyncio.get_running_loop().call_later(COALESCE_S, self.flush)
+            return
+        update = _update_for(event)
+        if update is not None:
+            self.flush()
+            self._send(update)
+
+    def flush(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        if self._pending:
+            text, self._pending = "".join(self._pending), []
+            self._send(to_proto.text_chunk(self._pending_kind, text))
+
+    def end(self, stop: StopReason) -> None:
+        self.flush()
+        if self._token is None:
+            return
+        message = stop.kind if stop.kind != "error" else f"error: {stop.cause.message}"
+        self._server.work_done_progress.end(self._token, T.WorkDoneProgressEnd(message=message))
+        # pygls keeps every token forever; a long editor session would accumulate them.
+        self._server.work_done_progress.tokens.pop(self._token, None)
+
+    def _send(self, update: dict[str, Any]) -> None:
+        self._server.protocol.notify(SESSION_UPDATE, {"sessionId": self._session_id, "update": update})
+
+    def _progress(self, event: AgentEvent) -> None:
+        if self._token is None:
+            return
+        status = self._status_for(event)
+        if status is None or status == self._status:
+            return
+        self._status = status
+        self._server.work_done_progress.report(self._token, T.WorkDoneProgressReport(message=status))
+
+    def _status_for(self, event: AgentEvent) -> str | None:
+        match event:
+            case RequestStarted():
+                return "thinking" if event.attempt == 1 else f"thinking (retry {event.attempt})"
+            case ToolCallStarted():
+                self._titles[event.call_id] = event.title or event.name
+                return None
+            case ToolCallUpdated():
+                title = self._titles.get(event.call_id, "a tool")
+                if event.status == "awaiting_permission":
+                    return f"waiting for permission: {title}"
+                return title if event.status == "running" else None
+            case _:
+                return None
+
+
+def _update_for(event: AgentEvent) -> dict[str, Any] | None:
+    match event:
+        case ToolCallStarted():
+            return to_proto.tool_call(event)
+        case ToolCallUpdated():
+            return to_proto.tool_call_status(event)
+        case ToolCallFinished():
+            return to_proto.tool_call_done(event)
+        case PlanUpdated():
+            return to_proto.plan(event)
+        case UsageUpdated():
+            return to_proto.usage(event)
+        case _:
+            return None

@@ -1,0 +1,127 @@
+"""Core events and values to their wire shapes: ACP `session/update` payloads and stop reasons.
+
+This is the only place that knows the ACP names; the core's types are never serialised as-is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentls.core.events import (
+    PlanUpdated,
+    StopReason,
+    ToolCallFinished,
+    ToolCallStarted,
+    ToolCallUpdated,
+    UsageUpdated,
+)
+from agentls.core.messages import Message, TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
+
+TOOL_KINDS = {
+    "Read": "read",
+    "Write": "edit",
+    "Edit": "edit",
+    "Glob": "search",
+    "Grep": "search",
+    "Bash": "execute",
+    "TodoWrite": "think",
+}
+"""ACP `ToolKind`s: clients pick icons and risk styling from these."""
+
+ACP_STOP_REASONS = {
+    "end_turn": "end_turn",
+    "max_tokens": "max_tokens",
+    "max_turns": "max_turn_requests",
+    "refusal": "refusal",
+    "cancelled": "cancelled",
+    "error": "error",
+}
+
+
+def stop_reason(stop: StopReason) -> str:
+    return ACP_STOP_REASONS[stop.kind]
+
+
+def text_chunk(kind: str, text: str) -> dict[str, Any]:
+    return {"sessionUpdate": kind, "content": {"type": "text", "text": text}}
+
+
+def tool_call(event: ToolCallStarted) -> dict[str, Any]:
+    update: dict[str, Any] = {
+        "sessionUpdate": "tool_call",
+        "toolCallId": event.call_id,
+        "title": event.title or event.name,
+        "kind": TOOL_KINDS.get(event.name, "other"),
+        "status": "pending",
+        "rawInput": event.input,
+    }
+    path = event.input.get("file_path") or event.input.get("path")
+    if isinstance(path, str):
+        update["locations"] = [{"path": path}]
+    return update
+
+
+def tool_call_status(event: ToolCallUpdated) -> dict[str, Any]:
+    # ACP has no "awaiting permission" status: the permission request itself says so.
+    status = "in_progress" if event.status == "running" else "pending"
+    return {"sessionUpdate": "tool_call_update", "toolCallId": event.call_id, "status": status}
+
+
+def tool_call_done(event: ToolCallFinished) -> dict[str, Any]:
+    content: list[dict[str, Any]] = []
+    if event.path is not None and event.new_text is not None:
+        content.append(
+            {"type": "diff", "path": event.path, "oldText": event.old_text, "newText": event.new_text}
+        )
+    content.append({"type": "content", "content": {"type": "text", "text": event.output}})
+    return {
+        "sessionUpdate": "tool_call_update",
+        "toolCallId": event.call_id,
+        "status": "failed" if event.is_error else "completed",
+        "content": content,
+        "rawOutput": {"isError": event.is_error, "durationMs": round(event.duration_ms, 1)},
+    }
+
+
+def plan(event: PlanUpdated) -> dict[str, Any]:
+    return {
+        "sessionUpdate": "plan",
+        "entries": [{"content": t.content, "priority": "medium", "status": t.status} for t in event.todos],
+    }
+
+
+def usage(event: UsageUpdated) -> dict[str, Any]:
+    return {
+        "sessionUpdate": "usage_update",
+        "request": event.request.model_dump(),
+        "session": event.session.model_dump(),
+    }
+
+
+def history_updates(history: list[Message]) -> list[dict[str, Any]]:
+    """A stored conversation as the updates a client would have seen (for `agentls/loadSession`)."""
+    out: list[dict[str, Any]] = []
+    for message in history:
+        for block in message.content:
+            if isinstance(block, TextBlock):
+                kind = "user_message_chunk" if message.role == "user" else "agent_message_chunk"
+                out.append(text_chunk(kind, block.text))
+            elif isinstance(block, ThinkingBlock):
+                out.append(text_chunk("agent_thought_chunk", block.thinking))
+            elif isinstance(block, ToolUseBlock):
+                out.append(
+                    tool_call(
+                        ToolCallStarted(
+                            call_id=block.id, name=block.name, input=block.input, title=block.name
+                        )
+                    )
+                )
+            elif isinstance(block, ToolResultBlock):
+                out.append(
+                    tool_call_done(
+                        ToolCallFinished(
+                            call_id=block.tool_use_id, name="", output=block.content, is_error=block.is_error
+                        )
+                    )
+                )
+    return out
