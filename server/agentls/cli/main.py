@@ -29,7 +29,13 @@ class CliError(Exception):
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentls", description="A coding agent for every LSP editor.")
     parser.add_argument("--version", action="version", version=f"agentls {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument(
+        "--tcp", metavar="HOST:PORT", help="with no command: serve LSP on a TCP socket instead of stdio"
+    )
+    parser.add_argument("--log-file", help="with no command: write the server's log here")
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", description="with no command, agentls is an LSP server on stdio"
+    )
 
     run = sub.add_parser("run", help="run one prompt headless and stream the result")
     run.add_argument("prompt", help="what to ask the agent")
@@ -98,8 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from agentls.cli.sessions import sessions_command
 
             return sessions_command(args)
-        _parser().print_help(sys.stderr)
-        return 2
+        from agentls.cli.serve import serve
+
+        return serve(tcp=args.tcp, log_file=args.log_file)
     except CliError as err:
         print(f"agentls: {err}", file=sys.stderr)
         return err.code

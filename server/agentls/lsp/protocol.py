@@ -29,37 +29,40 @@ AGENTLS_NOTIFICATIONS = frozenset({"agentls/cancel", "agentls/sessionUpdate"})
 PROTOCOL_VERSION = 1
 
 
+# `jsonrpc` has no default on purpose: pygls' converter omits fields equal to their default,
+# and a message without "jsonrpc" is not JSON-RPC to the other side.
 @attrs.define
 class RawRequest:
     id: int | str
     method: str
+    jsonrpc: str
     params: Any = None
-    jsonrpc: str = "2.0"
 
 
 @attrs.define
 class RawNotification:
     method: str
+    jsonrpc: str
     params: Any = None
-    jsonrpc: str = "2.0"
 
 
 @attrs.define
 class RawResponse:
     id: int | str
+    jsonrpc: str
     result: Any = None
-    jsonrpc: str = "2.0"
 
 
 class AgentProtocol(LanguageServerProtocol):
-    def get_message_type(self, method: str) -> type[Any] | None:
+    # pygls caches its lookups with lru_cache; ours are set lookups and need no cache.
+    def get_message_type(self, method: str) -> type[Any] | None:  # type: ignore[override]
         if method in AGENTLS_REQUESTS:
             return RawRequest
         if method in AGENTLS_NOTIFICATIONS:
             return RawNotification
         return super().get_message_type(method)
 
-    def get_result_type(self, method: str) -> type[Any] | None:
+    def get_result_type(self, method: str) -> type[Any] | None:  # type: ignore[override]
         if method in AGENTLS_REQUESTS:
             return RawResponse
         return super().get_result_type(method)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ from agentls.lsp.protocol import AgentProtocol
 
 log = logging.getLogger(__name__)
 
+ChangeListener = Callable[[str, Sequence[T.TextDocumentContentChangeEvent]], None]
+
 
 @dataclass
 class ServerState:
@@ -30,6 +33,9 @@ class ServerState:
     root: Path | None = None
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     """Turns started by commands and code actions; kept so they are not garbage-collected."""
+    change_listeners: list[ChangeListener] = field(default_factory=list)
+    """Called by the didChange handler with the uri and the change events, after pygls applied them
+    (e.g. findings move or disappear when the code they point at changes)."""
 
 
 class AgentServer(LanguageServer):
@@ -45,8 +51,8 @@ class AgentServer(LanguageServer):
         # and each handler already answers with a proper JSON-RPC error.
         log.error("handler error (%s): %s", getattr(source, "__name__", source), error)
 
-    def spawn(self, coro: Any) -> asyncio.Task[Any]:
-        task = asyncio.ensure_future(coro)
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
         self.state.background.add(task)
         task.add_done_callback(self.state.background.discard)
         return task
@@ -70,8 +76,8 @@ def warm_sdk_in_background() -> None:
 
 
 def build_server() -> AgentServer:
-    server = AgentServer()
-    from agentls.lsp import handlers
+    from agentls.lsp.handlers import register
 
-    handlers.register(server)
+    server = AgentServer()
+    register(server)
     return server

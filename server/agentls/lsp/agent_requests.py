@@ -1,0 +1,95 @@
+"""`agentls/*` requests for rich clients: prompt, newSession, listSessions, loadSession, cancel."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+from pygls.exceptions import JsonRpcInvalidParams
+
+from agentls.lsp import to_proto
+from agentls.lsp.params import (
+    NewSessionParams,
+    PromptParams,
+    SessionBusyError,
+    SessionIdParams,
+    SessionNotFoundError,
+    parse,
+)
+from agentls.lsp.reporter import SESSION_UPDATE
+from agentls.lsp.sessions import SessionError
+from agentls.lsp.turns import TurnBusy, run_turn
+
+if TYPE_CHECKING:
+    from agentls.core.session import Session
+    from agentls.lsp.server import AgentServer
+
+
+def register(server: AgentServer) -> None:
+    @server.feature("agentls/newSession")
+    async def new_session(ls: AgentServer, raw: Any) -> dict[str, Any]:
+        params = parse(NewSessionParams, raw)
+        try:
+            session = await ls.sessions.new(params.cwd)
+        except SessionError as err:
+            raise JsonRpcInvalidParams(str(err)) from None
+        return {"sessionId": session.id}
+
+    @server.feature("agentls/prompt")
+    async def prompt(ls: AgentServer, raw: Any) -> dict[str, Any]:
+        params = parse(PromptParams, raw)
+        session = _get(ls, params.session_id)
+        try:
+            result = await run_turn(ls, session, params.text())
+        except TurnBusy as err:
+            raise SessionBusyError(f"{err}; wait for it to finish or cancel it (agentls/cancel)") from None
+        response: dict[str, Any] = {"stopReason": to_proto.stop_reason(result.stop)}
+        if result.stop.kind == "error":
+            response["error"] = result.stop.cause.model_dump()
+        return response
+
+    @server.feature("agentls/cancel")
+    async def cancel(ls: AgentServer, raw: Any) -> None:
+        params = parse(SessionIdParams, raw)
+        # Cancelling what is not running is a no-op, as in ACP.
+        with contextlib.suppress(SessionError):
+            ls.sessions.get(params.session_id).cancel()
+
+    @server.feature("agentls/listSessions")
+    async def list_sessions(ls: AgentServer, raw: Any) -> dict[str, Any]:
+        return {
+            "sessions": [
+                {
+                    "sessionId": s.session_id,
+                    "cwd": s.cwd,
+                    "title": s.title,
+                    "updatedAt": s.updated_at,
+                    "loaded": s.loaded,
+                }
+                for s in ls.sessions.list()
+            ]
+        }
+
+    @server.feature("agentls/loadSession")
+    async def load_session(ls: AgentServer, raw: Any) -> dict[str, Any]:
+        params = parse(SessionIdParams, raw)
+        session = await _guard(ls.sessions.load(params.session_id))
+        # As ACP's session/load: replay the conversation so the client can show it.
+        for update in to_proto.history_updates(session.state.history):
+            ls.protocol.notify(SESSION_UPDATE, {"sessionId": session.id, "update": update})
+        return {"sessionId": session.id}
+
+
+def _get(server: AgentServer, session_id: str) -> Session:
+    try:
+        return server.sessions.get(session_id)
+    except SessionError as err:
+        raise SessionNotFoundError(str(err)) from None
+
+
+async def _guard(awaitable: Any) -> Session:
+    try:
+        session: Session = await awaitable
+    except SessionError as err:
+        raise SessionNotFoundError(str(err)) from None
+    return session

@@ -1,0 +1,18 @@
+"""Every handler module registers itself here; the order does not matter."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from agentls.lsp import agent_requests, code_actions, commands, documents, lifecycle
+
+if TYPE_CHECKING:
+    from agentls.lsp.server import AgentServer
+
+
+def register(server: AgentServer) -> None:
+    lifecycle.register(server)
+    documents.register(server)
+    agent_requests.register(server)
+    commands.register(server)
+    code_actions.register(server)

@@ -1,0 +1,90 @@
+"""Params of our custom requests, validated here so bad input gets a JSON-RPC error.
+
+Shapes follow ACP (`session/prompt`, `session/new`, …) with camelCase names; unknown fields are
+ignored, as ACP clients may send `_meta` and newer fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+
+
+class SessionBusyError(JsonRpcException):
+    CODE = -32001
+    MESSAGE = "Session busy"
+
+
+class SessionNotFoundError(JsonRpcException):
+    CODE = -32002
+    MESSAGE = "Session not found"
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+
+class TextContent(_Params):
+    type: Literal["text"]
+    text: str
+
+
+class ResourceLink(_Params):
+    type: Literal["resource_link"]
+    uri: str
+    name: str = ""
+
+
+class EmbeddedText(_Params):
+    uri: str
+    text: str = ""
+
+
+class Resource(_Params):
+    type: Literal["resource"]
+    resource: EmbeddedText
+
+
+ContentBlock = TextContent | ResourceLink | Resource
+
+
+class PromptParams(_Params):
+    session_id: str = Field(alias="sessionId", min_length=1)
+    prompt: list[ContentBlock] = Field(min_length=1)
+
+    def text(self) -> str:
+        """The prompt as one text: mentions become `@uri` lines, embedded text is quoted."""
+        parts: list[str] = []
+        for block in self.prompt:
+            if isinstance(block, TextContent):
+                parts.append(block.text)
+            elif isinstance(block, ResourceLink):
+                parts.append(f"@{block.uri}")
+            else:
+                parts.append(f"@{block.resource.uri}:\n```\n{block.resource.text}\n```")
+        return "\n".join(parts)
+
+
+class NewSessionParams(_Params):
+    cwd: str | None = None
+
+
+class SessionIdParams(_Params):
+    session_id: str = Field(alias="sessionId", min_length=1)
+
+
+M = TypeVar("M", bound=_Params)
+
+
+def parse(model: type[M], raw: Any) -> M:
+    """Validate raw params or raise InvalidParams naming every problem."""
+    try:
+        return model.model_validate(raw if raw is not None else {})
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'params'}: {e['msg']}"
+            for e in err.errors(include_url=False)
+        )
+        raise JsonRpcInvalidParams(f"Invalid params: {problems}") from None

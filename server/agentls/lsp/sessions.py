@@ -1,0 +1,143 @@
+"""Sessions of one editor connection: create, find, resume, list; and their shared parts.
+
+All sessions share one model client and one editor workspace; each has its own approver (so a
+permission prompt names its session) and its own history and transcript.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from agentls.core.anthropic_model import DEFAULT_MODEL, AnthropicModel
+from agentls.core.config import AgentConfig
+from agentls.core.session import Session, SessionDeps
+from agentls.lsp.approver import LspApprover
+from agentls.lsp.client_features import thinking_option
+from agentls.store.sessions import SessionStore
+from agentls.workspace.port import Workspace
+
+if TYPE_CHECKING:
+    from agentls.lsp.server import AgentServer
+
+log = logging.getLogger(__name__)
+
+
+class SessionError(Exception):
+    """A session request that cannot be served; the message is for the user."""
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    session_id: str
+    cwd: str
+    updated_at: float
+    title: str
+    loaded: bool
+
+
+class SessionManager:
+    def __init__(self, server: AgentServer) -> None:
+        self._server = server
+        self._sessions: dict[str, Session] = {}
+        self._models: dict[str, AnthropicModel] = {}
+        self._workspaces: dict[Path, Workspace] = {}
+        self.store = SessionStore()
+
+    def get(self, session_id: str) -> Session:
+        session = self._sessions.get(session_id)
+        if session is None:
+            raise SessionError(
+                f"no session {session_id!r} in this server; use agentls/loadSession to resume one"
+            )
+        return session
+
+    def active(self) -> list[Session]:
+        return list(self._sessions.values())
+
+    async def new(self, cwd: str | None = None) -> Session:
+        deps_kwargs = self._deps(cwd)
+        session_id = self.store.new_id()
+        session = await Session.start(self._make_deps(session_id, **deps_kwargs), session_id=session_id)
+        self._sessions[session.id] = session
+        return session
+
+    async def load(self, session_id: str) -> Session:
+        if session_id in self._sessions:
+            return self._sessions[session_id]
+        try:
+            self.store.find(session_id)
+        except LookupError as err:
+            raise SessionError(str(err)) from None
+        session = await Session.resume(self._make_deps(session_id, **self._deps(None)), session_id)
+        self._sessions[session.id] = session
+        return session
+
+    def list(self) -> list[SessionSummary]:
+        out = [
+            SessionSummary(s.id, str(s.state.tool_ctx.workspace.root), 0.0, _title(s), True)
+            for s in self._sessions.values()
+        ]
+        known = set(self._sessions)
+        for info in self.store.list():
+            if info.id in known:
+                continue
+            header = info.header or {}
+            out.append(SessionSummary(info.id, str(header.get("cwd", "")), info.mtime, "", False))
+        return out
+
+    def close_all(self) -> None:
+        for session in self._sessions.values():
+            session.cancel()
+            session.close()
+
+    def _deps(self, cwd: str | None) -> dict[str, Any]:
+        root = self._server.state.root or Path.cwd()
+        if cwd:
+            path = Path(cwd).expanduser()
+            if not path.is_absolute() or not path.is_dir():
+                raise SessionError(f"cwd {cwd!r} must be an absolute path to a directory")
+            root = path.resolve()
+        return {"root": root}
+
+    def _make_deps(self, session_id: str, *, root: Path) -> SessionDeps:
+        options = self._server.state.features.options
+        try:
+            config = AgentConfig(
+                model=str(options.get("model") or DEFAULT_MODEL),
+                permission_mode=options.get("permissionMode", "default"),
+                max_turns=int(options.get("maxTurns", 50)),
+                thinking=thinking_option(options),
+            )
+        except (ValidationError, ValueError, TypeError) as err:
+            raise SessionError(f"invalid initializationOptions: {err}") from None
+        return SessionDeps(
+            config=config,
+            model=self._model(config.model),
+            workspace=self._workspace_for(root),
+            approver=LspApprover(self._server, session_id),
+            store=self.store,
+        )
+
+    def _model(self, name: str) -> AnthropicModel:
+        if name not in self._models:
+            self._models[name] = AnthropicModel(name)
+        return self._models[name]
+
+    def _workspace_for(self, root: Path) -> Workspace:
+        from agentls.lsp.editor_workspace import make_workspace
+
+        if root not in self._workspaces:
+            self._workspaces[root] = make_workspace(self._server, root)
+        return self._workspaces[root]
+
+
+def _title(session: Session) -> str:
+    for message in session.state.history:
+        if message.role == "user" and (text := message.text().strip()):
+            return text.splitlines()[0][:80]
+    return ""
