@@ -42,7 +42,9 @@ def register(server: AgentServer) -> None:
         try:
             result = await run_turn(ls, session, params.text())
         except TurnBusy as err:
-            raise SessionBusyError(f"{err}; wait for it to finish or cancel it (agentls/cancel)") from None
+            raise SessionBusyError(
+                f"Session busy: {err}; wait for it to finish or cancel it (agentls/cancel)"
+            ) from None
         response: dict[str, Any] = {"stopReason": to_proto.stop_reason(result.stop)}
         if result.stop.kind == "error":
             response["error"] = result.stop.cause.model_dump()
