@@ -1,12 +1,283 @@
-"""(Being written in this session: see handlers.py.)"""
+"""`workspace/executeCommand`: `agentls.ask` and `agentls.review`, the standard-LSP way to start a turn.
+
+Both take one argument object, validated here (pygls would reject or mangle a typed one), start
+the turn in a new session in the background and answer `{sessionId}` at once: an editor waits for
+its command's reply, and a turn takes minutes. When the turn ends, `transcript_doc` shows the
+answer to every client (a Markdown transcript and a message); rich clients also got the streaming
+updates from `run_turn`.
+
+`agentls.review` adds the `ReportFinding` tool to the session; a `FindingCollector` watching the
+turn's events (the call's input in `ToolCallStarted`, its success in `ToolCallFinished`) turns
+its calls into published findings, so neither the tool nor the core knows about diagnostics.
+Without a uri it reviews the working tree: the server runs `git diff HEAD` (and lists untracked
+files) through the session's workspace and puts the diff in the prompt, which also tells us which
+files were reviewed, so their old findings can be cleared. Doing it here rather than asking the
+agent to run git makes the review prompt deterministic and an empty or non-git tree a clear error.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+from pathlib import Path
+from typing import Any, TypeVar
 
-if TYPE_CHECKING:
-    from agentls.lsp.server import AgentServer
+from lsprotocol import types as T
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pygls.exceptions import JsonRpcInvalidParams
+from pygls.uris import from_fs_path, to_fs_path
+
+from agentls.core.events import StopReason
+from agentls.core.session import Session
+from agentls.lsp.code_actions import last_line, remove_instruction
+from agentls.lsp.findings import FindingCollector, Findings, findings_for, read_document
+from agentls.lsp.server import AgentServer  # At runtime: pygls reads the handlers' type hints.
+from agentls.lsp.sessions import SessionError
+from agentls.lsp.transcript_doc import run_command_turn
+from agentls.tools.base import display_path
+from agentls.tools.bash import scrubbed_env
+from agentls.tools.registry import ToolRegistry, builtin_tools
+from agentls.tools.report_finding import REPORT_FINDING, ReportFindingTool
+from agentls.workspace.port import ProcessSpec, WorkspaceError
+
+log = logging.getLogger(__name__)
+
+ASK = "agentls.ask"
+REVIEW = "agentls.review"
+MAX_SELECTION_CHARS = 20_000
+MAX_DIFF_CHARS = 60_000
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class PositionArg(_Args):
+    line: int = Field(ge=0)
+    character: int = Field(ge=0)
+
+
+class RangeArg(_Args):
+    start: PositionArg
+    end: PositionArg
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RangeArg:
+        if (self.end.line, self.end.character) < (self.start.line, self.start.character):
+            raise ValueError("range end is before its start")
+        return self
+
+    def lsp(self) -> T.Range:
+        s, e = self.start, self.end
+        return T.Range(
+            start=T.Position(line=s.line, character=s.character),
+            end=T.Position(line=e.line, character=e.character),
+        )
+
+
+class InstructionArg(_Args):
+    line: int = Field(ge=0)
+    """0-based line of the comment when the action was offered."""
+    text: str = Field(min_length=1)
+    """The whole comment line, to find it again after the agent's edits."""
+
+
+class AskArgs(_Args):
+    prompt: str = Field(min_length=1)
+    uri: str | None = None
+    range: RangeArg | None = None
+    instruction: InstructionArg | None = None
+
+    @model_validator(mode="after")
+    def _context_needs_uri(self) -> AskArgs:
+        if self.uri is None and (self.range is not None or self.instruction is not None):
+            raise ValueError("range and instruction need a uri")
+        return self
+
+
+class ReviewArgs(_Args):
+    uri: str | None = None
+
+
+M = TypeVar("M", bound=_Args)
+
+
+def parse_argument(command: str, model: type[M], args: tuple[Any, ...]) -> M:
+    """The command's single argument object, or InvalidParams saying what is wrong."""
+    if len(args) > 1:
+        raise JsonRpcInvalidParams(f"{command} takes one argument object, got {len(args)} arguments")
+    raw = args[0] if args and args[0] is not None else {}
+    if not isinstance(raw, dict):
+        raise JsonRpcInvalidParams(f"{command} takes one argument object, got {type(raw).__name__}")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'argument'}: {e['msg']}"
+            for e in err.errors(include_url=False)
+        )
+        raise JsonRpcInvalidParams(f"Invalid {command} argument: {problems}") from None
 
 
 def register(server: AgentServer) -> None:
-    return None
+    findings = findings_for(server)
+
+    @server.command(ASK)
+    async def ask(ls: AgentServer, *args: Any) -> dict[str, Any]:
+        return await start_ask(ls, parse_argument(ASK, AskArgs, args))
+
+    @server.command(REVIEW)
+    async def review(ls: AgentServer, *args: Any) -> dict[str, Any]:
+        return await start_review(ls, findings, parse_argument(REVIEW, ReviewArgs, args))
+
+
+# --- agentls.ask ---------------------------------------------------------------------------------
+
+
+async def start_ask(server: AgentServer, args: AskArgs) -> dict[str, Any]:
+    context = _ask_context(server, args) if args.uri else ""
+    session = await _new_session(server)
+    prompt = f"{args.prompt}\n\n{context}".strip()
+    instruction = args.instruction
+
+    async def after(stop: StopReason) -> None:
+        if instruction is not None and args.uri is not None and stop.kind == "end_turn":
+            await remove_instruction(server, args.uri, instruction.text, instruction.line)
+
+    server.spawn(
+        run_command_turn(server, session, prompt, f"agentls: {_first_line(args.prompt)}", after=after)
+    )
+    return {"sessionId": session.id}
+
+
+def _ask_context(server: AgentServer, args: AskArgs) -> str:
+    """The file, the lines and the selected text, read from the editor's copy of the document."""
+    assert args.uri is not None
+    try:
+        doc = read_document(server, args.uri)
+    except (OSError, ValueError) as err:
+        raise JsonRpcInvalidParams(f"Invalid {ASK} argument: cannot read {args.uri}: {err}") from None
+    path = to_fs_path(args.uri)
+    label = display_path(Path(path), server.state.root) if path else args.uri
+    parts = [f"File: {label}"]
+    if args.range is not None:
+        rng = args.range.lsp()
+        first, last = rng.start.line, last_line(rng)
+        if rng.start == rng.end:
+            text = doc.lines[first] if first < len(doc.lines) else ""
+            parts.append(f"Cursor on line {first + 1}:")
+        else:
+            text = doc.text_in(rng)  # Columns in the negotiated encoding.
+            parts.append(f"Selected lines {first + 1}-{last + 1}:" if last > first else f"Line {first + 1}:")
+        if len(text) > MAX_SELECTION_CHARS:
+            text = text[:MAX_SELECTION_CHARS] + "\n[… cut; read the file for the rest]"
+        parts.append(f"```{doc.language_id}\n{text.rstrip()}\n```")
+    if args.instruction is not None:
+        parts.append(
+            f"This instruction was written as a comment on line {args.instruction.line + 1}: "
+            f"`{args.instruction.text.strip()}`. Read the code around it, then carry it out. Do not "
+            "delete the comment: it is removed for you when you finish."
+        )
+    return "\n".join(parts)
+
+
+# --- agentls.review --------------------------------------------------------------------------------
+
+
+REVIEW_RULES = (
+    "Look for problems that matter: wrong logic, unhandled errors and edge cases, resource leaks, "
+    "security issues, races, misleading names or comments. Skip style nits unless they hide a bug. "
+    f"Report each issue with the {REPORT_FINDING} tool, once per issue, on the lines that need to "
+    "change (line numbers of the current file, as Read shows them). Do not edit any file. When you "
+    "are done, answer with a short summary, most important issue first."
+)
+
+
+async def start_review(server: AgentServer, findings: Findings, args: ReviewArgs) -> dict[str, Any]:
+    registry = ToolRegistry([*builtin_tools(), ReportFindingTool()])
+    reviewed: list[str] = []
+    if args.uri is not None:
+        path = to_fs_path(args.uri)
+        if not path:
+            raise JsonRpcInvalidParams(f"Invalid {REVIEW} argument: uri must be a file: URI, got {args.uri}")
+        if args.uri not in server.workspace.text_documents and not Path(path).is_file():
+            raise JsonRpcInvalidParams(f"Invalid {REVIEW} argument: no such file: {path}")
+        session = await _new_session(server, registry)
+        root = session.state.tool_ctx.workspace.root
+        prompt = f"Review the file {display_path(Path(path), root)}. {REVIEW_RULES}"
+        reviewed.append(uri_for_path(server, Path(path)))
+    else:
+        session = await _new_session(server, registry)
+        root = session.state.tool_ctx.workspace.root
+        diff, files = await _working_tree_diff(session)
+        reviewed.extend(uri_for_path(server, root / f) for f in files)
+        prompt = (
+            "Review the uncommitted changes in this repository: `git diff HEAD` and the untracked "
+            f"files listed below. Focus on the changed code; read around it when you need context. "
+            f"{REVIEW_RULES}\n\n{diff}"
+        )
+    collector = FindingCollector(findings, session.id, root, lambda p: uri_for_path(server, p), reviewed)
+    title = f"agentls: review {Path(to_fs_path(args.uri) or '').name}" if args.uri else "agentls: review"
+    server.spawn(
+        run_command_turn(server, session, prompt, title, on_event=collector.on_event, after=collector.finish)
+    )
+    return {"sessionId": session.id}
+
+
+async def _git(session: Session, *argv: str) -> str:
+    workspace = session.state.tool_ctx.workspace
+    spec = ProcessSpec(
+        argv=["git", "--no-pager", "-c", "core.quotepath=off", *argv],
+        cwd=workspace.root,
+        env=scrubbed_env(),
+        timeout_s=30,
+        output_limit=MAX_DIFF_CHARS,
+    )
+    try:
+        result = await workspace.run(spec)
+    except WorkspaceError as err:
+        raise JsonRpcInvalidParams(f"{REVIEW}: cannot run git: {err}") from None
+    if result.exit_code != 0:
+        first = result.output.strip().splitlines()[0] if result.output.strip() else f"exit {result.exit_code}"
+        raise JsonRpcInvalidParams(f"{REVIEW}: `git {' '.join(argv)}` failed: {first}")
+    return result.output
+
+
+async def _working_tree_diff(session: Session) -> tuple[str, list[str]]:
+    """The prompt's diff section and the files it covers (changed and untracked, relative paths)."""
+    changed = [f for f in (await _git(session, "diff", "--name-only", "-z", "HEAD")).split("\0") if f]
+    untracked = [
+        f for f in (await _git(session, "ls-files", "--others", "--exclude-standard", "-z")).split("\0") if f
+    ]
+    if not changed and not untracked:
+        raise JsonRpcInvalidParams(f"{REVIEW}: nothing to review, the working tree has no changes")
+    diff = await _git(session, "diff", "--no-color", "--no-ext-diff", "HEAD") if changed else ""
+    section = f"```diff\n{diff.rstrip()}\n```" if diff.strip() else "(no changes to tracked files)"
+    if untracked:
+        section += "\n\nUntracked files (not in the diff; read them):\n" + "\n".join(
+            f"- {f}" for f in untracked
+        )
+    return section, changed + untracked
+
+
+def uri_for_path(server: AgentServer, path: Path) -> str:
+    """The uri the editor uses for an open document at `path`, else the canonical file uri."""
+    for open_uri in server.workspace.text_documents:
+        if to_fs_path(open_uri) == str(path):
+            return str(open_uri)
+    canonical: str | None = from_fs_path(str(path))
+    return canonical or path.as_uri()
+
+
+# --- shared ----------------------------------------------------------------------------------------
+
+
+async def _new_session(server: AgentServer, registry: ToolRegistry | None = None) -> Session:
+    try:
+        return await server.sessions.new(None, registry=registry)
+    except SessionError as err:
+        raise JsonRpcInvalidParams(str(err)) from None
+
+
+def _first_line(text: str, limit: int = 60) -> str:
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return first if len(first) <= limit else first[: limit - 1] + "…"

@@ -7,7 +7,7 @@ permission prompt names its session) and its own history and transcript.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ from agentls.core.session import Session, SessionDeps
 from agentls.lsp.approver import LspApprover
 from agentls.lsp.client_features import thinking_option
 from agentls.store.sessions import SessionStore
+from agentls.tools.registry import ToolRegistry
 from agentls.workspace.port import Workspace
 
 if TYPE_CHECKING:
@@ -59,10 +60,12 @@ class SessionManager:
     def active(self) -> list[Session]:
         return list(self._sessions.values())
 
-    async def new(self, cwd: str | None = None) -> Session:
+    async def new(self, cwd: str | None = None, *, registry: ToolRegistry | None = None) -> Session:
+        """A new session; `registry` replaces the built-in tools (e.g. review sessions add ReportFinding)."""
         deps_kwargs = self._deps(cwd)
         session_id = self.store.new_id()
-        session = await Session.start(self._make_deps(session_id, **deps_kwargs), session_id=session_id)
+        deps = replace(self._make_deps(session_id, **deps_kwargs), registry=registry)
+        session = await Session.start(deps, session_id=session_id)
         self._sessions[session.id] = session
         return session
 

@@ -1,0 +1,244 @@
+"""The answer of a command-started turn, for editors without a chat panel.
+
+`workspace/executeCommand` answers before the turn ends, so the result cannot go in the reply.
+Every client can show a message and most can open a document, so the turn's outcome goes to a
+Markdown file (`$AGENTLS_HOME/transcripts/<sessionId>.md`) that the server opens with
+`window/showDocument` when the client supports it, plus a `window/showMessage` with the final
+text, trimmed, that says where the full transcript is. The Markdown is rendered from the turn's
+events by a `TranscriptRecorder` fed through `run_turn`'s `on_event`; `run_command_turn` is the
+whole background part of a command: the turn, the transcript, the message, then the command's
+own follow-up (removing an instruction comment, clearing reviewed files).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lsprotocol import types as T
+from pygls.uris import from_fs_path
+
+from agentls.core.events import (
+    AgentEvent,
+    AssistantMessage,
+    RequestStarted,
+    StopReason,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+)
+from agentls.lsp.turns import run_turn
+from agentls.store.sessions import agentls_home
+
+if TYPE_CHECKING:
+    from agentls.core.session import Session
+    from agentls.lsp.server import AgentServer
+
+log = logging.getLogger(__name__)
+
+MESSAGE_LIMIT = 1500
+
+
+@dataclass
+class ToolLine:
+    title: str
+    status: str = "not finished"
+    """`ok`, `error: <first line of the result>`, or `not finished` (cancelled or crashed)."""
+
+
+@dataclass
+class TranscriptRecorder:
+    """Collects what a transcript shows from a turn's events, in the order the model wrote it.
+
+    Text comes from the streamed deltas rather than `AssistantMessage`: a tool starts as soon as
+    its block closes, before the message that holds it is complete, and the text written before
+    the call must come before its line."""
+
+    title: str
+    prompt: str
+    parts: list[str | ToolLine] = field(default_factory=list)
+    """Text paragraphs and tool calls, in order."""
+    tools: dict[str, ToolLine] = field(default_factory=dict)
+    _streamed: list[str] = field(default_factory=list)
+
+    def _tool(self, call_id: str, title: str = "") -> ToolLine:
+        line = self.tools.get(call_id)
+        if line is None:
+            line = self.tools[call_id] = ToolLine(title)
+            self.parts.append(line)
+        return line
+
+    def on_event(self, event: AgentEvent) -> None:
+        match event:
+            case RequestStarted():
+                # Text still buffered here belongs to a failed attempt that will be retried (a
+                # call is only retried if none of its tools started, so nothing was flushed).
+                self._streamed.clear()
+            case TextDelta():
+                self._streamed.append(event.text)
+            case AssistantMessage():
+                self._flush()
+            case ToolCallStarted():
+                self._flush()  # The text the model wrote before the call comes first.
+                self._tool(event.call_id).title = event.title or event.name
+            case ToolCallFinished():
+                line = self._tool(event.call_id, event.name)
+                first = event.output.strip().splitlines()[0][:200] if event.output.strip() else ""
+                line.status = f"error: {first}" if event.is_error else "ok"
+            case _:
+                pass
+
+    def _flush(self) -> None:
+        text = "".join(self._streamed).strip()
+        self._streamed.clear()
+        if text:
+            self.parts.append(text)
+
+    def render(self, session_id: str, stop: StopReason) -> str:
+        return render_transcript(
+            title=self.title,
+            session_id=session_id,
+            prompt=self.prompt,
+            parts=self.parts,
+            partial="".join(self._streamed).strip(),
+            stop=stop,
+        )
+
+
+def stop_text(stop: StopReason) -> str:
+    match stop.kind:
+        case "end_turn":
+            return "finished (end_turn)"
+        case "max_turns":
+            return f"stopped: reached the limit of {stop.limit} model calls (max_turns)"
+        case "error":
+            return f"stopped by an error ({stop.cause.kind}): {stop.cause.message}"
+        case other:
+            return f"stopped: {other}"
+
+
+def render_transcript(
+    *,
+    title: str,
+    session_id: str,
+    prompt: str,
+    parts: list[str | ToolLine],
+    partial: str,
+    stop: StopReason,
+) -> str:
+    """The Markdown: prompt, the agent's text with one line per tool call, how the turn ended."""
+    out = [
+        f"# {title}",
+        "",
+        f"Session `{session_id}`",
+        "",
+        "## Prompt",
+        "",
+        prompt.strip(),
+        "",
+        "## Agent",
+        "",
+    ]
+    for part in parts:
+        if isinstance(part, ToolLine):
+            out.append(f"- `{part.title}`: {part.status}")
+        else:
+            out.extend(["", part, ""])
+    if partial:
+        out.extend(["", partial, "", "*(the turn ended while this text was being written)*", ""])
+    if not parts and not partial:
+        out.append("*(no answer)*")
+    out.extend(["", "## Result", "", stop_text(stop), ""])
+    text = "\n".join(out)
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
+    return text
+
+
+def transcript_path(session_id: str) -> Path:
+    return agentls_home() / "transcripts" / f"{session_id}.md"
+
+
+def write_transcript(session_id: str, markdown: str) -> Path:
+    """Write atomically (temp file, fsync, rename): an editor never opens half a transcript."""
+    path = transcript_path(session_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(markdown)
+            f.flush()
+            os.fsync(f.fileno())
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def message_text(text: str, stop: StopReason, path: Path | None) -> str:
+    """The showMessage body: the final text (trimmed), how it ended if not normally, and where
+    the full transcript is."""
+    body = text.strip() or "(no answer)"
+    if len(body) > MESSAGE_LIMIT:
+        body = body[:MESSAGE_LIMIT].rstrip() + " …"
+    if stop.kind != "end_turn":
+        body = f"{body}\n\n({stop_text(stop)})"
+    if path is not None:
+        body = f"{body}\n\nFull transcript: {path}"
+    return f"agentls: {body}"
+
+
+async def present(
+    server: AgentServer, recorder: TranscriptRecorder, session_id: str, stop: StopReason, text: str
+) -> Path | None:
+    """Write the transcript, open it where the client can, and show the final text."""
+    path: Path | None = None
+    try:
+        path = write_transcript(session_id, recorder.render(session_id, stop))
+    except OSError as err:
+        log.warning("could not write the transcript of %s: %s", session_id, err)
+    if path is not None and server.state.features.show_document:
+        try:
+            await server.window_show_document_async(
+                T.ShowDocumentParams(uri=from_fs_path(str(path)) or path.as_uri(), take_focus=False)
+            )
+        except Exception as err:  # The message below still says where the transcript is.
+            log.info("showDocument failed: %s", err)
+    kind = T.MessageType.Error if stop.kind == "error" else T.MessageType.Info
+    server.window_show_message(T.ShowMessageParams(type=kind, message=message_text(text, stop, path)))
+    return path
+
+
+async def run_command_turn(
+    server: AgentServer,
+    session: Session,
+    prompt: str,
+    title: str,
+    *,
+    on_event: Callable[[AgentEvent], None] | None = None,
+    after: Callable[[StopReason], Awaitable[None]] | None = None,
+) -> None:
+    """The background part of a command: the turn, then its answer for every client."""
+    recorder = TranscriptRecorder(title, prompt)
+
+    def observe(event: AgentEvent) -> None:
+        recorder.on_event(event)
+        if on_event is not None:
+            on_event(event)
+
+    try:
+        result = await run_turn(server, session, prompt, title=title, on_event=observe)
+        await present(server, recorder, session.id, result.stop, result.text)
+        if after is not None:
+            await after(result.stop)
+    except Exception as err:  # A background task has nobody to raise to: tell the user.
+        log.exception("command turn of %s failed", session.id)
+        server.window_show_message(
+            T.ShowMessageParams(type=T.MessageType.Error, message=f"{title} failed: {err}")
+        )
