@@ -112,9 +112,10 @@ def test_json_renderer_writes_one_parseable_event_per_line() -> None:
     assert json.loads(lines[0])["text"] == "a\nb"
 
 
-def test_no_command_prints_help_and_fails(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([]) == 2
-    assert "run" in capsys.readouterr().err
+@pytest.mark.parametrize("address", ["nope", "host:", ":80", "host:99999", "host:http"])
+def test_bad_tcp_address_is_a_usage_error(capsys: pytest.CaptureFixture[str], address: str) -> None:
+    assert main(["--tcp", address]) == 2
+    assert "--tcp expects HOST:PORT" in capsys.readouterr().err
 
 
 def test_sessions_lists_recorded_sessions(capsys: pytest.CaptureFixture[str], project: Path) -> None:

@@ -8,14 +8,20 @@ refusal); 130 cancelled with Ctrl-C.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Sequence
 
+from typing import TYPE_CHECKING
+
 from agentls import __version__
-from agentls.core.config import DEFAULT_MAX_TURNS
-from agentls.core.model import ThinkingConfig
+from agentls.core.defaults import DEFAULT_MAX_TURNS
 from agentls.policy.decision import PERMISSION_MODES
+
+if TYPE_CHECKING:
+    from agentls.core.model import ThinkingConfig
+
+# Keep this module's imports light: `agentls` with no command starts the language server, whose
+# first answer (initialize) waits on everything imported here. pydantic and the core come later.
 
 
 class CliError(Exception):
@@ -68,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _thinking(text: str) -> ThinkingConfig:
+    from agentls.core.model import ThinkingConfig
+
     if text == "adaptive":
         return ThinkingConfig(type="adaptive")
     try:
@@ -93,10 +101,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":
+            import asyncio
+
             from agentls.cli.run import run_command
 
             return asyncio.run(run_command(args))
         if args.command == "demo":
+            import asyncio
+
             from agentls.cli.demo import demo_command
 
             return asyncio.run(demo_command(args))

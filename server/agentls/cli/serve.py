@@ -1,4 +1,10 @@
-"""`agentls` with no command: the language server, on stdio (default) or TCP."""
+"""`agentls` with no command: the language server, on stdio (default) or TCP.
+
+On stdio, `agentls.lsp.fast_start` answers `initialize` before pygls and lsprotocol are imported
+(they take about half a second), then hands the connection to pygls; `AGENTLS_NO_FAST_START=1`
+turns that off. TCP keeps the plain pygls path: that server is up before a client connects, so the
+imports are paid before any `initialize` arrives.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +31,12 @@ def serve(*, tcp: str | None, log_file: str | None) -> int:
     # pygls logs every message at INFO; that belongs in a debug session, not in the editor's log.
     for noisy in ("pygls", "httpx2", "httpcore2"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if address is None:
+        from agentls.lsp import fast_start
+
+        if fast_start.enabled():
+            fast_start.serve_stdio()
+            return 0
     from agentls.lsp.server import build_server
 
     server = build_server()

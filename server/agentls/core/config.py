@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from agentls.core.defaults import DEFAULT_MAX_TURNS
 from agentls.core.model import ThinkingConfig
 from agentls.policy.decision import PermissionMode
-
-DEFAULT_MAX_TURNS = 50
 
 
 class AgentConfig(BaseModel):
