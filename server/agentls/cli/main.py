@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-
 from typing import TYPE_CHECKING
 
 from agentls import __version__
