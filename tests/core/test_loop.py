@@ -478,3 +478,25 @@ async def test_always_answers_are_saved_as_rules_and_honoured_by_the_next_sessio
     [result] = results_sent(again, 1)
     assert not result.is_error
     assert timeline.spans == []
+
+
+async def test_events_of_the_cleanup_are_kept_for_a_consumer_that_was_cancelled(project: Path) -> None:
+    timeline = Timeline()
+    model = ScriptedModel([Reply([ToolCall("Look", {"label": "slow", "sleep": 30})])])
+    session = await make_session(project, model, tools=[LookTool(timeline)])
+    turn = session.run("go")
+
+    async def consume() -> None:
+        async for _ in turn.events():
+            pass
+
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(timeline.started.wait(), 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    left = turn.leftover()
+    assert [e.kind for e in left][-1] == "turn_ended"
+    [finished] = [e for e in left if isinstance(e, ToolCallFinished)]
+    assert finished.is_error and "Cancelled" in finished.output
+    assert turn.leftover() == []

@@ -19,6 +19,7 @@ from tests.fakeapi import FakeMessagesAPI, Reply, Text, ToolCall
 from tests.lsp.harness import (
     MAIN_PRESETS,
     NVIM011,
+    NVIM07,
     VSCODE,
     Env,
     FakeEditor,
@@ -126,6 +127,8 @@ STALE_STYLES = [
     pytest.param(VSCODE, id="vscode-applied-false"),
     # Neovim 0.11 (utf-8 positions) drops it silently and answers applied: true.
     pytest.param(NVIM011, id="nvim011-dropped-utf8"),
+    # Neovim 0.7 (utf-16 positions) does the same.
+    pytest.param(NVIM07, id="nvim07-dropped-utf16"),
 ]
 
 

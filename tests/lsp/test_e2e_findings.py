@@ -10,7 +10,7 @@ import pytest
 from lsprotocol import types as T
 
 from tests.fakeapi import FakeMessagesAPI, Reply, Text, ToolCall
-from tests.lsp.harness import NVIM07, Env, Preset, presets, tool_results, wait_until
+from tests.lsp.harness import MAIN_PRESETS, Env, Preset, presets, tool_results, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,7 @@ def finding(path: str, line: int, **extra: Any) -> ToolCall:
     )
 
 
-@presets(NVIM07)
+@presets(*MAIN_PRESETS)
 async def test_review_finding_becomes_a_diagnostic_and_fix_with_agent_clears_it(
     env: Env, preset: Preset
 ) -> None:

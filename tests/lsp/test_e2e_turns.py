@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 from lsprotocol import types as T
-from pygls.exceptions import JsonRpcException
+from pygls.exceptions import JsonRpcException, JsonRpcRequestCancelled
 
 from tests.e2e.helpers import file_lines, kill_pids, process_gone
 from tests.fakeapi import Delay, FakeMessagesAPI, Reply, Text, ToolCall
 from tests.lsp.harness import (
     MAIN_PRESETS,
     NVIM011,
+    NVIM07,
     VSCODE,
     Env,
     FakeEditor,
@@ -136,7 +137,7 @@ async def test_bad_params_get_an_error_response_never_silence(env: Env, preset: 
     assert fake.requests == []
 
 
-@presets(VSCODE)
+@presets(*MAIN_PRESETS)
 async def test_while_a_turn_waits_for_permission_the_server_answers_and_refuses_a_second_prompt(
     env: Env, preset: Preset
 ) -> None:
@@ -240,24 +241,43 @@ async def list_sessions(editor: FakeEditor) -> dict[str, dict[str, Any]]:
 SLEEPERS = "sleep 300 & echo $! >> pids.txt; sleep 300 & echo $! >> pids.txt; echo $$ >> pids.txt; wait"
 
 
-async def test_cancel_while_bash_runs_kills_its_processes(env: Env) -> None:
+CANCEL_WAYS = [
+    pytest.param(VSCODE, "cancelRequest", id="vscode-cancelRequest"),
+    pytest.param(NVIM011, "agentls/cancel", id="nvim011-agentls/cancel"),
+    pytest.param(NVIM07, "workDoneProgress/cancel", id="nvim07-workDoneProgress/cancel"),
+]
+
+
+@pytest.mark.parametrize(("preset", "how"), CANCEL_WAYS)
+async def test_cancel_while_bash_runs_kills_its_processes(env: Env, preset: Preset, how: str) -> None:
     pids_file = env.root / "pids.txt"
     script = [Reply([ToolCall("Bash", {"command": SLEEPERS, "description": "Sleep in the background"})])]
     try:
         with FakeMessagesAPI(script) as fake:
-            async with env.editor(VSCODE, fake, options={"permissionMode": "bypassPermissions"}) as editor:
+            async with env.editor(preset, fake, options={"permissionMode": "bypassPermissions"}) as editor:
                 session_id = await editor.new_session()
-                _, turn = editor.start_prompt(session_id, "wait a while")
+                msg_id, turn = editor.start_prompt(session_id, "wait a while")
                 pids = await wait_until(
                     lambda: len(file_lines(pids_file)) == 3 and [int(p) for p in file_lines(pids_file)],
                     what="the sleeps to start",
                 )
                 assert not any(process_gone(pid) for pid in pids)
-                editor.cancel_session(session_id)
-                result = await asyncio.wait_for(turn, 30.0)
-                assert result["stopReason"] == "cancelled"
-                (done,) = [u for u in editor.updates("tool_call_update") if u["status"] == "failed"]
-                assert "Cancelled" in done["content"][-1]["content"]["text"]
+                if how == "cancelRequest":
+                    editor.cancel_request(msg_id)
+                    with pytest.raises(JsonRpcRequestCancelled):
+                        await asyncio.wait_for(turn, 30.0)
+                else:
+                    if how == "agentls/cancel":
+                        editor.cancel_session(session_id)
+                    else:
+                        (token,) = [t for t, v in editor.client.progress_reports.items() if v]
+                        editor.client.window_work_done_progress_cancel(
+                            T.WorkDoneProgressCancelParams(token=token)
+                        )
+                    assert (await asyncio.wait_for(turn, 30.0))["stopReason"] == "cancelled"
+                if preset.rich:
+                    (done,) = [u for u in editor.updates("tool_call_update") if u["status"] == "failed"]
+                    assert "Cancelled" in done["content"][-1]["content"]["text"]
                 await wait_until(
                     lambda: all(process_gone(pid) for pid in pids), within=10.0, what=f"pids {pids} to exit"
                 )

@@ -98,6 +98,16 @@ class Turn:
                 self._driver.cancel()
             await asyncio.gather(self._driver, return_exceptions=True)
 
+    def leftover(self) -> list[AgentEvent]:
+        """Events emitted after the consumer stopped iterating (e.g. it was cancelled while the turn
+        cleaned up: the cancelled tools' results, `TurnEnded`), so a front end can still show them."""
+        out: list[AgentEvent] = []
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item is not _DONE:
+                out.append(item)  # type: ignore[arg-type]
+        return out
+
     def _emit(self, event: AgentEvent) -> None:
         self._queue.put_nowait(event)
 

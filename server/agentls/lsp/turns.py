@@ -56,7 +56,11 @@ async def run_turn(
                 end = event
     finally:
         # Cancelled from outside (e.g. `$/cancelRequest`): `events()` has already let the turn
-        # clean up, and `turn.stop` says how it ended.
+        # clean up; show what it reported meanwhile, and `turn.stop` says how it ended.
+        for event in turn.leftover():
+            reporter.handle(event)
+            if isinstance(event, TurnEnded):
+                end = event
         stop = end.stop if end is not None else (turn.stop or Cancelled())
         reporter.end(stop)
     return TurnResult(stop=stop, text=end.text if end else "")
