@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import attrs
 import pytest
 from lsprotocol import types as T
 from pygls.protocol import default_converter
@@ -43,6 +42,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from pytest_lsp.client import register_lsp_features
 from pytest_lsp.protocol import LanguageClientProtocol
 
+from agentls.lsp.protocol import RawNotification, RawRequest, RawResponse
 from tests.e2e.helpers import cli_env
 from tests.fakeapi import FakeMessagesAPI
 
@@ -106,26 +106,7 @@ def presets(*items: Preset) -> pytest.MarkDecorator:
 # these messages as plain JSON sidesteps both.
 
 
-@attrs.define
-class RawRequest:
-    id: int | str
-    method: str
-    jsonrpc: str
-    params: Any = None
-
-
-@attrs.define
-class RawNotification:
-    method: str
-    jsonrpc: str
-    params: Any = None
-
-
-@attrs.define
-class RawResponse:
-    id: int | str
-    jsonrpc: str
-    result: Any = None
+# The server's own raw message classes serve the client side just as well.
 
 
 RAW_REQUESTS = frozenset(
