@@ -259,10 +259,8 @@ def test_sigkill_never_loses_acknowledged_records(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(jsonl.__file__).parents[2])}
     acked_by_round: dict[int, int] = {}
     torn_seen = 0
-    deadline = time.monotonic() + 8.0
-    for r in range(20):
-        if time.monotonic() > deadline:
-            break
+    # A fixed number of rounds, not a time budget: how many fit in N seconds depends on the load.
+    for r in range(12):
         ack_file = tmp_path / f"acks-{r}.txt"
         with open(ack_file, "wb") as out:
             child = subprocess.Popen([sys.executable, "-c", _CHILD, str(path), str(r)], stdout=out, env=env)
@@ -282,7 +280,7 @@ def test_sigkill_never_loses_acknowledged_records(tmp_path: Path) -> None:
         acked_by_round[r] = _acked(ack_file)
         if not path.exists():
             # Killed before it created the log (only possible in the first, blind round).
-            assert r == 0 and acked_by_round[r] == 0
+            assert r == 0 and acked_by_round.pop(r) == 0
             continue
 
         got = read_jsonl(path)
@@ -310,7 +308,7 @@ def test_sigkill_never_loses_acknowledged_records(tmp_path: Path) -> None:
         assert len(after.corrupt_lines) == len(got.corrupt_lines) + got.torn_tail
         assert sum("marker" in rec for rec in after.records) == len(acked_by_round)
 
-    assert len(acked_by_round) >= 5, "the loop should fit several kills in its time budget"
+    assert len(acked_by_round) >= 11
     assert sum(acked_by_round.values()) > 0
     # Not asserted: whether a kill happened to tear a write (timing-dependent); the fixed tests
     # above cover torn tails deterministically.
