@@ -622,3 +622,27 @@ async def test_git_file_of_a_worktree_is_pinned(box: Box) -> None:
     )
     assert seen == {"rewrite": "EROFS", "unlink": "EBUSY"}
     assert (box.ws / ".git").read_text() == "gitdir: /elsewhere/.git/worktrees/ws\n"
+
+
+def test_an_executable_under_host_tmp_stays_runnable_inside(tmp_path: Path) -> None:
+    """The sandbox's /tmp is private; a command (or agentls' own venv) living under the host's
+    /tmp, as in a CI clone there, must still run."""
+    import tempfile
+
+    if not check_sandbox().available:
+        pytest.skip(check_sandbox().reason)
+    host_tmp = Path(tempfile.mkdtemp(prefix="agentls-exe-", dir="/tmp"))
+    try:
+        tool = host_tmp / "hello.sh"
+        tool.write_text("#!/bin/sh\necho hello from tmp\n")
+        tool.chmod(0o755)
+        workspace = tmp_path / "ws"
+        workspace.mkdir()
+        argv = sandbox_argv([str(tool)], SandboxPolicy(workspace), env={"PATH": "/usr/bin:/bin"})
+        done = subprocess.run(argv, env={}, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == "hello from tmp\n"
+    finally:
+        import shutil
+
+        shutil.rmtree(host_tmp, ignore_errors=True)

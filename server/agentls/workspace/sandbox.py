@@ -48,6 +48,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
@@ -235,6 +236,8 @@ class _Plan:
             "--tmpfs",
             "/tmp",
         ]
+        for kept in _needed_under_tmp(argv):
+            out += ["--ro-bind", kept, kept]
         if Path("/run").is_dir():
             out += ["--tmpfs", "/run"]
             if self.allow_network:
@@ -248,6 +251,17 @@ class _Plan:
             out += ["--setenv", name, value]
         out += ["--chdir", str(cwd.absolute()), "--", *argv]
         return out
+
+
+def _needed_under_tmp(argv: Sequence[str]) -> list[str]:
+    """Host paths below /tmp that the private /tmp would hide but the command needs, read-only:
+    the Python environment agentls runs in (a checkout or CI clone under /tmp) and the directory
+    of the command's own executable."""
+    tmp = Path("/tmp")
+    candidates = {Path(sys.prefix), Path(sys.base_prefix)}
+    if argv and Path(argv[0]).is_absolute():
+        candidates.add(Path(argv[0]).parent)
+    return sorted(str(p) for p in candidates if p != tmp and p.is_relative_to(tmp) and p.is_dir())
 
 
 def _resolver_binds() -> list[str]:
