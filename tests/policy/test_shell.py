@@ -95,6 +95,7 @@ RM_X = [
     "nohup rm x",
     "time rm x",
     "time -p rm x",
+    "time FOO=1 rm x",
     "stdbuf -oL -eL rm x",
     "noglob rm x",
     "xargs rm x",

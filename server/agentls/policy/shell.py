@@ -44,7 +44,8 @@ Normalisation (section 3.1: raw node text keeps the backslash of `r\\m`)
       a non-literal value) is a dangerous reason, so an allow rule never matches `PAGER=… git log`
       (Cursor CVE-2026-22708: env poisoning made an allow-listed command run a payload).
     - Wrappers are stripped before matching and recorded in `wrappers_stripped`: `timeout` (with its
-      options and duration), `nice` (`-n N`, `-N`), `nohup`, `time`, `stdbuf`, `command` (not `command
+      options and duration), `nice` (`-n N`, `-N`), `nohup`, `time` (and the assignments bash allows
+      after that keyword), `stdbuf`, `command` (not `command
       -v/-V`), `builtin`, `noglob`, `xargs`, `env` and `sudo` (their `VAR=x` go to `env`), `doas`, `setsid`,
       `ionice`, `flock`, `watch -x`, `coproc`, `exec`, `busybox`. A wrapper whose options are not
       understood is left in place (and reported) rather than guessed at.

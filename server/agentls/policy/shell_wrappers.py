@@ -78,6 +78,7 @@ def _timeout(args: list[str], _w: list[Word], out: Stripped) -> int:
 
 _NICE_LEGACY = re.compile(r"-[-+]?\d+")
 _ASSIGNMENT = re.compile(r"[^=]+=")
+_NAME_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\+?=")
 """What env and sudo take as `NAME=value`: anything with an `=` (GNU env does not check the name)."""
 
 
@@ -120,7 +121,12 @@ def _time(args: list[str], _w: list[Word], out: Stripped) -> int:
         return UNKNOWN
     if p.has("-o", "--output"):
         out.reasons.append("time -o writes its report to a file")
-    return p.end
+    # `time` is a bash keyword before a whole command: assignments may follow it (`time A=1 rm x`).
+    i = p.end
+    while i < len(args) and _NAME_ASSIGNMENT.match(args[i]):
+        out.env.append(args[i])
+        i += 1
+    return i
 
 
 def _stdbuf(args: list[str], _w: list[Word], out: Stripped) -> int:
