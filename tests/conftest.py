@@ -16,6 +16,8 @@ def _no_real_api(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[No
     monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")  # Discard port: fails fast.
     monkeypatch.setenv("AGENTLS_HOME", str(tmp_path / "agentls-home"))
+    # The user's own settings and trusted folders (~/.config/agentls) never leak into a test.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     yield
 
 

@@ -457,7 +457,7 @@ async def test_always_answers_are_saved_as_rules_and_honoured_by_the_next_sessio
     from agentls.store.settings import read_settings
 
     timeline = Timeline()
-    model = ScriptedModel([Reply([ToolCall("Bash", {"command": "true"})]), Reply([Text("ok")])])
+    model = ScriptedModel([Reply([ToolCall("Bash", {"command": "touch done.txt"})]), Reply([Text("ok")])])
     from agentls.tools.bash import BashTool
 
     session = await make_session(
@@ -465,12 +465,12 @@ async def test_always_answers_are_saved_as_rules_and_honoured_by_the_next_sessio
     )
     events = await collect(session, "go")
     [notice] = [e for e in events if isinstance(e, Notice)]
-    assert "Bash(true)" in notice.message
+    assert "Bash(touch done.txt)" in notice.message
     assert read_settings(project / ".agentls" / "settings.local.json")["permissions"]["allow"] == [
-        "Bash(true)"
+        "Bash(touch done.txt)"
     ]
 
-    again = ScriptedModel([Reply([ToolCall("Bash", {"command": "true"})]), Reply([Text("ok")])])
+    again = ScriptedModel([Reply([ToolCall("Bash", {"command": "touch done.txt"})]), Reply([Text("ok")])])
     approver = ScriptedApprover([])
     second = await make_session(project, again, tools=[BashTool()], approver=approver)
     await collect(second, "go")

@@ -263,6 +263,25 @@ def kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
+def host_pids(marker: str) -> list[int]:
+    """Live processes whose command line contains `marker`, as the host sees them.
+
+    Commands run in the Bash sandbox's own pid namespace, so the pids they print (`$$`, `$!`) are
+    not host pids; tests find their processes by a marker in the command line instead.
+    """
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if marker in cmdline and not process_gone(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
 def kill_pids(pids: Sequence[int]) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -13,7 +13,7 @@ import pytest
 from lsprotocol import types as T
 from pygls.exceptions import JsonRpcException, JsonRpcRequestCancelled
 
-from tests.e2e.helpers import file_lines, kill_pids, process_gone
+from tests.e2e.helpers import file_lines, host_pids, kill_pids, process_gone
 from tests.fakeapi import Delay, FakeMessagesAPI, Reply, Text, ToolCall
 from tests.lsp.harness import (
     MAIN_PRESETS,
@@ -237,8 +237,12 @@ async def list_sessions(editor: FakeEditor) -> dict[str, dict[str, Any]]:
     return {s["sessionId"]: s for s in listed["sessions"]}
 
 
-# Two background sleeps and the shell itself; each pid lands in pids.txt as soon as it exists.
-SLEEPERS = "sleep 300 & echo $! >> pids.txt; sleep 300 & echo $! >> pids.txt; echo $$ >> pids.txt; wait"
+# Two background sleeps and the shell itself; each writes a line to pids.txt as soon as it exists.
+# Their pids there are the sandbox's own: the host's are found by the sleep duration (SLEEP_MARKER).
+SLEEP_MARKER = "sleep 3012"
+SLEEPERS = (
+    f"{SLEEP_MARKER} & echo $! >> pids.txt; {SLEEP_MARKER} & echo $! >> pids.txt; echo $$ >> pids.txt; wait"
+)
 
 
 CANCEL_WAYS = [
@@ -257,11 +261,9 @@ async def test_cancel_while_bash_runs_kills_its_processes(env: Env, preset: Pres
             async with env.editor(preset, fake, options={"permissionMode": "bypassPermissions"}) as editor:
                 session_id = await editor.new_session()
                 msg_id, turn = editor.start_prompt(session_id, "wait a while")
-                pids = await wait_until(
-                    lambda: len(file_lines(pids_file)) == 3 and [int(p) for p in file_lines(pids_file)],
-                    what="the sleeps to start",
-                )
-                assert not any(process_gone(pid) for pid in pids)
+                await wait_until(lambda: len(file_lines(pids_file)) == 3, what="the sleeps to start")
+                pids = host_pids(SLEEP_MARKER)
+                assert len(pids) >= 3, pids
                 if how == "cancelRequest":
                     editor.cancel_request(msg_id)
                     with pytest.raises(JsonRpcRequestCancelled):
@@ -286,4 +288,4 @@ async def test_cancel_while_bash_runs_kills_its_processes(env: Env, preset: Pres
                 assert run[-1].message == "cancelled"
             fake.assert_consumed()
     finally:
-        kill_pids([int(p) for p in file_lines(pids_file)])
+        kill_pids(host_pids(SLEEP_MARKER))

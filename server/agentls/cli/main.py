@@ -46,7 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("prompt", help="what to ask the agent")
     run.add_argument("--cwd", help="the project directory (default: the current directory)")
     run.add_argument("--model", help="model id (default: the session's, or agentls' default)")
-    run.add_argument("--permission-mode", choices=PERMISSION_MODES, default="default")
+    run.add_argument(
+        "--permission-mode",
+        choices=PERMISSION_MODES,
+        help="default: the settings' defaultMode, else `default`",
+    )
     run.add_argument("--output-format", choices=("text", "stream-json"), default="text")
     run.add_argument("--resume", metavar="ID", help="continue a session (an id or a unique prefix)")
     run.add_argument(

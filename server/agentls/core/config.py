@@ -29,7 +29,8 @@ class AgentConfig(BaseModel):
             raise ValueError(f"the thinking budget ({budget}) must be below max_tokens ({self.max_tokens})")
         return self
 
-    permission_mode: PermissionMode = "default"
+    permission_mode: PermissionMode | None = None
+    """Chosen by the user for this session; None: the settings' `defaultMode` (else `default`)."""
     max_retries: int = Field(default=4, ge=0)
     """Retries of one API call after a retryable failure (rate limit, overload, dropped stream)."""
     retry_after_cap_s: float = Field(default=60.0, gt=0)

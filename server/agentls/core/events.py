@@ -148,7 +148,9 @@ class PermissionRequested(_Event):
 
 
 PermissionOutcome = Literal["allow", "deny"]
-DecidedBy = Literal["policy", "user", "mode"]
+DecidedBy = Literal["policy", "user", "mode", "hook", "session"]
+"""Who decided: the rules and checks, the user now, the permission mode, a PreToolUse hook, or an
+"always"/"never" the user answered earlier in the session."""
 
 
 class PermissionDecided(_Event):
@@ -160,6 +162,10 @@ class PermissionDecided(_Event):
     reason: str = ""
     remember: bool = False
     """The user chose "always"/"never": the session keeps this decision for identical calls."""
+    stage: str = ""
+    """The pipeline stage that decided: deny, ask, allow, check, mode, hook, session or user."""
+    rule: str | None = None
+    """The rule that matched and the settings file it came from."""
 
 
 class PlanUpdated(_Event):

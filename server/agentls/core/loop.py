@@ -290,7 +290,7 @@ class Turn:
             model=cfg.model,
             system=st.system,
             messages=tuple(st.history),
-            tools=st.tool_specs,
+            tools=st.current_tool_specs(),
             max_tokens=cfg.max_tokens,
             thinking=cfg.thinking,
         )

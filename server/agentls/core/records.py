@@ -76,8 +76,14 @@ class PermissionRecord(_Record):
     tool: str
     input_digest: str
     outcome: Literal["allow", "deny"]
-    by: Literal["policy", "user", "mode"]
+    by: Literal["policy", "user", "mode", "hook", "session"]
     reason: str
+    stage: str = ""
+    """Pipeline stage that decided: validation, deny, ask, allow, check, mode, hook, session, user."""
+    rule: str | None = None
+    """The matching rule and its settings file."""
+    mode: str = ""
+    """The permission mode at the time."""
 
 
 class UsageRecord(_Record):

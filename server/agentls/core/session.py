@@ -6,8 +6,7 @@ Sessions start fresh or resume from their transcript. Only one turn runs at a ti
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,16 +15,15 @@ from agentls.core.events import SessionStarted
 from agentls.core.journal import FileJournal, Journal, MemoryJournal
 from agentls.core.loop import Turn
 from agentls.core.model import Model, ToolSpec
+from agentls.core.permissions import SessionPermissions
 from agentls.core.prompt import build_system_prompt
 from agentls.core.records import HeaderRecord, MessageRecord, ResumedRecord
 from agentls.core.replay import replay
 from agentls.core.state import SessionState
-from agentls.policy.decision import Approver, CallFacts, PermissionPolicy
-from agentls.policy.rules import PermissionRules, rule_for
-from agentls.policy.simple import SimplePolicy
+from agentls.policy.decision import Approver, PermissionPolicy
+from agentls.policy.loader import SettingsSources
 from agentls.store.jsonl import read_jsonl
 from agentls.store.sessions import SessionStore
-from agentls.store.settings import LOCAL_SETTINGS, SettingsError, add_permission_rule, read_settings
 from agentls.tools.base import FileReadState, ToolContext, ToolEnv, ToolLimits
 from agentls.tools.registry import ToolRegistry, builtin_tools
 from agentls.workspace.port import Workspace
@@ -44,6 +42,9 @@ class SessionDeps:
     workspace: Workspace
     approver: Approver
     policy: PermissionPolicy | None = None
+    """Overrides the settings-driven engine (tests); then there is no sandbox, hooks or saved rules."""
+    settings: SettingsSources | None = None
+    """Where the permission settings come from; None: the workspace's project, the user's files."""
     registry: ToolRegistry | None = None
     store: SessionStore | None = None
     """None keeps the transcript in memory only."""
@@ -153,21 +154,40 @@ async def _build_state(
 ) -> SessionState:
     registry = deps.registry or builtin_tools()
     limits = ToolLimits()
-    env = ToolEnv(root=deps.workspace.root, limits=limits)
-    specs = tuple(
-        ToolSpec(name=t.name, description=t.description(env), input_schema=t.input_schema())
-        for t in registry.tools()
-    )
-    system = await build_system_prompt(
-        deps.workspace, tool_names=registry.names(), now=now, model=deps.config.model
-    )
     ctx = ToolContext(
         workspace=deps.workspace,
         read_state=FileReadState(),
         limits=limits,
         env_for_subprocess=deps.subprocess_env,
     )
-    policy, remember = _policy(deps, notices)
+    permissions: SessionPermissions | None = None
+    policy: PermissionPolicy
+    if deps.policy is not None:
+        policy = deps.policy
+    else:
+        permissions = SessionPermissions(
+            deps.settings or SettingsSources(project=deps.workspace.root),
+            mode=deps.config.permission_mode,
+            tool_names=registry.names(),
+            workspace=deps.workspace,
+            session_id=sid,
+            subprocess_env=deps.subprocess_env,
+        )
+        permissions.attach(ctx)
+        notices += permissions.warnings
+        policy = permissions.engine
+    env = ToolEnv(root=deps.workspace.root, limits=limits, sandbox=ctx.sandbox)
+    hidden = policy.hidden_tools(registry.names())
+    specs = tuple(
+        ToolSpec(name=t.name, description=t.description(env), input_schema=t.input_schema())
+        for t in registry.tools()
+    )
+    system = await build_system_prompt(
+        deps.workspace,
+        tool_names=tuple(n for n in registry.names() if n not in hidden),
+        now=now,
+        model=deps.config.model,
+    )
     return SessionState(
         session_id=sid,
         config=deps.config,
@@ -179,30 +199,6 @@ async def _build_state(
         policy=policy,
         approver=deps.approver,
         journal=journal,
-        remember=remember,
+        permissions=permissions,
+        remember=permissions.remember if permissions else None,
     )
-
-
-def _policy(
-    deps: SessionDeps, notices: list[str]
-) -> tuple[PermissionPolicy, Callable[[CallFacts, bool], str] | None]:
-    """The session's policy, and how an "always" answer is saved (as a rule in local settings)."""
-    if deps.policy is not None:
-        return deps.policy, None
-    path = deps.workspace.root / LOCAL_SETTINGS
-    try:
-        rules = PermissionRules.from_settings(read_settings(path))
-    except SettingsError as err:
-        notices.append(f"{err}; its permission rules are ignored")
-        rules = PermissionRules()
-    policy = SimplePolicy(deps.workspace.root, deps.config.permission_mode, rules)
-
-    def remember(call: CallFacts, allowed: bool) -> str:
-        rule = rule_for(call)
-        list_name = "allow" if allowed else "deny"
-        add_permission_rule(path, list_name, rule)
-        current = policy.rules
-        policy.rules = replace(current, **{list_name: (*getattr(current, list_name), rule)})
-        return f"Saved the rule {rule} to permissions.{list_name} in {path}"
-
-    return policy, remember

@@ -12,6 +12,7 @@ from agentls.core.events import AgentEvent
 from agentls.core.journal import Journal
 from agentls.core.messages import Message
 from agentls.core.model import Model, SystemBlock, TokenUsage, ToolSpec
+from agentls.core.permissions import SessionPermissions
 from agentls.core.records import PartialAssistantRecord
 from agentls.core.tool_exec import SessionGrants, ToolRunner
 from agentls.policy.decision import Approver, CallFacts, PermissionPolicy
@@ -37,6 +38,15 @@ class SessionState:
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("agentls.session"))
     remember: Callable[[CallFacts, bool], str] | None = None
     """Persists an "always" answer as a rule; returns a sentence saying where."""
+    permissions: SessionPermissions | None = None
+    """Settings-driven permissions (None when a test supplies its own policy)."""
+
+    def current_tool_specs(self) -> tuple[ToolSpec, ...]:
+        """The tools the model may see now: a bare deny rule (possibly just reloaded) hides one."""
+        if self.permissions is not None:
+            self.permissions.refresh()
+        hidden = self.policy.hidden_tools(spec.name for spec in self.tool_specs)
+        return tuple(spec for spec in self.tool_specs if spec.name not in hidden)
 
     def new_runner(self, emit: Callable[[AgentEvent], None]) -> ToolRunner:
         return ToolRunner(
@@ -48,6 +58,7 @@ class SessionState:
             emit=emit,
             journal=self.journal,
             remember=self.remember,
+            hooks=self.permissions.hooks if self.permissions else None,
             concurrency=self.config.read_only_concurrency,
         )
 

@@ -35,6 +35,7 @@ from agentls.core.events import (
     ToolCallStarted,
     ToolCallUpdated,
 )
+from agentls.core.hooks import HookRunner
 from agentls.core.journal import Journal
 from agentls.core.messages import ToolResultBlock, ToolUseBlock
 from agentls.core.records import PermissionRecord, PlanRecord, StateRecord, ToolCallRecord, ToolResultRecord
@@ -53,6 +54,8 @@ from agentls.tools.base import Tool, ToolContext, ToolError, ToolInput, ToolOutp
 from agentls.tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
+
+_BY_STAGE: dict[str, DecidedBy] = {"user": "user", "mode": "mode", "hook": "hook", "session": "session"}
 
 CANCELLED = "Cancelled: the user stopped the turn before this tool call finished."
 
@@ -109,7 +112,9 @@ class ToolRunner:
         journal: Journal,
         concurrency: int = 8,
         remember: Callable[[CallFacts, bool], str] | None = None,
+        hooks: HookRunner | None = None,
     ) -> None:
+        self._hooks = hooks
         self._registry = registry
         self._ctx = ctx
         self._policy = policy
@@ -185,6 +190,7 @@ class ToolRunner:
         return out
 
     async def _fail(self, call: _Call, message: str) -> ToolResultBlock:
+        self._record_decision(call, "deny", Deny(message.splitlines()[0], stage="validation"), emit=False)
         return self._finish(call, ToolOutput(message, is_error=True))
 
     async def _run(
@@ -231,18 +237,27 @@ class ToolRunner:
             )
 
     async def _authorize(self, call: _Call, tool: Tool[Any], args: ToolInput, facts: CallFacts) -> str | None:
-        """None if the call may run, else the message the model gets instead of a result."""
+        """None if the call may run, else the message the model gets instead of a result.
+
+        The pipeline: rules and checks (`policy.decide`) → PreToolUse hooks → answers given earlier
+        in the session → the mode (`policy.settle`) → the user. Every outcome is recorded with the
+        stage that produced it.
+        """
         decision: Decision = self._policy.decide(facts)
+        if not isinstance(decision, Deny):
+            decision = await self._run_hooks(call, facts, decision)
         key = SessionGrants.key(tool, facts)
-        if isinstance(decision, Ask) and key in self._grants.denied:
-            decision = Deny("the user chose to always reject this for the session")
-        if isinstance(decision, Ask) and key in self._grants.allowed:
-            decision = Allow("the user chose to always allow this for the session")
+        if isinstance(decision, Ask) and not decision.firm:
+            if key in self._grants.denied:
+                decision = Deny("the user chose to always reject this for the session", stage="session")
+            elif key in self._grants.allowed:
+                decision = Allow("the user chose to always allow this for the session", stage="session")
+        decision = self._policy.settle(decision)
         if isinstance(decision, Allow):
-            self._record_decision(call, "allow", "policy", decision.reason, emit=False)
+            self._record_decision(call, "allow", decision, emit=False)
             return None
         if isinstance(decision, Deny):
-            self._record_decision(call, "deny", "policy", decision.reason, emit=True)
+            self._record_decision(call, "deny", decision, emit=True)
             return f"Permission denied: {decision.reason}. Do not retry this call unchanged."
         async with self._ask_lock:
             response = await self._ask(call, tool, args, facts, decision)
@@ -251,11 +266,40 @@ class ToolRunner:
             if self._remember is not None:
                 self._persist_rule(facts, response.allowed)
         outcome: PermissionOutcome = "allow" if response.allowed else "deny"
-        self._record_decision(call, outcome, "user", response.message, emit=True, remember=response.remember)
+        answered = (
+            Allow(response.message, stage="user")
+            if response.allowed
+            else Deny(response.message, stage="user")
+        )
+        self._record_decision(call, outcome, answered, emit=True, remember=response.remember)
         if response.allowed:
             return None
         said = f' The user said: "{response.message}"' if response.message else ""
         return f"The user rejected this {tool.name} call.{said} Do not retry it unchanged; adapt or ask."
+
+    async def _run_hooks(self, call: _Call, facts: CallFacts, decision: Decision) -> Decision:
+        if self._hooks is None or not self._hooks.any_for(facts.tool):
+            return decision
+        verdicts = await self._hooks.pre_tool_use(
+            facts.tool, call.block.input, call.block.id, self._policy.mode
+        )
+        for verdict in verdicts:
+            if verdict.problem:
+                self._emit(
+                    Notice(
+                        level="warning",
+                        message=f"PreToolUse hook `{verdict.hook.command}` ({verdict.hook.source}) "
+                        f"gave no answer: {verdict.problem}",
+                    )
+                )
+        said = {v.decision: v.reason for v in reversed(verdicts) if v.decision}
+        if "deny" in said:
+            return Deny(f"a PreToolUse hook blocked it: {said['deny']}", stage="hook")
+        if "ask" in said:
+            return Ask(f"a PreToolUse hook asks: {said['ask']}", stage="hook", firm=True)
+        if "allow" in said and isinstance(decision, Ask) and not decision.firm:
+            return Allow(f"a PreToolUse hook allowed it: {said['allow']}", stage="hook")
+        return decision
 
     def _persist_rule(self, facts: CallFacts, allowed: bool) -> None:
         assert self._remember is not None
@@ -298,12 +342,12 @@ class ToolRunner:
         self,
         call: _Call,
         outcome: PermissionOutcome,
-        by: DecidedBy,
-        reason: str,
+        decision: Decision,
         *,
         emit: bool,
         remember: bool = False,
     ) -> None:
+        by = _BY_STAGE.get(decision.stage, "policy")
         self._journal.write(
             PermissionRecord(
                 call_id=call.block.id,
@@ -311,7 +355,10 @@ class ToolRunner:
                 input_digest=input_digest(call.block.input),
                 outcome=outcome,
                 by=by,
-                reason=reason,
+                reason=decision.reason,
+                stage=decision.stage,
+                rule=decision.rule,
+                mode=self._policy.mode,
             )
         )
         if emit:
@@ -321,8 +368,10 @@ class ToolRunner:
                     name=call.block.name,
                     outcome=outcome,
                     by=by,
-                    reason=reason,
+                    reason=decision.reason,
                     remember=remember,
+                    stage=decision.stage,
+                    rule=decision.rule,
                 )
             )
 

@@ -112,7 +112,7 @@ class SessionManager:
         try:
             config = AgentConfig(
                 model=str(options.get("model") or DEFAULT_MODEL),
-                permission_mode=options.get("permissionMode", "default"),
+                permission_mode=options.get("permissionMode"),
                 max_turns=int(options.get("maxTurns", 50)),
                 thinking=thinking_option(options),
             )

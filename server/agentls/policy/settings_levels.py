@@ -190,11 +190,21 @@ def _merge_passthrough(
                 out.env.setdefault(str(key), Sourced(str(value), f.level, f.path))
         for key in helpers:
             out.helpers.setdefault(key, Sourced(f.data[key], f.level, f.path))
+    _merge_sandbox(out, f, gated, where, ignored)
+
+
+def _merge_sandbox(
+    out: EffectivePolicyConfig, f: SettingsFile, gated: bool, where: str, ignored: list[str]
+) -> None:
     sandbox = f.data.get("sandbox")
     if isinstance(sandbox, Mapping) and sandbox:
         if gated:
             ignored.append("sandbox settings")
             return
+        if f.level in ("project", "local") and sandbox.get("enabled") is False:
+            # Turning the sandbox off is the user's call, never the repository's.
+            out.warnings.append(f"{where}: sandbox.enabled false is not honoured from {f.level} settings")
+            sandbox = {k: v for k, v in sandbox.items() if k != "enabled"}
         if f.level in ("project", "local") and _get(sandbox, "filesystem", "disabled") is not None:
             # Honoured only from user, managed and command-line settings (research §1.5).
             out.warnings.append(

@@ -133,7 +133,7 @@ best effort over common tools and miss what programs decide at run time.
 from __future__ import annotations
 
 from agentls.policy.shell_danger import SAFE_ENV_VARS
-from agentls.policy.shell_match import command_line, matches_prefix
+from agentls.policy.shell_match import command_line, command_text, matches_prefix
 from agentls.policy.shell_targets import (
     READ_ONLY_COMMANDS,
     READ_ONLY_GIT_SUBCOMMANDS,
@@ -158,6 +158,7 @@ __all__ = [
     "SimpleCommand",
     "analyze",
     "command_line",
+    "command_text",
     "is_read_only",
     "matches_prefix",
     "read_targets",

@@ -21,7 +21,17 @@ def command_line(cmd: SimpleCommand) -> str:
     return " ".join(cmd.argv)
 
 
-def matches_prefix(rule_pattern: str, cmd: SimpleCommand) -> bool:
+def command_text(cmd: SimpleCommand) -> str:
+    """`command_line` plus the redirections (`echo hi >> notes.txt`, `make 2>&1`): what allow rules
+    match, so `Bash(echo hi)` does not also approve `echo hi > src/app.py`."""
+    parts = [command_line(cmd)]
+    for redirect in cmd.redirects:
+        op = redirect.op
+        parts.append(f"{op}{redirect.target}" if op.endswith("&") else f"{op} {redirect.target}")
+    return " ".join(p for p in parts if p)
+
+
+def matches_prefix(rule_pattern: str, cmd: SimpleCommand, *, with_redirects: bool = False) -> bool:
     """Whether a `Bash(...)` rule (or its bare specifier) matches this one simple command.
 
     - `Bash`, `Bash(*)`: every command.
@@ -30,12 +40,13 @@ def matches_prefix(rule_pattern: str, cmd: SimpleCommand) -> bool:
     - `*` anywhere matches any characters, spaces included (`Bash(git * main)`).
     - A trailing ` *` (space, star) is a word boundary: `Bash(ls *)` matches `ls` and `ls -la`, not `lsof`.
     - Anything else is an exact match on the normalised command line.
-    An empty or malformed rule matches nothing.
+    An empty or malformed rule matches nothing. `with_redirects` matches `command_text` instead.
     """
     specifier = _specifier(rule_pattern)
     if specifier is None:
         return False
-    return _compile(specifier).fullmatch(command_line(cmd)) is not None
+    text = command_text(cmd) if with_redirects else command_line(cmd)
+    return _compile(specifier).fullmatch(text) is not None
 
 
 def _specifier(rule: str) -> str | None:

@@ -14,10 +14,11 @@ tell. We never run git to find out: an untrusted `.git/config` can make git run 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -67,8 +68,13 @@ def load_settings_files(
     cwd: Path | None = None,
     managed: tuple[Path, ...] = MANAGED_FILES,
     trust_untracked_local: bool = False,
+    owned: Callable[[Path], bool] | None = None,
 ) -> tuple[list[SettingsFile], list[str]]:
-    """Read every level that exists, highest first; unreadable files become warnings."""
+    """Read every level that exists, highest first; unreadable files become warnings.
+
+    `owned(path)` says a local file is exactly as agentls last wrote it for the user (an "always"
+    answer, see `TrustStore.own`): such a file is the user's, not the repository's.
+    """
     found: list[SettingsFile] = []
     warnings: list[str] = []
 
@@ -86,7 +92,10 @@ def load_settings_files(
     if cli:
         found.append(SettingsFile("cli", None, cli, cwd or project))
     for rel in LOCAL_FILES:
-        supplied = not trust_untracked_local or local_is_repository_supplied(project, rel)
+        if owned is not None and owned(project / rel):
+            supplied = False
+        else:
+            supplied = not trust_untracked_local or local_is_repository_supplied(project, rel)
         add("local", project / rel, project, supplied)
     for rel in PROJECT_FILES:
         add("project", project / rel, project, True)
@@ -133,16 +142,49 @@ def git_tracks(project: Path, rel: Path) -> bool | None:
 
 @dataclass
 class TrustStore:
-    """Trusted folders, kept in `<config>/trusted.json` as `{"trusted": [paths]}` (atomic writes)."""
+    """Trusted folders, kept in `<config>/trusted.json` as `{"trusted": [paths]}` (atomic writes).
+
+    It also remembers the digest of each local settings file agentls wrote for the user (`"owned"`:
+    path → sha256), so rules the user created by answering "always" apply in an untrusted folder,
+    while a local file the repository shipped, or one changed since, does not count as the user's.
+    """
 
     path: Path = field(default_factory=lambda: config_home() / "trusted.json")
 
+    def _data(self) -> dict[str, Any]:
+        return read_settings(self.path)
+
+    def _save(self, data: dict[str, Any]) -> None:
+        _write_atomic(self.path, json.dumps(data, indent=2) + "\n")
+
     def folders(self) -> list[Path]:
-        data = read_settings(self.path)
-        items = data.get("trusted", [])
+        items = self._data().get("trusted", [])
         if not isinstance(items, list):
             raise SettingsError(f"{self.path}: `trusted` must be a list of paths")
         return [Path(p) for p in items if isinstance(p, str) and Path(p).is_absolute()]
+
+    def owns(self, settings_file: Path) -> bool:
+        """True if `settings_file` holds exactly what `own` last recorded for it (and is no symlink:
+        a repository could point one at a file the user owns for another project)."""
+        if settings_file.is_symlink() or settings_file.parent.is_symlink():
+            return False
+        owned = self._data().get("owned", {})
+        digest = _digest(settings_file)
+        return (
+            isinstance(owned, dict)
+            and digest is not None
+            and owned.get(str(_canonical(settings_file))) == digest
+        )
+
+    def own(self, settings_file: Path) -> None:
+        """Record the file's current content as the user's (call right after writing it)."""
+        digest = _digest(settings_file)
+        if digest is None:
+            return
+        data = self._data()
+        owned = data.get("owned")
+        data["owned"] = {**(owned if isinstance(owned, dict) else {}), str(_canonical(settings_file)): digest}
+        self._save(data)
 
     def is_trusted(self, folder: Path) -> bool:
         """True if the folder's canonical path, or a parent of it, was trusted."""
@@ -155,8 +197,9 @@ class TrustStore:
         current = self.folders()
         if target in current:
             return False
-        trusted = [str(p) for p in [*current, target]]
-        _write_atomic(self.path, json.dumps({"trusted": trusted}, indent=2) + "\n")
+        data = self._data()
+        data["trusted"] = [str(p) for p in [*current, target]]
+        self._save(data)
         return True
 
     def revoke(self, folder: Path) -> bool:
@@ -164,10 +207,18 @@ class TrustStore:
         current = self.folders()
         if target not in current:
             return False
-        kept = [str(p) for p in current if p != target]
-        _write_atomic(self.path, json.dumps({"trusted": kept}, indent=2) + "\n")
+        data = self._data()
+        data["trusted"] = [str(p) for p in current if p != target]
+        self._save(data)
         return True
 
 
 def _canonical(folder: Path) -> Path:
     return Path(os.path.realpath(folder.expanduser()))
+
+
+def _digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None

@@ -6,6 +6,7 @@ import json
 import os.path
 import platform
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Literal, TypeVar
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agentls.tools.schema import model_facing_schema
 from agentls.workspace.port import Workspace
+from agentls.workspace.sandbox import SandboxPolicy
 
 TrustTier = Literal["builtin", "plugin", "user"]
 """Built-in tools outrank plugin/MCP tools, which outrank user skills."""
@@ -81,6 +83,8 @@ class ToolEnv:
     root: Path
     platform: str = field(default_factory=lambda: platform.system())
     limits: ToolLimits = field(default_factory=lambda: ToolLimits())
+    sandbox: SandboxPolicy | None = None
+    """The sandbox Bash commands run in, if any (the description tells the model its limits)."""
 
 
 class FileReadState:
@@ -112,6 +116,14 @@ class ToolContext:
     limits: ToolLimits = field(default_factory=ToolLimits)
     env_for_subprocess: dict[str, str] | None = None
     """Scrubbed environment for Bash; None means `agentls.tools.bash.scrubbed_env()`."""
+    sandbox: SandboxPolicy | None = None
+    """The OS sandbox Bash runs in. Sessions always set it unless the user turned the sandbox off;
+    None (unit tests of tools, or the user's choice) runs commands directly."""
+    hidden: Callable[[Path], bool] | None = None
+    """Files a Read deny rule covers: search tools leave them out of their results."""
+
+    def is_hidden(self, path: Path) -> bool:
+        return self.hidden is not None and self.hidden(path)
 
 
 In = TypeVar("In", bound=ToolInput)

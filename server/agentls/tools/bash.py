@@ -19,6 +19,7 @@ from pydantic import Field
 
 from agentls.tools.base import Tool, ToolContext, ToolEnv, ToolError, ToolInput, ToolOutput
 from agentls.workspace.port import ProcessResult, ProcessSpec, WorkspaceError
+from agentls.workspace.sandbox import run_sandboxed
 
 SECRET_ENV_PATTERNS: tuple[str, ...] = (
     # Anything that looks like a credential by name (matched case-insensitively)...
@@ -104,6 +105,7 @@ class BashTool(Tool[BashInput]):
             "- Prefer the dedicated tools: Read instead of cat/head/tail, Grep instead of grep/rg, "
             "Glob instead of find/ls for finding files, Edit/Write instead of sed/echo redirection.\n"
             '- Quote paths that contain spaces with double quotes, e.g. cd "my dir".\n'
+            f"{_sandbox_note(env)}"
             "- Give a short `description` of what the command does.\n"
             f"- Platform: {env.platform}."
         )
@@ -132,10 +134,25 @@ class BashTool(Tool[BashInput]):
             stdin=b"",
         )
         try:
-            result = await ctx.workspace.run(spec)
-        except WorkspaceError as exc:
+            if ctx.sandbox is not None:
+                result = await run_sandboxed(spec, ctx.sandbox, ctx.workspace.run)
+            else:
+                result = await ctx.workspace.run(spec)
+        except WorkspaceError as exc:  # SandboxUnavailable included: nothing ran.
             raise ToolError(str(exc)) from exc
         return ToolOutput(content=format_result(result, timeout_ms), is_error=result.timed_out)
+
+
+def _sandbox_note(env: ToolEnv) -> str:
+    if env.sandbox is None:
+        return ""
+    network = "the network is reachable" if env.sandbox.allow_network else "there is no network access"
+    return (
+        "- Commands run in an OS sandbox: only the working directory (and a private /tmp) is "
+        f"writable, {network}, and files such as .git/hooks, .git/config, .vscode/ and shell rc "
+        "files are read-only. A write that fails with 'Read-only file system' hit the sandbox: "
+        "tell the user instead of looking for another way around it.\n"
+    )
 
 
 def format_result(result: ProcessResult, timeout_ms: int) -> str:

@@ -106,7 +106,11 @@ class GlobTool(Tool[GlobInput]):
             if path not in seen and matcher.match_file(rel):
                 seen.add(path)
                 matches.append(path)
-        return ToolOutput(content=_format(matches, ctx.limits.glob_max_results, incomplete))
+        shown = [p for p in matches if not ctx.is_hidden(p)]
+        text = _format(shown, ctx.limits.glob_max_results, incomplete)
+        if len(shown) < len(matches):
+            text += f"\n({len(matches) - len(shown)} matching files are hidden by Read deny rules.)"
+        return ToolOutput(content=text)
 
 
 async def _list_files(ctx: ToolContext, base: Path) -> tuple[list[str], bool]:

@@ -136,8 +136,15 @@ class GrepTool(Tool[GrepInput]):
                 unsaved.append(file_hits)
 
         hits = unsaved + await _newest_first(ctx, root, hits)
+        kept = [h for h in hits if not ctx.is_hidden(resolve_path(h.path, root))]
+        hidden_note = (
+            f"\n({len(hits) - len(kept)} matching files are hidden by Read deny rules.)"
+            if len(kept) < len(hits)
+            else ""
+        )
+        hits = kept
         if not hits:
-            return ToolOutput(content="No matches found")
+            return ToolOutput(content="No matches found" + hidden_note)
         head_limit = ctx.limits.grep_default_head_limit if args.head_limit is None else args.head_limit
         text = _format(
             hits,
@@ -148,7 +155,7 @@ class GrepTool(Tool[GrepInput]):
         )
         if incomplete:
             text += "\n(Some output was too large to read completely; narrow the search.)"
-        return ToolOutput(content=_cap(text, ctx.limits.grep_output_chars))
+        return ToolOutput(content=_cap(text + hidden_note, ctx.limits.grep_output_chars))
 
     @staticmethod
     def _flags(args: GrepInput, mode: OutputMode, flt: FileFilter) -> list[str]:
