@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import shlex
+from dataclasses import replace
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agentls.policy.shell import ShellAnalysis, analyze, is_read_only, matches_prefix
+from agentls.policy.decision import PERMISSION_MODES, CallFacts, PermissionMode
+from agentls.policy.engine import PermissionEngine
+from agentls.policy.settings_levels import merge
+from agentls.policy.shell import analyze
+from agentls.store.settings_files import SettingsFile
 
 SAFE = ["ls -la", "git status", "echo hi", "cat README.md", "true", "pwd", "grep -n foo src", "wc -l f"]
 ALLOW = ["Bash(ls *)", "Bash(git status *)", "Bash(echo *)", "Bash(cat *)", "Bash(true)", "Bash(pwd)"]
@@ -102,17 +108,23 @@ def composed(draw: st.DrawFn) -> str:
     return text
 
 
-def decide(analysis: ShellAnalysis) -> str:
-    """A miniature of the policy this module serves: deny, then the auto-approval paths, else ask."""
-    if any(matches_prefix(DENY, c) for c in analysis.commands):
-        return "deny"
-    if analysis.blocks_auto_approval:
-        return "ask"
-    if is_read_only(analysis):
-        return "allow"
-    if all(any(matches_prefix(rule, c) for rule in ALLOW) for c in analysis.commands):
-        return "allow"
-    return "ask"
+def _engine() -> PermissionEngine:
+    source = SettingsFile("user", Path("/home/u/.config/agentls/settings.json"), {}, Path("/home/u"))
+    data = {"permissions": {"allow": ALLOW, "deny": [DENY]}}
+    config = merge([replace(source, data=data)], trusted=True, cwd=ROOT, home=Path("/home/u"))
+    return PermissionEngine(config, root=ROOT, home=Path("/home/u"))
+
+
+ROOT = Path("/srv/proj")
+ENGINE = _engine()
+
+
+def decide(command: str, mode: PermissionMode = "default") -> str:
+    """The real permission engine, settled for a mode: "allow", "ask" or "deny"."""
+    ENGINE.set_mode(mode)
+    call = CallFacts("Bash", {"command": command}, False, False, (), command)
+    decision = ENGINE.settle(ENGINE.decide(call))
+    return type(decision).__name__.lower()
 
 
 @settings(max_examples=300, deadline=None)
@@ -130,6 +142,7 @@ def test_denied_subcommand_is_never_hidden(command: str) -> None:
 @given(composed())
 def test_command_with_denied_subcommand_is_never_allowed(command: str) -> None:
     analysis = analyze(command)
-    assert decide(analysis) != "allow", (command, analysis)
+    for mode in PERMISSION_MODES:
+        assert decide(command, mode) != "allow", (mode, command, analysis)
     if not analysis.unparsable:
-        assert decide(analysis) == "deny", (command, analysis)
+        assert decide(command) == "deny", (command, analysis)

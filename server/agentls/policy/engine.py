@@ -10,7 +10,7 @@
 3. **ask** rules (firm: they ask in every mode), then the firm checks: protected paths
    (`.git/`, `.vscode/`, shell rc files…) written to, and removing `/`, the home directory or a
    parent of the workspace.
-4. shell lines the analyser cannot vouch for (unparsable, over 10,000 characters) ask.
+4. shell lines the analyser cannot vouch for (unparsable, over 10,000 characters) ask, firmly.
 5. **allow** rules. A Bash line is allowed only if *every* simple command matches an allow rule and
    nothing in the line blocks prefix approval (substitution, eval, `sed -i`, `git -c`…).
 6. tool checks: paths outside the workspace and the additional directories ask unless an allow
@@ -130,7 +130,10 @@ class PermissionEngine:
         if firm := self._firm_concern(writes):
             return Ask(firm, stage="check", firm=True)
         if bash and bash.analysis.must_ask:
-            return Ask(_sentence(bash.analysis.problems, "the command cannot be analysed"), stage="check")
+            # Firm: deny rules cannot be checked on a line the parser may misread, so not even
+            # bypassPermissions runs it unseen (found by the property test).
+            reason = _sentence(bash.analysis.problems, "the command cannot be analysed")
+            return Ask(reason, stage="check", firm=True)
         concerns = self._concerns(call, views, bash)
         allowed = self._allow_rule(call, bash)
         if allowed is not None and not concerns:
