@@ -54,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--output-format", choices=("text", "stream-json"), default="text")
     run.add_argument("--resume", metavar="ID", help="continue a session (an id or a unique prefix)")
     run.add_argument(
+        "--settings",
+        metavar="FILE|JSON",
+        help="settings at the command-line level (above the project's and the user's; below managed)",
+    )
+    run.add_argument(
         "--max-turns",
         type=_positive_int,
         default=DEFAULT_MAX_TURNS,
@@ -73,6 +78,21 @@ def _parser() -> argparse.ArgumentParser:
 
     sessions = sub.add_parser("sessions", help="list recorded sessions")
     sessions.add_argument("--limit", type=_positive_int, default=20)
+
+    permissions = sub.add_parser(
+        "permissions", help="show the effective permission rules, their sources and recent decisions"
+    )
+    permissions.add_argument("--cwd", help="the project directory (default: the current directory)")
+    permissions.add_argument("--permission-mode", choices=PERMISSION_MODES)
+    permissions.add_argument("--settings", metavar="FILE|JSON", help="command-line settings, as for `run`")
+    permissions.add_argument("--limit", type=_positive_int, default=20, help="recent decisions to show")
+    permissions.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    trust = sub.add_parser(
+        "trust", help="trust a folder: its own allow rules, hooks, MCP servers and env settings then apply"
+    )
+    trust.add_argument("folder", nargs="?", help="default: the current directory")
+    trust.add_argument("--revoke", action="store_true", help="stop trusting the folder")
     return parser
 
 
@@ -119,6 +139,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from agentls.cli.sessions import sessions_command
 
             return sessions_command(args)
+        if args.command == "permissions":
+            from agentls.cli.permissions import permissions_command
+
+            return permissions_command(args)
+        if args.command == "trust":
+            from agentls.cli.permissions import trust_command
+
+            return trust_command(args)
         from agentls.cli.serve import serve
 
         return serve(tcp=args.tcp, log_file=args.log_file)

@@ -10,12 +10,14 @@ from pathlib import Path
 from agentls.cli.approver import RefusingApprover, TerminalApprover
 from agentls.cli.drive import drive_turn
 from agentls.cli.main import CliError
+from agentls.cli.permissions import cli_settings
 from agentls.cli.render import Renderer, TextRenderer, json_renderer
 from agentls.core.anthropic_model import DEFAULT_MODEL, AnthropicModel
 from agentls.core.config import AgentConfig
 from agentls.core.model import ThinkingConfig
 from agentls.core.session import Session, SessionDeps
 from agentls.policy.decision import Approver
+from agentls.policy.loader import SettingsSources
 from agentls.store.jsonl import read_jsonl
 from agentls.store.sessions import SessionStore
 from agentls.workspace.disk import DiskWorkspace
@@ -84,6 +86,7 @@ async def run_command(args: argparse.Namespace) -> int:
         workspace=DiskWorkspace(cwd),
         approver=terminal_approver(),
         store=store,
+        settings=SettingsSources(project=cwd, cli=cli_settings(args.settings)),
     )
     if args.resume:
         try:

@@ -50,7 +50,8 @@ class SessionPermissions:
             config, root=self.sources.project, home=self.sources.home
         )
         hooks, hook_warnings = pre_tool_use_hooks(config.hooks)
-        self.hooks = HookRunner(hooks, workspace=self._workspace, session_id=self._session_id, env=self._env)
+        # Updated in place: a turn's ToolRunner holds this object from before the reload.
+        self.hooks.hooks = hooks
         self.warnings = [*self.engine.warnings, *sandbox_warnings, *hook_warnings]
         for ctx in self._contexts:
             self.attach(ctx)

@@ -84,6 +84,8 @@ class PermissionRecord(_Record):
     """The matching rule and its settings file."""
     mode: str = ""
     """The permission mode at the time."""
+    at: str = ""
+    """When (UTC, ISO 8601)."""
 
 
 class UsageRecord(_Record):

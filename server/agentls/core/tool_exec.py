@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -359,6 +360,7 @@ class ToolRunner:
                 stage=decision.stage,
                 rule=decision.rule,
                 mode=self._policy.mode,
+                at=datetime.now(UTC).isoformat(timespec="seconds"),
             )
         )
         if emit:

@@ -47,16 +47,18 @@ MAX_SELECTION_CHARS = 20_000
 MAX_DIFF_CHARS = 60_000
 
 
-class _Args(BaseModel):
+class Args(BaseModel):
+    """Base of command arguments: unknown keys are ignored (clients add their own)."""
+
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-class PositionArg(_Args):
+class PositionArg(Args):
     line: int = Field(ge=0)
     character: int = Field(ge=0)
 
 
-class RangeArg(_Args):
+class RangeArg(Args):
     start: PositionArg
     end: PositionArg
 
@@ -74,14 +76,14 @@ class RangeArg(_Args):
         )
 
 
-class InstructionArg(_Args):
+class InstructionArg(Args):
     line: int = Field(ge=0)
     """0-based line of the comment when the action was offered."""
     text: str = Field(min_length=1)
     """The whole comment line, to find it again after the agent's edits."""
 
 
-class AskArgs(_Args):
+class AskArgs(Args):
     prompt: str = Field(min_length=1)
     uri: str | None = None
     range: RangeArg | None = None
@@ -94,11 +96,11 @@ class AskArgs(_Args):
         return self
 
 
-class ReviewArgs(_Args):
+class ReviewArgs(Args):
     uri: str | None = None
 
 
-M = TypeVar("M", bound=_Args)
+M = TypeVar("M", bound=Args)
 
 
 def parse_argument(command: str, model: type[M], args: tuple[Any, ...]) -> M:

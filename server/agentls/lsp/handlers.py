@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from agentls.lsp import agent_requests, code_actions, commands, documents, lifecycle
+from agentls.lsp import agent_requests, code_actions, commands, documents, lifecycle, permission_commands
 
 if TYPE_CHECKING:
     from agentls.lsp.server import AgentServer
@@ -15,4 +15,5 @@ def register(server: AgentServer) -> None:
     documents.register(server)
     agent_requests.register(server)
     commands.register(server)
+    permission_commands.register(server)
     code_actions.register(server)

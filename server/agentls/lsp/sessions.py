@@ -6,11 +6,13 @@ permission prompt names its session) and its own history and transcript.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lsprotocol import types as T
 from pydantic import ValidationError
 
 from agentls.core.anthropic_model import DEFAULT_MODEL, AnthropicModel
@@ -19,6 +21,7 @@ from agentls.core.session import Session, SessionDeps
 from agentls.lsp.approver import LspApprover
 from agentls.lsp.client_features import thinking_option
 from agentls.store.sessions import SessionStore
+from agentls.store.watch import watch_files
 from agentls.tools.registry import ToolRegistry
 from agentls.workspace.port import Workspace
 
@@ -26,6 +29,11 @@ if TYPE_CHECKING:
     from agentls.lsp.server import AgentServer
 
 log = logging.getLogger(__name__)
+
+
+def _log_watch_end(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("watching the settings files stopped: %s", task.exception())
 
 
 class SessionError(Exception):
@@ -47,6 +55,7 @@ class SessionManager:
         self._sessions: dict[str, Session] = {}
         self._models: dict[str, AnthropicModel] = {}
         self._workspaces: dict[Path, Workspace] = {}
+        self._watchers: dict[Path, asyncio.Task[None]] = {}
         self.store = SessionStore()
 
     def get(self, session_id: str) -> Session:
@@ -66,7 +75,7 @@ class SessionManager:
         session_id = self.store.new_id()
         deps = replace(self._make_deps(session_id, **deps_kwargs), registry=registry)
         session = await Session.start(deps, session_id=session_id)
-        self._sessions[session.id] = session
+        self._add(session)
         return session
 
     async def load(self, session_id: str) -> Session:
@@ -77,8 +86,34 @@ class SessionManager:
         except LookupError as err:
             raise SessionError(str(err)) from None
         session = await Session.resume(self._make_deps(session_id, **self._deps(None)), session_id)
-        self._sessions[session.id] = session
+        self._add(session)
         return session
+
+    def _add(self, session: Session) -> None:
+        self._sessions[session.id] = session
+        permissions = session.state.permissions
+        if permissions is None:
+            return
+        root = permissions.sources.project
+        if root not in self._watchers or self._watchers[root].done():
+            files = permissions.sources.files()
+            task = asyncio.create_task(watch_files(files, lambda: self.settings_changed(root)))
+            task.add_done_callback(_log_watch_end)
+            self._watchers[root] = task
+
+    def settings_changed(self, root: Path) -> None:
+        """A settings file of `root` changed: reload every session there now, and say so."""
+        for session in self._sessions.values():
+            permissions = session.state.permissions
+            if permissions is None or permissions.sources.project != root or not permissions.refresh():
+                continue
+            config = permissions.engine.config
+            rules = len(config.deny) + len(config.ask) + len(config.allow)
+            warnings = permissions.warnings
+            message = f"agentls: permission settings reloaded for {root} ({rules} rules"
+            message += f"; {len(warnings)} warnings: {'; '.join(warnings[:3])})" if warnings else ")"
+            kind = T.MessageType.Warning if warnings else T.MessageType.Info
+            self._server.window_log_message(T.LogMessageParams(type=kind, message=message))
 
     def list(self) -> list[SessionSummary]:
         out = [
@@ -94,6 +129,8 @@ class SessionManager:
         return out
 
     def close_all(self) -> None:
+        for task in self._watchers.values():
+            task.cancel()
         for session in self._sessions.values():
             session.cancel()
             session.close()

@@ -1,0 +1,100 @@
+"""`agentls.permissions` and `agentls.trustWorkspace`: the permission engine, seen from an editor.
+
+`agentls.permissions` answers with the report (effective rules and their files, mode, trust,
+sandbox, hooks, warnings, recent decisions) as JSON for clients with a UI, and also writes it as
+Markdown and opens it (`window/showDocument`) or, failing that, says where it is.
+`agentls.trustWorkspace` records the folder as trusted, which a repository's own settings need
+before their allow rules, hooks, MCP servers and environment apply; open sessions reload at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as T
+from pydantic import Field
+from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
+from pygls.uris import from_fs_path
+
+from agentls.core.permission_report import format_report, permission_report
+from agentls.lsp.commands import Args, parse_argument
+from agentls.lsp.server import AgentServer  # At runtime: pygls reads the handlers' type hints.
+from agentls.lsp.transcript_doc import write_transcript
+from agentls.policy.decision import PermissionMode
+from agentls.policy.loader import SettingsSources
+from agentls.store.settings import SettingsError
+
+PERMISSIONS = "agentls.permissions"
+TRUST = "agentls.trustWorkspace"
+
+
+class PermissionsArgs(Args):
+    cwd: str | None = Field(default=None, description="The project folder; default: the workspace root.")
+    show: bool = Field(default=True, description="Also open the report as a Markdown document.")
+    limit: int = Field(default=20, ge=1, le=1000, description="Recent decisions to include.")
+
+
+class TrustArgs(Args):
+    cwd: str | None = None
+    revoke: bool = False
+
+
+def register(server: AgentServer) -> None:
+    @server.command(PERMISSIONS)
+    async def permissions(ls: AgentServer, *args: Any) -> dict[str, Any]:
+        parsed = parse_argument(PERMISSIONS, PermissionsArgs, args)
+        root = _root(ls, parsed.cwd)
+        mode: PermissionMode | None = ls.state.features.options.get("permissionMode")
+        sources = SettingsSources(project=root, cli=_cli_settings(ls))
+        report = await asyncio.to_thread(
+            permission_report, sources, mode=mode, store=ls.sessions.store, limit=parsed.limit
+        )
+        if parsed.show:
+            await _show(ls, format_report(report))
+        return report
+
+    @server.command(TRUST)
+    async def trust(ls: AgentServer, *args: Any) -> dict[str, Any]:
+        parsed = parse_argument(TRUST, TrustArgs, args)
+        root = _root(ls, parsed.cwd)
+        store = SettingsSources(project=root).trust_store
+        try:
+            changed = store.revoke(root) if parsed.revoke else store.trust(root)
+        except SettingsError as err:
+            raise JsonRpcInternalError(str(err)) from None
+        ls.sessions.settings_changed(root)
+        return {"folder": str(root), "trusted": not parsed.revoke, "changed": changed}
+
+
+def _root(ls: AgentServer, cwd: str | None) -> Path:
+    if cwd is None:
+        return ls.state.root or Path.cwd()
+    path = Path(cwd).expanduser()
+    if not path.is_absolute() or not path.is_dir():
+        raise JsonRpcInvalidParams(f"cwd {cwd!r} must be an absolute path to a directory")
+    return path.resolve()
+
+
+def _cli_settings(ls: AgentServer) -> dict[str, Any] | None:
+    settings = ls.state.features.options.get("settings")
+    return settings if isinstance(settings, dict) else None
+
+
+async def _show(ls: AgentServer, markdown: str) -> None:
+    try:
+        path = write_transcript("permissions", markdown)
+    except OSError as err:
+        ls.window_show_message(T.ShowMessageParams(type=T.MessageType.Warning, message=f"agentls: {err}"))
+        return
+    if ls.state.features.show_document:
+        try:
+            await ls.window_show_document_async(
+                T.ShowDocumentParams(uri=from_fs_path(str(path)) or path.as_uri(), take_focus=True)
+            )
+            return
+        except Exception:  # Fall back to saying where the report is.
+            pass
+    message = f"agentls: permissions report: {path}"
+    ls.window_show_message(T.ShowMessageParams(type=T.MessageType.Info, message=message))
