@@ -47,7 +47,7 @@ def register(server: AgentServer) -> None:
         parsed = parse_argument(PERMISSIONS, PermissionsArgs, args)
         root = _root(ls, parsed.cwd)
         mode: PermissionMode | None = ls.state.features.options.get("permissionMode")
-        sources = SettingsSources(project=root, cli=_cli_settings(ls))
+        sources = SettingsSources(project=root, cli=_cli_settings(ls), cli_from_editor=True)
         report = await asyncio.to_thread(
             permission_report, sources, mode=mode, store=ls.sessions.store, limit=parsed.limit
         )

@@ -38,6 +38,8 @@ class SettingsSources:
     managed: tuple[Path, ...] = MANAGED_FILES
     cli: Mapping[str, Any] | None = None
     """Settings given on the command line (`--settings`) or by the editor."""
+    cli_from_editor: bool = False
+    """The editor passed `cli` (it may come from workspace settings): allow rules etc. need trust."""
     trust: TrustStore | None = None
     """None: `<config>/trusted.json`."""
 
@@ -81,6 +83,7 @@ class SettingsSources:
             home=self.home,
             config=self.config,
             cli=self.cli,
+            cli_from_editor=self.cli_from_editor,
             managed=self.managed,
             owned=owned,
         )

@@ -65,6 +65,7 @@ def load_settings_files(
     home: Path,
     config: Path | None = None,
     cli: Mapping[str, Any] | None = None,
+    cli_from_editor: bool = False,
     cwd: Path | None = None,
     managed: tuple[Path, ...] = MANAGED_FILES,
     trust_untracked_local: bool = False,
@@ -90,7 +91,9 @@ def load_settings_files(
     for path in managed:
         add("managed", path, path.parent)
     if cli:
-        found.append(SettingsFile("cli", None, cli, cwd or project))
+        # An editor's settings may come from the workspace itself (VS Code's `.vscode/settings.json`),
+        # so they count as the repository's: their loosening parts need workspace trust.
+        found.append(SettingsFile("cli", None, cli, cwd or project, repository_supplied=cli_from_editor))
     for rel in LOCAL_FILES:
         if owned is not None and owned(project / rel):
             supplied = False
