@@ -298,7 +298,7 @@ class ToolRunner:
             return Deny(f"a PreToolUse hook blocked it: {said['deny']}", stage="hook")
         if "ask" in said:
             return Ask(f"a PreToolUse hook asks: {said['ask']}", stage="hook", firm=True)
-        if "allow" in said and isinstance(decision, Ask):
+        if "allow" in said and isinstance(decision, Ask) and not decision.firm:
             return Allow(f"a PreToolUse hook allowed it: {said['allow']}", stage="hook")
         return decision
 
