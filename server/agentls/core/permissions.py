@@ -77,6 +77,11 @@ class SessionPermissions:
         was_ours = not path.exists() or store.owns(path)
         list_name = "allow" if allowed else "deny"
         rules = rules_for(call)
+        if not rules:
+            return (
+                "Not saved as a rule: no rule can approve this command (see `agentls permissions`); "
+                "the answer holds for this session"
+            )
         for rule in rules:
             add_permission_rule(path, list_name, rule)
         where = f"Saved {', '.join(rules)} to permissions.{list_name} in {path}"

@@ -7,6 +7,9 @@
   matches them, so `Bash(echo hi)` does not approve `echo hi > src/app.py`. Prefix rules
   (`Bash(npm run test *)`) are for the user to write: guessing a prefix from one command would
   allow far more than was approved.
+- A line no rule can approve (substitution, `sed -i`, `FOO=1 make`, `echo $HOME`…) records nothing:
+  `Bash(make)` would allow what was not approved and still not match the line. The answer then holds
+  for the session only.
 - Anything else records the bare tool name.
 """
 
@@ -25,7 +28,9 @@ def rules_for(call: CallFacts) -> list[str]:
         return [call.tool]
     command = call.input.get("command")
     analysis = analyze(command if isinstance(command, str) else "")
-    rules = [f"Bash({_words(cmd)})" for cmd in analysis.commands if cmd.argv]
+    if analysis.blocks_auto_approval or any(c.env or c.dynamic_args or not c.argv for c in analysis.commands):
+        return []  # No rule could ever approve this line (or the rule would allow something else).
+    rules = [f"Bash({_words(cmd)})" for cmd in analysis.commands]
     return list(dict.fromkeys(rules))
 
 

@@ -157,11 +157,13 @@ class _ProcessTree:
         """Send `sig` to every live member; False when nothing was left to signal."""
         alive = self._collect(scan_pipe)
         leader_running = self._proc.returncode is None
+        if leader_running:
+            # The whole group at once (the leader's pid pins the group id): signalled one by one, a
+            # shell whose child died first could start its next command before its own signal came.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._root, sig)
         if not self._has_proc:
-            # Without /proc the group is all we can reach; the leader's pid pins the group id.
-            if leader_running:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(self._root, sig)
+            # Without /proc the group is all we can reach.
             return leader_running
         for pid in alive:
             with contextlib.suppress(ProcessLookupError, PermissionError):
