@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check lint typecheck layers pytest format bench clean
+.PHONY: demo test check lint typecheck layers pytest format bench clean vscode-check vsix
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/agentls demo
 
-test: check pytest
+test: check vscode-check pytest
 
 check: lint typecheck layers
 
@@ -37,6 +37,20 @@ pytest: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format server tests bench
 	$(BIN)/ruff check --fix server tests bench
+
+# The VS Code extension: lint (eslint), strict types, unit tests, and the .vsix package.
+VSCODE_DEPS := client-vscode/node_modules/.installed
+
+$(VSCODE_DEPS): client-vscode/package-lock.json
+	cd client-vscode && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(VSCODE_DEPS)
+
+vscode-check: $(VSCODE_DEPS)
+	cd client-vscode && npm run --silent lint && npm run --silent typecheck && npm test --silent
+
+vsix: $(VSCODE_DEPS)
+	cd client-vscode && npm run --silent package
+	@echo "built client-vscode/agentls.vsix: code --install-extension client-vscode/agentls.vsix"
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.overhead

@@ -1,0 +1,59 @@
+/** Messages between the extension host and the chat webview (both directions). */
+
+import type { Entry, SessionView, UsageView } from './model';
+import type { Mention } from './prompt';
+import type { AvailableCommand, PlanEntry, SessionSummary } from './protocol';
+
+export type Connection = 'starting' | 'running' | 'stopped';
+
+export interface HeaderState {
+  sessionId: string | null;
+  title: string;
+  busy: boolean;
+  activity: SessionView['activity'];
+  activityDetail: string;
+  usage: UsageView | null;
+  plan: PlanEntry[];
+  planRev: number;
+  commands: AvailableCommand[];
+  model: string;
+  connection: Connection;
+  /** Why the server is not running, or another problem to show above the composer. */
+  banner: string;
+  workspaceRoot: string;
+}
+
+/** Extension -> webview. */
+export type ToWebview =
+  | {
+      type: 'view';
+      /** true: drop everything shown and start from `entries` (new panel, other session, reload). */
+      full: boolean;
+      header: HeaderState;
+      /** Every entry id, in order. */
+      order: string[];
+      /** Entries that changed since the last message (all of them when `full`). */
+      entries: Entry[];
+    }
+  | { type: 'sessions'; sessions: (SessionSummary & { current: boolean; label: string })[] }
+  | { type: 'mentionResults'; query: string; items: Mention[] }
+  | { type: 'attach'; mention: Mention }
+  | { type: 'focusComposer' }
+  /** A prompt that could not be sent (e.g. no session could be created): back into the composer. */
+  | { type: 'draft'; text: string; mentions: Mention[] }
+  | { type: 'error'; message: string };
+
+/** Webview -> extension. */
+export type FromWebview =
+  | { type: 'ready' }
+  | { type: 'send'; text: string; mentions: Mention[] }
+  | { type: 'stop' }
+  | { type: 'permission'; requestId: string; optionId: string }
+  | { type: 'newSession' }
+  | { type: 'listSessions' }
+  | { type: 'loadSession'; sessionId: string }
+  | { type: 'mentionSearch'; query: string }
+  | { type: 'attachSelection' }
+  | { type: 'openLink'; href: string }
+  | { type: 'openFile'; path: string; line?: number }
+  | { type: 'copy'; text: string };

@@ -1,0 +1,458 @@
+/**
+ * One session as the chat panel shows it, built only from what the server said: session updates,
+ * permission requests, and the answers to our own requests. The panel keeps nothing else, so a
+ * reloaded window rebuilds the same view from `agentls/loadSession`'s replay.
+ *
+ * Plain TypeScript (no `vscode`, no DOM): the extension host runs it, the tests run it in node.
+ * Every change bumps `rev` on what it touched, so a renderer can redraw only what changed.
+ */
+
+import type {
+  AvailableCommand,
+  PermissionOption,
+  PlanEntry,
+  PromptResult,
+  RequestPermissionParams,
+  SessionUpdate,
+  TokenUsage,
+  ToolCallContent,
+  ToolCallFields,
+  ToolStatus,
+} from './protocol';
+
+export interface DiffView {
+  path: string;
+  oldText: string | null;
+  newText: string;
+}
+
+export interface PermissionView {
+  requestId: string;
+  /** Markdown paragraphs the server sent (the reason, and a ```diff block for edits). */
+  content: string[];
+  options: PermissionOption[];
+  title: string;
+}
+
+export interface ToolCallView {
+  toolCallId: string;
+  title: string;
+  /** ACP ToolKind: read, edit, search, execute, think, other. */
+  kind: string;
+  status: ToolStatus;
+  rawInput: unknown;
+  locations: string[];
+  diffs: DiffView[];
+  output: string;
+  isError: boolean;
+  durationMs: number | null;
+  /** A permission request waiting for the user. */
+  permission: PermissionView | null;
+  /** What the user answered (the option's name), or why the prompt went away. */
+  decision: string | null;
+}
+
+interface EntryBase {
+  id: string;
+  rev: number;
+}
+
+export type Entry =
+  | (EntryBase & { kind: 'user'; text: string })
+  | (EntryBase & { kind: 'agent'; text: string })
+  | (EntryBase & { kind: 'thought'; text: string })
+  | (EntryBase & { kind: 'tool'; call: ToolCallView })
+  | (EntryBase & { kind: 'notice'; level: 'info' | 'warning' | 'error'; text: string });
+
+export type Activity = 'idle' | 'thinking' | 'tool' | 'permission';
+
+export interface UsageView {
+  session: Required<TokenUsage>;
+  request: Required<TokenUsage>;
+  /** Set only if the server reports a cost. */
+  cost: { amount: number; currency: string } | null;
+}
+
+export interface SessionView {
+  sessionId: string;
+  entries: Entry[];
+  plan: PlanEntry[];
+  planRev: number;
+  usage: UsageView | null;
+  commands: AvailableCommand[];
+  /** A turn is running (our prompt request is in flight, or updates arrived for a turn we did not start). */
+  busy: boolean;
+  activity: Activity;
+  /** e.g. the running tool's title. */
+  activityDetail: string;
+  rev: number;
+}
+
+const EMPTY_USAGE: Required<TokenUsage> = {
+  input_tokens: 0,
+  output_tokens: 0,
+  cache_read_input_tokens: 0,
+  cache_creation_input_tokens: 0,
+};
+
+export class SessionModel {
+  readonly view: SessionView;
+  private nextId = 1;
+  private readonly tools = new Map<string, Extract<Entry, { kind: 'tool' }>>();
+  /** requestId -> toolCallId */
+  private readonly permissions = new Map<string, string>();
+
+  constructor(sessionId: string) {
+    this.view = {
+      sessionId,
+      entries: [],
+      plan: [],
+      planRev: 0,
+      usage: null,
+      commands: [],
+      busy: false,
+      activity: 'idle',
+      activityDetail: '',
+      rev: 0,
+    };
+  }
+
+  /** A title for pickers: the first line of the first user message. */
+  get title(): string {
+    const first = this.view.entries.find((e) => e.kind === 'user');
+    if (first === undefined || first.kind !== 'user') {
+      return '';
+    }
+    const line = first.text.trim().split('\n')[0] ?? '';
+    return line.length > 80 ? `${line.slice(0, 79)}…` : line;
+  }
+
+  get pendingPermissions(): PermissionView[] {
+    const out: PermissionView[] = [];
+    for (const toolCallId of this.permissions.values()) {
+      const permission = this.tools.get(toolCallId)?.call.permission;
+      if (permission) {
+        out.push(permission);
+      }
+    }
+    return out;
+  }
+
+  /** Forget everything (before `agentls/loadSession` replays the history). */
+  reset(): void {
+    const v = this.view;
+    v.entries = [];
+    v.plan = [];
+    v.usage = null;
+    v.commands = [];
+    v.busy = false;
+    this.tools.clear();
+    this.permissions.clear();
+    this.bump();
+    v.planRev = v.rev;
+    this.refreshActivity();
+  }
+
+  /** Apply one `agentls/sessionUpdate`; returns false for an update kind this client does not know. */
+  apply(update: SessionUpdate, live = true): boolean {
+    switch (update.sessionUpdate) {
+      case 'agent_message_chunk':
+      case 'agent_thought_chunk':
+      case 'user_message_chunk': {
+        const u = update as { sessionUpdate: string; content?: { type?: string; text?: string } };
+        const text = u.content?.type === 'text' ? (u.content.text ?? '') : '';
+        const kind = u.sessionUpdate === 'agent_message_chunk' ? 'agent' : u.sessionUpdate === 'agent_thought_chunk' ? 'thought' : 'user';
+        this.appendText(kind, text);
+        if (live && kind !== 'user') {
+          this.markBusy();
+        }
+        break;
+      }
+      case 'tool_call':
+        this.upsertTool(update as ToolCallFields, true);
+        if (live) {
+          this.markBusy();
+        }
+        break;
+      case 'tool_call_update':
+        this.upsertTool(update as ToolCallFields, true);
+        break;
+      case 'plan': {
+        const entries = (update as { entries?: PlanEntry[] }).entries;
+        this.view.plan = Array.isArray(entries) ? entries.map((e) => ({ ...e })) : [];
+        this.bump();
+        this.view.planRev = this.view.rev;
+        break;
+      }
+      case 'usage_update': {
+        const u = update as { request?: TokenUsage; session?: TokenUsage; cost?: { amount: number; currency: string } | null };
+        this.view.usage = {
+          session: fillUsage(u.session),
+          request: fillUsage(u.request),
+          cost: u.cost && typeof u.cost.amount === 'number' ? { amount: u.cost.amount, currency: typeof u.cost.currency === 'string' ? u.cost.currency : 'USD' } : null,
+        };
+        this.bump();
+        break;
+      }
+      case 'available_commands_update': {
+        const cmds = (update as { availableCommands?: AvailableCommand[] }).availableCommands;
+        this.view.commands = Array.isArray(cmds) ? cmds.filter((c) => typeof c.name === 'string' && c.name !== '') : [];
+        this.bump();
+        break;
+      }
+      default:
+        return false;
+    }
+    this.refreshActivity();
+    return true;
+  }
+
+  /** The user sent a prompt (shown as the server will store it: see `promptText`). */
+  addUserPrompt(text: string): void {
+    this.pushEntry({ kind: 'user', text });
+    this.view.busy = true;
+    this.refreshActivity();
+  }
+
+  turnStarted(): void {
+    this.view.busy = true;
+    this.refreshActivity();
+  }
+
+  /** Our `agentls/prompt` answered (or failed: `error` is the message). */
+  turnEnded(result: PromptResult | null, error?: string): void {
+    this.view.busy = false;
+    for (const requestId of [...this.permissions.keys()]) {
+      this.permissionGone(requestId, 'withdrawn');
+    }
+    for (const entry of this.tools.values()) {
+      if (entry.call.status === 'pending' || entry.call.status === 'in_progress') {
+        entry.call.status = 'failed';
+        entry.rev = this.bump();
+      }
+    }
+    if (error !== undefined) {
+      this.pushEntry({ kind: 'notice', level: 'error', text: error });
+    } else if (result !== null && result.stopReason !== 'end_turn') {
+      const text = STOP_TEXT[result.stopReason] ?? `Stopped: ${result.stopReason}`;
+      const detail = result.error?.message ? `: ${result.error.message}` : '';
+      this.pushEntry({ kind: 'notice', level: result.stopReason === 'error' ? 'error' : 'warning', text: text + detail });
+    }
+    this.refreshActivity();
+  }
+
+  /** A turn we did not start (a code action) is over: the server's progress ended. */
+  externalTurnEnded(): void {
+    if (this.view.busy && this.permissions.size === 0) {
+      this.view.busy = false;
+      this.refreshActivity();
+    }
+  }
+
+  notice(level: 'info' | 'warning' | 'error', text: string): void {
+    this.pushEntry({ kind: 'notice', level, text });
+    this.refreshActivity();
+  }
+
+  permissionRequested(requestId: string, params: RequestPermissionParams): void {
+    const call = params.toolCall;
+    // The call's content here is the prompt's text (reason, diff), not the tool's output.
+    const entry = this.upsertTool({ ...call, status: call.status ?? 'pending' }, false);
+    entry.call.permission = {
+      requestId,
+      content: (call.content ?? []).flatMap(contentText),
+      options: Array.isArray(params.options) ? params.options : [],
+      title: call.title ?? entry.call.title,
+    };
+    entry.call.decision = null;
+    entry.rev = this.bump();
+    this.permissions.set(requestId, entry.call.toolCallId);
+    this.markBusy();
+    this.refreshActivity();
+  }
+
+  /** The user picked an option; returns false if the request is no longer pending. */
+  permissionAnswered(requestId: string, optionId: string): boolean {
+    const toolCallId = this.permissions.get(requestId);
+    const entry = toolCallId === undefined ? undefined : this.tools.get(toolCallId);
+    const permission = entry?.call.permission;
+    if (!entry || !permission) {
+      return false;
+    }
+    const option = permission.options.find((o) => o.optionId === optionId);
+    this.permissionGone(requestId, option?.name ?? optionId);
+    this.refreshActivity();
+    return true;
+  }
+
+  /** The server withdrew the request (the turn was cancelled), or the connection went away. */
+  permissionGone(requestId: string, why: string): void {
+    const toolCallId = this.permissions.get(requestId);
+    this.permissions.delete(requestId);
+    const entry = toolCallId === undefined ? undefined : this.tools.get(toolCallId);
+    if (entry && entry.call.permission?.requestId === requestId) {
+      entry.call.permission = null;
+      entry.call.decision = why;
+      entry.rev = this.bump();
+    }
+    this.refreshActivity();
+  }
+
+  private markBusy(): void {
+    if (!this.view.busy) {
+      this.view.busy = true;
+      this.bump();
+    }
+  }
+
+  private appendText(kind: 'user' | 'agent' | 'thought', text: string): void {
+    if (text === '') {
+      return;
+    }
+    const last = this.view.entries[this.view.entries.length - 1];
+    if (last !== undefined && last.kind === kind) {
+      last.text += text;
+      last.rev = this.bump();
+      return;
+    }
+    this.pushEntry({ kind, text });
+  }
+
+  private upsertTool(fields: ToolCallFields, applyContent: boolean): Extract<Entry, { kind: 'tool' }> {
+    let entry = this.tools.get(fields.toolCallId);
+    if (entry === undefined) {
+      const call: ToolCallView = {
+        toolCallId: fields.toolCallId,
+        title: fields.title || 'tool',
+        kind: fields.kind || 'other',
+        status: fields.status ?? 'pending',
+        rawInput: fields.rawInput ?? null,
+        locations: [],
+        diffs: [],
+        output: '',
+        isError: false,
+        durationMs: null,
+        permission: null,
+        decision: null,
+      };
+      // An update for a call we never saw (e.g. a replayed result) still gets a card.
+      entry = this.pushEntry({ kind: 'tool', call }) as Extract<Entry, { kind: 'tool' }>;
+      this.tools.set(fields.toolCallId, entry);
+    }
+    const call = entry.call;
+    if (fields.title) {
+      call.title = fields.title;
+    }
+    if (fields.kind) {
+      call.kind = fields.kind;
+    }
+    if (fields.status) {
+      call.status = fields.status;
+    }
+    if (fields.rawInput !== undefined && fields.rawInput !== null) {
+      call.rawInput = fields.rawInput;
+    }
+    if (Array.isArray(fields.locations)) {
+      call.locations = fields.locations.map((l) => l.path).filter((p): p is string => typeof p === 'string');
+    }
+    if (Array.isArray(fields.content) && applyContent) {
+      const diffs: DiffView[] = [];
+      const texts: string[] = [];
+      for (const c of fields.content) {
+        if (c.type === 'diff') {
+          const d = c as { path?: string; oldText?: string | null; newText?: string };
+          if (typeof d.path === 'string' && typeof d.newText === 'string') {
+            diffs.push({ path: d.path, oldText: typeof d.oldText === 'string' ? d.oldText : null, newText: d.newText });
+          }
+        } else {
+          texts.push(...contentText(c));
+        }
+      }
+      if (diffs.length > 0) {
+        call.diffs = diffs;
+      }
+      call.output = texts.join('\n');
+    }
+    const raw = fields.rawOutput as { isError?: unknown; durationMs?: unknown } | undefined;
+    if (raw && typeof raw === 'object') {
+      if (typeof raw.isError === 'boolean') {
+        call.isError = raw.isError;
+      }
+      if (typeof raw.durationMs === 'number') {
+        call.durationMs = raw.durationMs;
+      }
+    }
+    if (call.status === 'failed') {
+      call.isError = call.isError || fields.status === 'failed';
+    }
+    entry.rev = this.bump();
+    return entry;
+  }
+
+  private pushEntry(fields: DistributiveOmit<Entry, 'id' | 'rev'>): Entry {
+    const entry: Entry = { ...fields, id: `e${this.nextId++}`, rev: this.bump() };
+    this.view.entries.push(entry);
+    return entry;
+  }
+
+  private bump(): number {
+    this.view.rev += 1;
+    return this.view.rev;
+  }
+
+  private refreshActivity(): void {
+    const v = this.view;
+    let activity: Activity = 'idle';
+    let detail = '';
+    if (this.permissions.size > 0) {
+      activity = 'permission';
+      detail = this.pendingPermissions[0]?.title ?? '';
+    } else if (v.busy) {
+      const running = [...this.tools.values()].reverse().find((t) => t.call.status === 'in_progress');
+      if (running) {
+        activity = 'tool';
+        detail = running.call.title;
+      } else {
+        activity = 'thinking';
+      }
+    }
+    if (activity !== v.activity || detail !== v.activityDetail) {
+      v.activity = activity;
+      v.activityDetail = detail;
+      this.bump();
+    }
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+const STOP_TEXT: Record<string, string> = {
+  cancelled: 'Stopped.',
+  max_tokens: 'Stopped: the reply hit the output token limit.',
+  max_turn_requests: 'Stopped: the turn used all its model requests (maxTurns).',
+  refusal: 'The model refused to continue.',
+  error: 'The turn failed',
+};
+
+function fillUsage(u: TokenUsage | undefined): Required<TokenUsage> {
+  const out = { ...EMPTY_USAGE };
+  if (u && typeof u === 'object') {
+    for (const key of Object.keys(EMPTY_USAGE) as (keyof TokenUsage)[]) {
+      const value = u[key];
+      if (typeof value === 'number' && Number.isFinite(value)) {
+        out[key] = value;
+      }
+    }
+  }
+  return out;
+}
+
+function contentText(c: ToolCallContent): string[] {
+  if (c.type === 'content') {
+    const inner = (c as { content?: { type?: string; text?: unknown } }).content;
+    if (inner && inner.type === 'text' && typeof inner.text === 'string' && inner.text !== '') {
+      return [inner.text];
+    }
+  }
+  return [];
+}

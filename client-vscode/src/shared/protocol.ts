@@ -1,0 +1,139 @@
+/**
+ * The `agentls/*` wire shapes (ACP `session/*` with camelCase names), as the server sends them.
+ * See docs/editors.md "Rich clients" and server/agentls/lsp/{to_proto,approver,params}.py.
+ * Every field a server might leave out is optional: the model tolerates partial updates.
+ */
+
+export const METHODS = {
+  newSession: 'agentls/newSession',
+  prompt: 'agentls/prompt',
+  cancel: 'agentls/cancel',
+  listSessions: 'agentls/listSessions',
+  loadSession: 'agentls/loadSession',
+  sessionUpdate: 'agentls/sessionUpdate',
+  requestPermission: 'agentls/requestPermission',
+  saveDocuments: 'agentls/saveDocuments',
+} as const;
+
+/** JSON-RPC error code of `agentls/prompt` on a session that already runs a turn. */
+export const SESSION_BUSY = -32001;
+export const SESSION_NOT_FOUND = -32002;
+
+export interface TextContent {
+  type: 'text';
+  text: string;
+}
+
+export interface ResourceLink {
+  type: 'resource_link';
+  uri: string;
+  name?: string;
+}
+
+export interface EmbeddedResource {
+  type: 'resource';
+  resource: { uri: string; text?: string };
+}
+
+export type ContentBlock = TextContent | ResourceLink | EmbeddedResource;
+
+export interface TokenUsage {
+  input_tokens?: number;
+  output_tokens?: number;
+  cache_read_input_tokens?: number;
+  cache_creation_input_tokens?: number;
+}
+
+export type ToolStatus = 'pending' | 'in_progress' | 'completed' | 'failed';
+
+export interface ToolCallContentText {
+  type: 'content';
+  content: { type: string; text?: string };
+}
+
+export interface ToolCallContentDiff {
+  type: 'diff';
+  path: string;
+  oldText?: string | null;
+  newText: string;
+}
+
+export type ToolCallContent = ToolCallContentText | ToolCallContentDiff | { type: string };
+
+export interface ToolCallFields {
+  toolCallId: string;
+  title?: string;
+  kind?: string;
+  status?: ToolStatus;
+  rawInput?: unknown;
+  rawOutput?: unknown;
+  locations?: { path: string; line?: number }[];
+  content?: ToolCallContent[];
+}
+
+export interface PlanEntry {
+  content: string;
+  priority?: string;
+  status: 'pending' | 'in_progress' | 'completed';
+}
+
+export interface AvailableCommand {
+  name: string;
+  description?: string;
+  input?: { hint?: string } | null;
+}
+
+export type SessionUpdate =
+  | { sessionUpdate: 'agent_message_chunk' | 'agent_thought_chunk' | 'user_message_chunk'; content: { type: string; text?: string } }
+  | ({ sessionUpdate: 'tool_call' } & ToolCallFields)
+  | ({ sessionUpdate: 'tool_call_update' } & ToolCallFields)
+  | { sessionUpdate: 'plan'; entries: PlanEntry[] }
+  | {
+      sessionUpdate: 'usage_update';
+      request?: TokenUsage;
+      session?: TokenUsage;
+      cost?: { amount: number; currency: string } | null;
+    }
+  | { sessionUpdate: 'available_commands_update'; availableCommands: AvailableCommand[] }
+  | { sessionUpdate: string; [key: string]: unknown };
+
+export interface SessionUpdateParams {
+  sessionId: string;
+  update: SessionUpdate;
+}
+
+export interface PermissionOption {
+  optionId: string;
+  name: string;
+  kind?: string;
+}
+
+export interface RequestPermissionParams {
+  sessionId: string;
+  toolCall: ToolCallFields;
+  options: PermissionOption[];
+}
+
+export type RequestPermissionResult =
+  | { outcome: { outcome: 'selected'; optionId: string } }
+  | { outcome: { outcome: 'cancelled' } };
+
+export interface PromptResult {
+  stopReason: string;
+  error?: { message?: string; kind?: string; [key: string]: unknown };
+}
+
+export interface SessionSummary {
+  sessionId: string;
+  cwd?: string;
+  title?: string;
+  updatedAt?: number;
+  loaded?: boolean;
+}
+
+/** What the client announces in `capabilities.experimental.agentls`. */
+export interface ClientAgentCapabilities {
+  requestPermission: boolean;
+  sessionUpdate: boolean;
+  saveDocuments: boolean;
+}

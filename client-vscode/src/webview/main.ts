@@ -1,0 +1,699 @@
+/**
+ * The chat webview. It draws what the extension sends and reports the user's actions; it keeps no
+ * conversation state of its own (only UI state: which <details> are open, the composer's draft).
+ *
+ * Entries are keyed by id and redrawn only when the extension sends them again (they changed).
+ * Everything from the server goes in as text (textContent) or through `renderMarkdown`, which
+ * escapes raw HTML; no inline script or style is ever created (the CSP forbids both anyway).
+ */
+
+import { diffLines } from '../shared/diff';
+import { renderInline, renderMarkdown } from '../shared/markdown';
+import type { FromWebview, HeaderState, ToWebview } from '../shared/messages';
+import type { Entry, PermissionView, ToolCallView } from '../shared/model';
+import { mentionLabel, type Mention } from '../shared/prompt';
+import type { AvailableCommand, SessionSummary } from '../shared/protocol';
+import { summarizeUsage } from '../shared/usage';
+
+declare function acquireVsCodeApi(): { postMessage(msg: FromWebview): void };
+
+const vscode = acquireVsCodeApi();
+const send = (msg: FromWebview): void => vscode.postMessage(msg);
+
+// --- tiny DOM helper -------------------------------------------------------------------------------
+
+type Attrs = Record<string, string | boolean | undefined>;
+
+function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: (Node | string | null | undefined)[]): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === false) {
+      continue;
+    }
+    if (k === 'class') {
+      el.className = String(v);
+    } else {
+      el.setAttribute(k, v === true ? '' : v);
+    }
+  }
+  for (const child of children) {
+    if (child === null || child === undefined) {
+      continue;
+    }
+    el.append(typeof child === 'string' ? document.createTextNode(child) : child);
+  }
+  return el;
+}
+
+function markdown(text: string, cls = 'md'): HTMLElement {
+  const div = h('div', { class: cls });
+  div.innerHTML = renderMarkdown(text); // Safe: raw HTML is escaped by the renderer.
+  return div;
+}
+
+// --- layout ----------------------------------------------------------------------------------------
+
+const app = document.getElementById('app') as HTMLElement;
+
+const sessionButton = h('button', { class: 'session-button', type: 'button', title: 'Sessions: start a new one or resume an old one' }, 'New session');
+const newButton = h('button', { class: 'icon-button', type: 'button', title: 'New session' }, '+');
+const sessionMenu = h('div', { class: 'menu hidden', role: 'menu' });
+const usageBox = h('span', { class: 'usage' });
+const statePill = h('span', { class: 'state state-idle' }, 'idle');
+const header = h(
+  'header',
+  { class: 'top' },
+  h('div', { class: 'session-picker' }, sessionButton, newButton, sessionMenu),
+  statePill,
+);
+
+const planBox = h('details', { class: 'plan hidden', open: true });
+const transcript = h('main', { class: 'transcript', 'aria-live': 'polite' });
+const emptyState = h(
+  'div',
+  { class: 'empty' },
+  h('p', { class: 'empty-title' }, 'Ask the agent about this workspace.'),
+  h('p', {}, 'Type @ to mention a file. In an editor, Ctrl+Alt+A (agentls: Ask About Selection) attaches the selected lines.'),
+);
+
+const banner = h('div', { class: 'banner hidden', role: 'alert' });
+const chips = h('div', { class: 'chips' });
+const popup = h('div', { class: 'popup hidden', role: 'listbox' });
+const input = h('textarea', { class: 'input', rows: '3', placeholder: 'Ask the agent… (Enter to send, Shift+Enter for a new line)', 'aria-label': 'Message' });
+const mentionButton = h('button', { class: 'secondary', type: 'button', title: 'Mention a file (@)' }, '@ File');
+const selectionButton = h('button', { class: 'secondary', type: 'button', title: "Attach the editor's selection" }, 'Selection');
+const stopButton = h('button', { class: 'stop hidden', type: 'button', title: 'Stop the running turn' }, 'Stop');
+const sendButton = h('button', { class: 'primary send', type: 'button' }, 'Send');
+const composer = h(
+  'footer',
+  { class: 'composer' },
+  banner,
+  chips,
+  h('div', { class: 'input-wrap' }, popup, input),
+  h('div', { class: 'actions' }, mentionButton, selectionButton, h('span', { class: 'spacer' }), usageBox, stopButton, sendButton),
+);
+
+app.append(header, planBox, transcript, composer);
+
+// --- state (a copy of what the extension sent, plus UI-only bits) -------------------------------
+
+let head: HeaderState | null = null;
+const entries = new Map<string, Entry>();
+const nodes = new Map<string, HTMLElement>();
+let order: string[] = [];
+const openDetails = new Set<string>();
+let attachments: Mention[] = [];
+let shownPlanRev = -1;
+let headerBanner = '';
+
+window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
+  const msg = event.data;
+  switch (msg.type) {
+    case 'view':
+      applyView(msg);
+      break;
+    case 'sessions':
+      showSessionMenu(msg.sessions);
+      break;
+    case 'mentionResults':
+      if (popupMode === 'mention' && msg.query === popupQuery) {
+        showPopup(msg.items.map((m) => ({ label: m.label, detail: '', value: m })));
+      }
+      break;
+    case 'attach':
+      addAttachment(msg.mention);
+      break;
+    case 'focusComposer':
+      input.focus();
+      break;
+    case 'draft':
+      if (input.value.trim() === '') {
+        input.value = msg.text;
+      }
+      for (const m of msg.mentions) {
+        addAttachment(m);
+      }
+      break;
+    case 'error':
+      showBanner(msg.message);
+      break;
+  }
+});
+
+function applyView(msg: Extract<ToWebview, { type: 'view' }>): void {
+  const nearBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 80;
+  if (msg.full) {
+    entries.clear();
+    for (const node of nodes.values()) {
+      node.remove();
+    }
+    nodes.clear();
+    openDetails.clear();
+    shownPlanRev = -1;
+  }
+  head = msg.header;
+  for (const entry of msg.entries) {
+    entries.set(entry.id, entry);
+    const old = nodes.get(entry.id);
+    const node = renderEntry(entry);
+    if (old !== undefined) {
+      old.replaceWith(node);
+    }
+    nodes.set(entry.id, node);
+  }
+  order = msg.order;
+  const wanted = new Set(order);
+  for (const [id, node] of nodes) {
+    if (!wanted.has(id)) {
+      node.remove();
+      nodes.delete(id);
+      entries.delete(id);
+    }
+  }
+  // Put nodes in order (appending moves existing ones; cheap when already in place).
+  let prev: Element | null = null;
+  for (const id of order) {
+    const node = nodes.get(id);
+    if (node === undefined) {
+      continue;
+    }
+    const expected: Element | null = prev === null ? transcript.firstElementChild : prev.nextElementSibling;
+    if (expected !== node) {
+      if (prev === null) {
+        transcript.prepend(node);
+      } else {
+        prev.after(node);
+      }
+    }
+    prev = node;
+  }
+  if (order.length === 0) {
+    if (!emptyState.isConnected) {
+      transcript.append(emptyState);
+    }
+  } else {
+    emptyState.remove();
+  }
+  renderHeader();
+  if (nearBottom || msg.full) {
+    transcript.scrollTop = transcript.scrollHeight;
+  }
+}
+
+// --- header, plan, composer state --------------------------------------------------------------
+
+const STATE_TEXT = { idle: 'idle', thinking: 'thinking…', tool: 'running', permission: 'waiting for permission' } as const;
+
+function renderHeader(): void {
+  const s = head;
+  if (s === null) {
+    return;
+  }
+  sessionButton.textContent = `${s.sessionId === null ? 'New session' : s.title || `Session ${s.sessionId.slice(0, 8)}`} ▾`;
+  sessionButton.title = s.sessionId === null ? 'Sessions' : `Session ${s.sessionId} (click for other sessions)`;
+  if (s.usage !== null) {
+    const summary = summarizeUsage(s.usage.session, s.model, s.usage.cost);
+    usageBox.textContent = summary.cost ? `${summary.tokens} · ${summary.cost}` : summary.tokens;
+    usageBox.title = summary.detail;
+  } else {
+    usageBox.textContent = '';
+  }
+  let stateText: string = STATE_TEXT[s.activity];
+  if (s.activity === 'tool' && s.activityDetail) {
+    stateText = `running ${s.activityDetail}`;
+  }
+  if (s.connection === 'starting') {
+    stateText = 'starting server…';
+  } else if (s.connection === 'stopped') {
+    stateText = 'server stopped';
+  }
+  statePill.textContent = stateText;
+  statePill.title = stateText;
+  statePill.className = `state state-${s.connection === 'running' ? s.activity : s.connection}`;
+  stopButton.classList.toggle('hidden', !s.busy);
+  sendButton.disabled = s.busy || s.connection === 'stopped';
+  if (s.banner !== headerBanner) {
+    // The extension's standing message (e.g. why the server is not running): shown when it
+    // changes, hidden when it clears; a dismissed one stays dismissed until it changes.
+    if (s.banner) {
+      showBanner(s.banner);
+    } else if (banner.textContent?.startsWith(headerBanner) && headerBanner !== '') {
+      banner.classList.add('hidden');
+    }
+    headerBanner = s.banner;
+  }
+  renderPlan(s);
+}
+
+function renderPlan(s: HeaderState): void {
+  if (s.planRev === shownPlanRev) {
+    return;
+  }
+  shownPlanRev = s.planRev;
+  planBox.replaceChildren();
+  if (s.plan.length === 0) {
+    planBox.classList.add('hidden');
+    return;
+  }
+  planBox.classList.remove('hidden');
+  const done = s.plan.filter((p) => p.status === 'completed').length;
+  planBox.append(h('summary', {}, `Plan (${done}/${s.plan.length} done)`));
+  const list = h('ul', { class: 'plan-list' });
+  for (const item of s.plan) {
+    const box = h('input', { type: 'checkbox', disabled: true, checked: item.status === 'completed', 'aria-label': item.status });
+    const text = h('span', { class: 'plan-text' });
+    text.innerHTML = renderInline(item.content);
+    list.append(h('li', { class: `plan-item plan-${item.status}` }, box, text, item.status === 'in_progress' ? h('span', { class: 'badge' }, 'in progress') : null));
+  }
+  planBox.append(list);
+}
+
+function showBanner(text: string): void {
+  banner.replaceChildren(h('span', {}, text), closeButton(() => banner.classList.add('hidden')));
+  banner.classList.remove('hidden');
+}
+
+function closeButton(onClick: () => void): HTMLElement {
+  const b = h('button', { class: 'icon-button', type: 'button', title: 'Dismiss' }, '×');
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+// --- entries ---------------------------------------------------------------------------------------
+
+function renderEntry(entry: Entry): HTMLElement {
+  switch (entry.kind) {
+    case 'user':
+      return h('div', { class: 'entry user', 'data-id': entry.id }, h('div', { class: 'who' }, 'You'), markdown(userText(entry.text)));
+    case 'agent':
+      return h('div', { class: 'entry agent', 'data-id': entry.id }, markdown(entry.text));
+    case 'thought': {
+      const details = h('details', { class: 'entry thought', 'data-id': entry.id, open: openDetails.has(entry.id) }, h('summary', {}, 'Thinking'), markdown(entry.text));
+      details.addEventListener('toggle', () => (details.open ? openDetails.add(entry.id) : openDetails.delete(entry.id)));
+      return details;
+    }
+    case 'notice':
+      return h('div', { class: `entry notice notice-${entry.level}`, 'data-id': entry.id }, entry.text);
+    case 'tool':
+      return renderTool(entry.id, entry.call);
+  }
+}
+
+/** A sent prompt shows its mentions as short paths instead of full file URIs. */
+function userText(text: string): string {
+  const root = head?.workspaceRoot ?? '';
+  return text.replace(/^@(file:\/\/\S+?)(:?)$/gm, (_m, uri: string, colon: string) => {
+    let p = uri;
+    try {
+      p = decodeURIComponent(new URL(uri).pathname) + (uri.includes('#') ? `#${uri.split('#')[1] ?? ''}` : '');
+    } catch {
+      // Keep the uri as it is.
+    }
+    if (root && p.startsWith(`${root}/`)) {
+      p = p.slice(root.length + 1);
+    }
+    return `\`@${p}\`${colon}`;
+  });
+}
+
+const KIND_LABEL: Record<string, string> = { read: 'read', edit: 'edit', search: 'search', execute: 'run', think: 'plan', fetch: 'fetch', delete: 'delete', move: 'move', other: 'tool' };
+const STATUS_TEXT: Record<string, string> = { pending: 'pending', in_progress: 'running', completed: 'done', failed: 'failed' };
+
+function renderTool(id: string, call: ToolCallView): HTMLElement {
+  const status = call.permission !== null ? 'permission' : call.status;
+  const statusText = call.permission !== null ? 'needs permission' : STATUS_TEXT[call.status] ?? call.status;
+  const duration = call.durationMs !== null && call.durationMs > 0 && call.status !== 'pending' ? h('span', { class: 'duration' }, formatDuration(call.durationMs)) : null;
+  const card = h(
+    'div',
+    { class: `entry tool-card tool-${status}`, 'data-id': id, 'data-tool-call-id': call.toolCallId },
+    h(
+      'div',
+      { class: 'tool-head' },
+      h('span', { class: `tool-kind kind-${call.kind}` }, KIND_LABEL[call.kind] ?? 'tool'),
+      h('span', { class: 'tool-title', title: call.title }, displayTitle(call)),
+      duration,
+      h('span', { class: `tool-status status-${status}` }, statusText),
+    ),
+  );
+  const command = commandOf(call);
+  if (command !== null) {
+    card.append(h('pre', { class: 'tool-command' }, `$ ${command}`));
+  }
+  if (call.permission !== null) {
+    card.append(renderPermission(call.permission));
+  }
+  if (call.decision !== null) {
+    card.append(h('div', { class: 'tool-decision' }, call.decision));
+  }
+  for (const diff of call.diffs) {
+    card.append(renderDiff(diff.path, diff.oldText, diff.newText));
+  }
+  if (call.output.trim() !== '') {
+    const key = `${id}:output`;
+    const open = openDetails.has(key) || (call.isError && !openDetails.has(`${key}:closed`));
+    const details = h('details', { class: 'tool-output', open }, h('summary', {}, call.isError ? 'Error' : 'Output'), h('pre', {}, clip(call.output, 20000)));
+    details.addEventListener('toggle', () => {
+      if (details.open) {
+        openDetails.add(key);
+        openDetails.delete(`${key}:closed`);
+      } else {
+        openDetails.delete(key);
+        openDetails.add(`${key}:closed`);
+      }
+    });
+    card.append(details);
+  }
+  return card;
+}
+
+/** A replayed call's title is just the tool's name: add what it worked on, from its input. */
+function displayTitle(call: ToolCallView): string {
+  if (/\s/.test(call.title.trim())) {
+    return call.title;
+  }
+  const input = (call.rawInput ?? {}) as Record<string, unknown>;
+  for (const key of ['file_path', 'path', 'command', 'pattern']) {
+    const value = input[key];
+    if (typeof value === 'string' && value !== '') {
+      const shown = key === 'file_path' || key === 'path' ? relative(value) : value;
+      return `${call.title}${key === 'command' ? ':' : ''} ${shown.length > 80 ? `${shown.slice(0, 79)}…` : shown}`;
+    }
+  }
+  return call.title;
+}
+
+function commandOf(call: ToolCallView): string | null {
+  const input = call.rawInput as { command?: unknown } | null;
+  if (call.kind === 'execute' && input && typeof input.command === 'string' && !call.title.includes(input.command)) {
+    return input.command;
+  }
+  return null;
+}
+
+function renderPermission(p: PermissionView): HTMLElement {
+  const box = h('div', { class: 'permission', role: 'group', 'aria-label': `Permission: ${p.title}` });
+  box.append(h('div', { class: 'permission-title' }, `Allow ${p.title}?`));
+  for (const text of p.content) {
+    box.append(markdown(text, 'md permission-content'));
+  }
+  const buttons = h('div', { class: 'permission-buttons' });
+  for (const option of p.options) {
+    const kind = option.kind ?? option.optionId;
+    const cls = kind === 'allow_once' ? 'primary' : kind.startsWith('allow') ? 'secondary' : 'danger';
+    const b = h('button', { class: `${cls} permission-option`, type: 'button', 'data-option-id': option.optionId }, option.name);
+    b.addEventListener('click', () => {
+      for (const other of buttons.querySelectorAll('button')) {
+        other.disabled = true;
+      }
+      send({ type: 'permission', requestId: p.requestId, optionId: option.optionId });
+    });
+    buttons.append(b);
+  }
+  box.append(buttons);
+  return box;
+}
+
+function renderDiff(path: string, oldText: string | null, newText: string): HTMLElement {
+  const diff = diffLines(oldText, newText);
+  const name = relative(path);
+  const link = h('a', { class: 'md-link diff-file', href: '#', title: path }, name);
+  link.addEventListener('click', (e) => {
+    e.preventDefault();
+    const first = diff.hunks[0]?.newStart;
+    send({ type: 'openFile', path, ...(first !== undefined ? { line: first } : {}) });
+  });
+  const box = h(
+    'div',
+    { class: 'diff' },
+    h('div', { class: 'diff-head' }, link, h('span', { class: 'diff-stat' }, h('span', { class: 'dl-add' }, `+${diff.added}`), ' ', h('span', { class: 'dl-del' }, `−${diff.removed}`), oldText === null ? ' (new file)' : '')),
+  );
+  if (diff.tooLarge) {
+    box.append(h('div', { class: 'diff-note' }, 'The change is too large to show here.'));
+    return box;
+  }
+  const table = h('table', { class: 'diff-table' });
+  let shown = 0;
+  for (const hunk of diff.hunks) {
+    table.append(h('tr', { class: 'dl-hunk' }, h('td', { colspan: '3' }, `@@ -${hunk.oldStart},${hunk.oldLines} +${hunk.newStart},${hunk.newLines} @@`)));
+    for (const line of hunk.lines) {
+      if (shown++ > 400) {
+        break;
+      }
+      const cls = line.op === '+' ? 'dl-add' : line.op === '-' ? 'dl-del' : 'dl-ctx';
+      table.append(
+        h('tr', { class: cls }, h('td', { class: 'ln' }, line.oldNo === null ? '' : String(line.oldNo)), h('td', { class: 'ln' }, line.newNo === null ? '' : String(line.newNo)), h('td', { class: 'code' }, `${line.op === ' ' ? ' ' : line.op} ${line.text}`)),
+      );
+    }
+  }
+  box.append(table);
+  return box;
+}
+
+function relative(p: string): string {
+  const root = head?.workspaceRoot ?? '';
+  return root && p.startsWith(`${root}/`) ? p.slice(root.length + 1) : p;
+}
+
+function formatDuration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}\n… (${text.length - max} more characters)` : text;
+}
+
+// --- clicks inside rendered markdown ---------------------------------------------------------------
+
+transcript.addEventListener('click', (e) => {
+  const target = e.target as HTMLElement;
+  const link = target.closest('a.md-link[data-href]');
+  if (link !== null) {
+    e.preventDefault();
+    send({ type: 'openLink', href: link.getAttribute('data-href') ?? '' });
+    return;
+  }
+  const copy = target.closest('button.code-copy');
+  if (copy !== null) {
+    const code = copy.closest('.code-block')?.querySelector('code');
+    const lines = code ? [...code.querySelectorAll(':scope > span')] : [];
+    // Diff blocks hold one <span> per line and no newline characters.
+    const text = lines.length > 0 ? lines.map((l) => l.textContent).join('\n') : (code?.textContent ?? '');
+    send({ type: 'copy', text });
+    copy.textContent = 'Copied';
+    setTimeout(() => (copy.textContent = 'Copy'), 1200);
+  }
+});
+
+// --- session picker ----------------------------------------------------------------------------------
+
+sessionButton.addEventListener('click', () => {
+  if (!sessionMenu.classList.contains('hidden')) {
+    sessionMenu.classList.add('hidden');
+    return;
+  }
+  sessionMenu.replaceChildren(h('div', { class: 'menu-note' }, 'Loading sessions…'));
+  sessionMenu.classList.remove('hidden');
+  send({ type: 'listSessions' });
+});
+
+newButton.addEventListener('click', () => {
+  sessionMenu.classList.add('hidden');
+  send({ type: 'newSession' });
+});
+
+function showSessionMenu(sessions: (SessionSummary & { current: boolean; label: string })[]): void {
+  sessionMenu.replaceChildren();
+  const fresh = h('button', { class: 'menu-item', type: 'button', role: 'menuitem' }, '+ New session');
+  fresh.addEventListener('click', () => {
+    sessionMenu.classList.add('hidden');
+    send({ type: 'newSession' });
+  });
+  sessionMenu.append(fresh);
+  if (sessions.length === 0) {
+    sessionMenu.append(h('div', { class: 'menu-note' }, 'No saved sessions yet.'));
+  }
+  for (const s of sessions) {
+    const item = h('button', { class: `menu-item${s.current ? ' current' : ''}`, type: 'button', role: 'menuitem', title: s.cwd ?? '' }, s.label);
+    item.addEventListener('click', () => {
+      sessionMenu.classList.add('hidden');
+      if (!s.current) {
+        send({ type: 'loadSession', sessionId: s.sessionId });
+      }
+    });
+    sessionMenu.append(item);
+  }
+  sessionMenu.classList.remove('hidden');
+}
+
+document.addEventListener('click', (e) => {
+  const target = e.target as Node;
+  if (!sessionMenu.contains(target) && target !== sessionButton) {
+    sessionMenu.classList.add('hidden');
+  }
+  if (!popup.contains(target) && target !== input && target !== mentionButton) {
+    hidePopup();
+  }
+});
+
+// --- composer: attachments, @-mentions, slash commands -------------------------------------------
+
+function addAttachment(m: Mention): void {
+  if (attachments.some((a) => a.uri === m.uri && a.kind === m.kind && mentionLabel(a) === mentionLabel(m))) {
+    return;
+  }
+  attachments.push(m);
+  renderChips();
+}
+
+function renderChips(): void {
+  chips.replaceChildren();
+  for (const m of attachments) {
+    const chip = h('span', { class: `chip chip-${m.kind}`, title: m.kind === 'selection' ? m.text.slice(0, 500) : m.label }, `${m.kind === 'selection' ? '✂ ' : '@'}${mentionLabel(m)}`);
+    chip.append(
+      closeButton(() => {
+        attachments = attachments.filter((a) => a !== m);
+        renderChips();
+      }),
+    );
+    chips.append(chip);
+  }
+}
+
+type PopupItem = { label: string; detail: string; value: Mention | AvailableCommand };
+let popupMode: 'mention' | 'command' | null = null;
+let popupQuery = '';
+let popupItems: PopupItem[] = [];
+let popupIndex = 0;
+let mentionStart = -1;
+
+function showPopup(items: PopupItem[]): void {
+  popupItems = items;
+  popupIndex = 0;
+  popup.replaceChildren();
+  if (items.length === 0) {
+    popup.append(h('div', { class: 'menu-note' }, popupMode === 'mention' ? 'No matching files.' : 'No matching commands.'));
+  }
+  items.forEach((item, i) => {
+    const row = h('div', { class: `popup-item${i === 0 ? ' active' : ''}`, role: 'option' }, h('span', { class: 'popup-label' }, item.label), item.detail ? h('span', { class: 'popup-detail' }, item.detail) : null);
+    row.addEventListener('mousedown', (e) => {
+      e.preventDefault();
+      choosePopup(i);
+    });
+    popup.append(row);
+  });
+  popup.classList.remove('hidden');
+}
+
+function hidePopup(): void {
+  popup.classList.add('hidden');
+  popupMode = null;
+  popupItems = [];
+}
+
+function movePopup(delta: number): void {
+  if (popupItems.length === 0) {
+    return;
+  }
+  popupIndex = (popupIndex + delta + popupItems.length) % popupItems.length;
+  popup.querySelectorAll('.popup-item').forEach((row, i) => row.classList.toggle('active', i === popupIndex));
+  popup.querySelectorAll('.popup-item')[popupIndex]?.scrollIntoView({ block: 'nearest' });
+}
+
+function choosePopup(i: number): void {
+  const item = popupItems[i];
+  if (item === undefined) {
+    return;
+  }
+  if (popupMode === 'mention') {
+    const caret = input.selectionStart;
+    if (mentionStart >= 0) {
+      input.value = input.value.slice(0, mentionStart) + input.value.slice(caret);
+      input.setSelectionRange(mentionStart, mentionStart);
+    }
+    addAttachment(item.value as Mention);
+  } else if (popupMode === 'command') {
+    const cmd = item.value as AvailableCommand;
+    input.value = `/${cmd.name} ${input.value.replace(/^\/\S*\s?/, '')}`;
+    input.setSelectionRange(input.value.length, input.value.length);
+  }
+  hidePopup();
+  input.focus();
+}
+
+function updatePopupFromInput(): void {
+  const caret = input.selectionStart;
+  const before = input.value.slice(0, caret);
+  const mention = /(^|\s)@([^\s@]*)$/.exec(before);
+  if (mention !== null) {
+    popupMode = 'mention';
+    mentionStart = caret - (mention[2] ?? '').length - 1;
+    popupQuery = mention[2] ?? '';
+    send({ type: 'mentionSearch', query: popupQuery });
+    return;
+  }
+  const commands = head?.commands ?? [];
+  const slash = /^\/(\S*)$/.exec(before);
+  if (slash !== null && commands.length > 0) {
+    popupMode = 'command';
+    const q = (slash[1] ?? '').toLowerCase();
+    showPopup(commands.filter((c) => c.name.toLowerCase().startsWith(q)).map((c) => ({ label: `/${c.name}`, detail: c.description ?? '', value: c })));
+    return;
+  }
+  if (popupMode !== null) {
+    hidePopup();
+  }
+}
+
+input.addEventListener('input', updatePopupFromInput);
+
+input.addEventListener('keydown', (e) => {
+  if (popupMode !== null && !popup.classList.contains('hidden')) {
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      movePopup(e.key === 'ArrowDown' ? 1 : -1);
+      return;
+    }
+    if ((e.key === 'Enter' || e.key === 'Tab') && popupItems.length > 0) {
+      e.preventDefault();
+      choosePopup(popupIndex);
+      return;
+    }
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      hidePopup();
+      return;
+    }
+  }
+  if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+    e.preventDefault();
+    submit();
+  }
+});
+
+mentionButton.addEventListener('click', () => {
+  const caret = input.selectionStart;
+  const pre = input.value.slice(0, caret);
+  const insert = pre === '' || /\s$/.test(pre) ? '@' : ' @';
+  input.setRangeText(insert, caret, caret, 'end');
+  input.focus();
+  updatePopupFromInput();
+});
+
+selectionButton.addEventListener('click', () => send({ type: 'attachSelection' }));
+stopButton.addEventListener('click', () => send({ type: 'stop' }));
+sendButton.addEventListener('click', submit);
+
+function submit(): void {
+  const text = input.value;
+  if ((text.trim() === '' && attachments.length === 0) || sendButton.disabled) {
+    return;
+  }
+  send({ type: 'send', text, mentions: attachments });
+  input.value = '';
+  attachments = [];
+  renderChips();
+  hidePopup();
+  banner.classList.add('hidden');
+}
+
+send({ type: 'ready' });

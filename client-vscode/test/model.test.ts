@@ -1,0 +1,229 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import { SessionModel } from '../src/shared/model';
+import type { RequestPermissionParams, SessionUpdate } from '../src/shared/protocol';
+
+const chunk = (text: string): SessionUpdate => ({ sessionUpdate: 'agent_message_chunk', content: { type: 'text', text } });
+
+function permission(toolCallId: string): RequestPermissionParams {
+  return {
+    sessionId: 's1',
+    toolCall: {
+      toolCallId,
+      title: 'Edit app.py',
+      kind: 'edit',
+      status: 'pending',
+      rawInput: { file_path: '/w/app.py' },
+      content: [
+        { type: 'content', content: { type: 'text', text: 'edits need approval' } },
+        { type: 'content', content: { type: 'text', text: '```diff\n-a\n+b\n```' } },
+      ],
+    },
+    options: [
+      { optionId: 'allow_once', name: 'Allow once', kind: 'allow_once' },
+      { optionId: 'allow_always', name: 'Always allow', kind: 'allow_always' },
+      { optionId: 'reject_once', name: 'Reject', kind: 'reject_once' },
+      { optionId: 'reject_always', name: 'Always reject', kind: 'reject_always' },
+    ],
+  };
+}
+
+describe('SessionModel', () => {
+  it('coalesces consecutive chunks of one kind into one entry', () => {
+    const m = new SessionModel('s1');
+    m.addUserPrompt('hello');
+    m.apply({ sessionUpdate: 'agent_thought_chunk', content: { type: 'text', text: 'hmm ' } });
+    m.apply({ sessionUpdate: 'agent_thought_chunk', content: { type: 'text', text: 'ok' } });
+    m.apply(chunk('Hel'));
+    m.apply(chunk('lo!'));
+    assert.deepEqual(
+      m.view.entries.map((e) => [e.kind, 'text' in e ? e.text : '']),
+      [
+        ['user', 'hello'],
+        ['thought', 'hmm ok'],
+        ['agent', 'Hello!'],
+      ],
+    );
+    assert.equal(m.title, 'hello');
+  });
+
+  it('bumps the revision of exactly the entries that change', () => {
+    const m = new SessionModel('s1');
+    m.apply(chunk('a'));
+    m.apply({ sessionUpdate: 'tool_call', toolCallId: 't1', title: 'Read a.py', kind: 'read', status: 'pending' });
+    const [text, tool] = m.view.entries;
+    assert.ok(text && tool);
+    const textRev = text.rev;
+    m.apply({ sessionUpdate: 'tool_call_update', toolCallId: 't1', status: 'in_progress' });
+    assert.equal(text.rev, textRev);
+    assert.ok(tool.rev > textRev);
+    assert.equal(m.view.rev >= tool.rev, true);
+  });
+
+  it('follows a tool call from start to a finished edit with a diff', () => {
+    const m = new SessionModel('s1');
+    m.turnStarted();
+    m.apply({ sessionUpdate: 'tool_call', toolCallId: 't1', title: 'Edit app.py', kind: 'edit', status: 'pending', rawInput: { file_path: '/w/app.py' }, locations: [{ path: '/w/app.py' }] });
+    assert.equal(m.view.activity, 'thinking');
+    m.apply({ sessionUpdate: 'tool_call_update', toolCallId: 't1', status: 'in_progress' });
+    assert.equal(m.view.activity, 'tool');
+    assert.equal(m.view.activityDetail, 'Edit app.py');
+    m.apply({
+      sessionUpdate: 'tool_call_update',
+      toolCallId: 't1',
+      status: 'completed',
+      content: [
+        { type: 'diff', path: '/w/app.py', oldText: 'a\n', newText: 'b\n' },
+        { type: 'content', content: { type: 'text', text: 'Edited app.py' } },
+      ],
+      rawOutput: { isError: false, durationMs: 12.5 },
+    });
+    const tool = m.view.entries[0];
+    assert.ok(tool && tool.kind === 'tool');
+    assert.equal(tool.call.status, 'completed');
+    assert.deepEqual(tool.call.diffs, [{ path: '/w/app.py', oldText: 'a\n', newText: 'b\n' }]);
+    assert.equal(tool.call.output, 'Edited app.py');
+    assert.equal(tool.call.durationMs, 12.5);
+    assert.deepEqual(tool.call.locations, ['/w/app.py']);
+    assert.equal(m.view.activity, 'thinking');
+    m.turnEnded({ stopReason: 'end_turn' });
+    assert.equal(m.view.activity, 'idle');
+    assert.equal(m.view.busy, false);
+  });
+
+  it('marks a failed tool call as an error', () => {
+    const m = new SessionModel('s1');
+    m.apply({ sessionUpdate: 'tool_call', toolCallId: 't1', title: 'Bash: false', kind: 'execute', status: 'pending' });
+    m.apply({ sessionUpdate: 'tool_call_update', toolCallId: 't1', status: 'failed', content: [{ type: 'content', content: { type: 'text', text: 'exit 1' } }], rawOutput: { isError: true, durationMs: 3 } });
+    const tool = m.view.entries[0];
+    assert.ok(tool && tool.kind === 'tool');
+    assert.equal(tool.call.isError, true);
+    assert.equal(tool.call.output, 'exit 1');
+  });
+
+  it('puts a permission request on its tool card and records the answer', () => {
+    const m = new SessionModel('s1');
+    m.turnStarted();
+    m.apply({ sessionUpdate: 'tool_call', toolCallId: 't1', title: 'Edit app.py', kind: 'edit', status: 'pending' });
+    m.permissionRequested('p1', permission('t1'));
+    assert.equal(m.view.entries.length, 1, 'no second card for the same call');
+    assert.equal(m.view.activity, 'permission');
+    assert.equal(m.view.activityDetail, 'Edit app.py');
+    const tool = m.view.entries[0];
+    assert.ok(tool && tool.kind === 'tool');
+    assert.deepEqual(tool.call.permission?.content, ['edits need approval', '```diff\n-a\n+b\n```']);
+    assert.deepEqual(
+      tool.call.permission?.options.map((o) => o.name),
+      ['Allow once', 'Always allow', 'Reject', 'Always reject'],
+    );
+    assert.equal(tool.call.output, '', 'the prompt text is not the tool output');
+    assert.equal(m.pendingPermissions.length, 1);
+
+    assert.equal(m.permissionAnswered('p1', 'allow_once'), true);
+    assert.equal(tool.call.permission, null);
+    assert.equal(tool.call.decision, 'Allow once');
+    assert.equal(m.view.activity, 'thinking');
+    assert.equal(m.permissionAnswered('p1', 'allow_once'), false, 'answered once only');
+  });
+
+  it('creates a card for a permission request whose tool call it never saw', () => {
+    const m = new SessionModel('s1');
+    m.permissionRequested('p9', permission('unseen'));
+    const tool = m.view.entries[0];
+    assert.ok(tool && tool.kind === 'tool');
+    assert.equal(tool.call.title, 'Edit app.py');
+    assert.equal(m.view.busy, true);
+  });
+
+  it('withdraws pending permissions when the turn ends', () => {
+    const m = new SessionModel('s1');
+    m.addUserPrompt('do it');
+    m.permissionRequested('p1', permission('t1'));
+    m.turnEnded({ stopReason: 'cancelled' });
+    const [, tool, notice] = m.view.entries;
+    assert.ok(tool && tool.kind === 'tool');
+    assert.equal(tool.call.permission, null);
+    assert.equal(tool.call.decision, 'withdrawn');
+    assert.equal(tool.call.status, 'failed');
+    assert.ok(notice && notice.kind === 'notice');
+    assert.equal(notice.text, 'Stopped.');
+    assert.equal(m.view.activity, 'idle');
+  });
+
+  it('reports a failed turn with the server error message', () => {
+    const m = new SessionModel('s1');
+    m.addUserPrompt('x');
+    m.turnEnded({ stopReason: 'error', error: { message: 'overloaded' } });
+    const notice = m.view.entries[1];
+    assert.ok(notice && notice.kind === 'notice');
+    assert.equal(notice.level, 'error');
+    assert.match(notice.text, /overloaded/);
+  });
+
+  it('keeps the plan, usage and commands the server sends', () => {
+    const m = new SessionModel('s1');
+    m.apply({
+      sessionUpdate: 'plan',
+      entries: [
+        { content: 'Read', priority: 'medium', status: 'completed' },
+        { content: 'Edit', priority: 'medium', status: 'in_progress' },
+      ],
+    });
+    assert.deepEqual(
+      m.view.plan.map((p) => p.status),
+      ['completed', 'in_progress'],
+    );
+    assert.equal(m.view.planRev, m.view.rev);
+    m.apply({ sessionUpdate: 'usage_update', request: { input_tokens: 5 }, session: { input_tokens: 10, output_tokens: 3 } });
+    assert.deepEqual(m.view.usage?.session, { input_tokens: 10, output_tokens: 3, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
+    assert.equal(m.view.usage?.cost, null);
+    assert.equal(m.view.commands.length, 0);
+    m.apply({ sessionUpdate: 'available_commands_update', availableCommands: [{ name: 'review', description: 'Review' }, { name: '' }] });
+    assert.deepEqual(
+      m.view.commands.map((c) => c.name),
+      ['review'],
+    );
+  });
+
+  it('ignores update kinds it does not know', () => {
+    const m = new SessionModel('s1');
+    const rev = m.view.rev;
+    assert.equal(m.apply({ sessionUpdate: 'current_mode_update', currentModeId: 'plan' }), false);
+    assert.equal(m.view.rev, rev);
+  });
+
+  it('rebuilds a replayed history as it was, without marking the session busy', () => {
+    const m = new SessionModel('s1');
+    const replay: SessionUpdate[] = [
+      { sessionUpdate: 'user_message_chunk', content: { type: 'text', text: 'fix it' } },
+      chunk('Reading.'),
+      { sessionUpdate: 'tool_call', toolCallId: 't1', title: 'Read', kind: 'read', status: 'pending', rawInput: { file_path: 'a' } },
+      { sessionUpdate: 'tool_call_update', toolCallId: 't1', status: 'completed', content: [{ type: 'content', content: { type: 'text', text: '1 a' } }], rawOutput: { isError: false, durationMs: 0 } },
+      chunk('Done.'),
+    ];
+    for (const u of replay) {
+      m.apply(u, false);
+    }
+    assert.deepEqual(
+      m.view.entries.map((e) => e.kind),
+      ['user', 'agent', 'tool', 'agent'],
+    );
+    assert.equal(m.view.busy, false);
+    assert.equal(m.view.activity, 'idle');
+    m.reset();
+    assert.equal(m.view.entries.length, 0);
+  });
+
+  it('ends a turn it did not start only when no permission is pending', () => {
+    const m = new SessionModel('s1');
+    m.apply(chunk('working'));
+    assert.equal(m.view.busy, true);
+    m.permissionRequested('p1', permission('t1'));
+    m.externalTurnEnded();
+    assert.equal(m.view.busy, true);
+    m.permissionAnswered('p1', 'reject_once');
+    m.externalTurnEnded();
+    assert.equal(m.view.busy, false);
+  });
+});

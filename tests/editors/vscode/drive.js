@@ -1,0 +1,222 @@
+// Drives code-server in headless Chromium (playwright-core) through one agentls chat turn:
+// open a file, run "agentls: Open Chat", send a prompt, approve the edit with the panel's
+// "Allow once" button, wait for the edit in the editor and the reply in the panel, then reload
+// the window and check the panel shows the session again (replayed by the server).
+//
+// Usage: node drive.js CONFIG.json
+// CONFIG: {url, workspace, file, prompt, editNeedle, replyNeedle, artifacts, result, playwright,
+//          chromium, timeoutMs}
+// Writes CONFIG.result (JSON): {ok, steps, error?, editorText, panelText, ...} and screenshots
+// into CONFIG.artifacts. Every wait has a generous deadline; nothing asserts on timing.
+'use strict';
+
+const fs = require('node:fs');
+const path = require('node:path');
+
+const config = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const { chromium } = require(config.playwright);
+const T = config.timeoutMs || 120000;
+
+const result = { ok: false, steps: [], consoleErrors: [] };
+function step(name) {
+  result.steps.push(name);
+  process.stderr.write(`[drive] ${name}\n`);
+}
+function save() {
+  fs.writeFileSync(config.result, JSON.stringify(result, null, 2));
+}
+
+async function commandPalette(page, command) {
+  await page.keyboard.press('F1');
+  const box = page.locator('.quick-input-widget input.input');
+  await box.waitFor({ state: 'visible', timeout: T });
+  await box.fill(`>${command}`);
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first();
+  await row.waitFor({ state: 'visible', timeout: T });
+  await box.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: T });
+}
+
+async function quickOpen(page, name) {
+  await page.keyboard.press('Control+P');
+  const box = page.locator('.quick-input-widget input.input');
+  await box.waitFor({ state: 'visible', timeout: T });
+  await box.fill(name);
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
+  await row.waitFor({ state: 'visible', timeout: T });
+  await box.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: T });
+}
+
+function chatFrame(page) {
+  return page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+}
+
+async function editorText(page) {
+  return page.locator('.editor-instance .monaco-editor .view-lines').first().innerText();
+}
+
+async function waitForEditorText(page, needle) {
+  const deadline = Date.now() + T;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = await editorText(page).catch(() => '');
+    // Monaco renders spaces as U+00A0.
+    if (text.replace(/\u00a0/g, ' ').includes(needle)) {
+      return text.replace(/\u00a0/g, ' ');
+    }
+    await page.waitForTimeout(250);
+  }
+  throw new Error(`the editor never showed ${JSON.stringify(needle)}; it shows:\n${text}`);
+}
+
+async function main() {
+  fs.mkdirSync(config.artifacts, { recursive: true });
+  const profile = fs.mkdtempSync(path.join(config.tmp, 'chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: config.chromium,
+    headless: true,
+    viewport: { width: 1400, height: 900 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  context.setDefaultTimeout(T);
+  const page = context.pages()[0] || (await context.newPage());
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') {
+      result.consoleErrors.push(msg.text().slice(0, 500));
+    }
+  });
+  try {
+    step('open workbench');
+    await page.goto(`${config.url}/?folder=${encodeURIComponent(config.workspace)}`, { timeout: T });
+    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: T });
+
+    step('wait for the agentls status bar item (extension activated, server starting)');
+    await page.locator('.statusbar-item', { hasText: 'agentls' }).first().waitFor({ state: 'visible', timeout: T });
+
+    step(`open ${config.file}`);
+    await quickOpen(page, config.file);
+    await waitForEditorText(page, config.fileNeedle);
+
+    step('run agentls: Open Chat');
+    await commandPalette(page, 'agentls: Open Chat');
+    const frame = chatFrame(page);
+    const input = frame.locator('textarea.input');
+    await input.waitFor({ state: 'visible', timeout: T });
+    await frame.locator('.state', { hasText: 'idle' }).waitFor({ state: 'visible', timeout: T });
+
+    step('attach the whole file as a selection: agentls: Ask About Selection');
+    await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+    await page.keyboard.press('Control+A');
+    await commandPalette(page, 'agentls: Ask About Selection');
+    await frame.locator('.chip.chip-selection').waitFor({ state: 'visible', timeout: T });
+    result.selectionChip = await frame.locator('.chip.chip-selection').innerText();
+
+    step('mention a file with @');
+    await input.click();
+    await input.pressSequentially(`@${config.file.slice(0, 3)}`);
+    await frame.locator('.popup-item', { hasText: config.file }).first().waitFor({ state: 'visible', timeout: T });
+    await input.press('Enter');
+    await frame.locator('.chip.chip-file', { hasText: config.file }).waitFor({ state: 'visible', timeout: T });
+    result.fileChip = await frame.locator('.chip.chip-file').innerText();
+
+    step('send the prompt');
+    await input.fill(config.prompt);
+    await input.press('Enter');
+
+    step('wait for the permission buttons');
+    const allow = frame.locator('button.permission-option', { hasText: 'Allow once' });
+    // An error in the panel (e.g. the server refused the request) ends the wait at once.
+    const problem = frame.locator('.banner:not(.hidden), .notice-error').first();
+    const first = await Promise.race(
+      [
+        allow.waitFor({ state: 'visible', timeout: T }).then(() => 'buttons'),
+        problem.waitFor({ state: 'visible', timeout: T }).then(() => 'problem'),
+      ].map((p) => p.catch((err) => err)), // The loser must not become an unhandled rejection.
+    );
+    if (first === 'problem') {
+      throw new Error(`the panel shows an error: ${await problem.innerText()}`);
+    }
+    if (first instanceof Error) {
+      throw first;
+    }
+    await frame.locator('.tool-card.tool-permission').first().scrollIntoViewIfNeeded();
+    result.permissionCard = await frame.locator('.tool-card.tool-permission').first().innerText();
+    result.permissionButtons = await frame.locator('button.permission-option').allInnerTexts();
+    result.statusBarDuringPermission = await page.locator('.statusbar-item', { hasText: 'agentls' }).first().innerText();
+    await page.screenshot({ path: path.join(config.artifacts, 'vscode-chat-permission.png') });
+
+    step('click Allow once');
+    await allow.click();
+
+    step('wait for the edit in the editor');
+    result.editorText = await waitForEditorText(page, config.editNeedle);
+
+    step('wait for the reply and the end of the turn');
+    await frame.locator('.entry.agent', { hasText: config.replyNeedle }).waitFor({ state: 'visible', timeout: T });
+    await frame.locator('.state', { hasText: 'idle' }).waitFor({ state: 'visible', timeout: T });
+    await frame.locator('button.stop').waitFor({ state: 'hidden', timeout: T });
+    result.panelText = await frame.locator('main.transcript').innerText();
+    result.planText = await frame.locator('details.plan').innerText().catch(() => '');
+    result.usageText = await frame.locator('.usage').innerText();
+    result.toolCards = await frame.locator('.tool-card').count();
+    result.thoughts = await frame.locator('details.thought').count();
+    result.diffCount = await frame.locator('.tool-card .diff').count();
+    result.statusBarAfter = await page.locator('.statusbar-item', { hasText: 'agentls' }).first().innerText();
+    await page.screenshot({ path: path.join(config.artifacts, 'vscode-chat-after-turn.png') });
+
+    step('reload the window: the panel shows the session again, from the server');
+    await page.reload({ timeout: T });
+    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: T });
+    let reloaded = chatFrame(page);
+    const restored = await reloaded
+      .locator('.entry.agent', { hasText: config.replyNeedle })
+      .waitFor({ state: 'visible', timeout: T })
+      .then(() => true)
+      .catch(() => false);
+    if (!restored) {
+      // VS Code did not restore the panel: opening it again must load the session.
+      step('panel not restored by VS Code; run agentls: Open Chat again');
+      await commandPalette(page, 'agentls: Open Chat');
+      reloaded = chatFrame(page);
+      await reloaded.locator('.entry.agent', { hasText: config.replyNeedle }).waitFor({ state: 'visible', timeout: T });
+    }
+    result.panelRestoredByVSCode = restored;
+    await reloaded.locator('.entry.user', { hasText: config.promptNeedle }).waitFor({ state: 'visible', timeout: T });
+    result.panelTextAfterReload = await reloaded.locator('main.transcript').innerText();
+    await page.screenshot({ path: path.join(config.artifacts, 'vscode-chat-after-reload.png') });
+
+    step('the session picker lists the session');
+    await reloaded.locator('button.session-button').click();
+    await reloaded.locator('.menu .menu-item', { hasText: config.promptNeedle }).first().waitFor({ state: 'visible', timeout: T });
+    result.sessionMenu = await reloaded.locator('.menu').innerText();
+    await reloaded.locator('button.session-button').click();
+
+    result.ok = true;
+    step('done');
+  } catch (err) {
+    result.error = String((err && err.stack) || err);
+    await page.screenshot({ path: path.join(config.artifacts, 'vscode-failure.png') }).catch(() => {});
+  } finally {
+    save();
+    await context.close().catch(() => {});
+  }
+}
+
+main().then(
+  () => process.exit(result.ok ? 0 : 1),
+  (err) => {
+    result.error = String((err && err.stack) || err);
+    save();
+    process.exit(1);
+  },
+);
