@@ -1,0 +1,223 @@
+-- Drives one whole agent turn through the agentls Neovim plugin, as a user would, and writes
+-- what happened to $AGENTLS_TEST_OUT as JSON. Runs inside `nvim --headless` (0.7 or later).
+--
+-- Steps: load the plugin from a plain runtimepath entry, setup(), open the project file (the
+-- client attaches), :AgentlsChat, type the prompt into the chat's prompt area and press <CR>,
+-- answer the permission prompt the plugin shows (the float's "a" key, or the vim.ui.select
+-- stand-in on 0.9+), wait for the turn to end, then record the buffers.
+--
+-- Nothing here blocks: each step is polled from a timer, so the editor's event loop (LSP
+-- messages, typed keys) keeps running. A watchdog writes a failure and quits if a step hangs.
+local env = vim.env
+local out_path = assert(env.AGENTLS_TEST_OUT, 'AGENTLS_TEST_OUT is not set')
+local plugin_dir = assert(env.AGENTLS_PLUGIN_DIR)
+local file = assert(env.AGENTLS_TEST_FILE)
+local prompt = assert(env.AGENTLS_TEST_PROMPT)
+-- 'float', 'select', or 'auto' (the plugin's default choice).
+local permission_ui = env.AGENTLS_TEST_PERMISSION_UI or 'auto'
+-- Replace vim.ui.select as a UI plugin would (the built-in one is the blocking inputlist).
+local select_stub = env.AGENTLS_TEST_SELECT_STUB == '1'
+local timeout_ms = tonumber(env.AGENTLS_TEST_TIMEOUT_MS or '180000')
+
+local result = {
+  nvim = vim.fn.matchstr(vim.fn.execute('version'), [[NVIM v\zs[^ \n]\+]]),
+  steps = {},
+  statuses = {},
+  permission = {},
+  errors = {},
+}
+local finished = false
+local step_name = 'start'
+
+local function log(msg)
+  table.insert(result.steps, string.format('%s: %s', step_name, msg))
+end
+
+local function finish(ok, why)
+  if finished then
+    return
+  end
+  finished = true
+  result.ok = ok
+  result.why = why
+  result.failed_step = not ok and step_name or nil
+  local encoded = vim.fn.json_encode(result)
+  local f = assert(io.open(out_path, 'w'))
+  f:write(encoded)
+  f:close()
+  vim.cmd('qall!')
+end
+
+local function guard(fn)
+  return function(...)
+    local ok, err = pcall(fn, ...)
+    if not ok then
+      table.insert(result.errors, tostring(err))
+      finish(false, 'error in step ' .. step_name .. ': ' .. tostring(err))
+    end
+  end
+end
+
+vim.defer_fn(function()
+  finish(false, 'timed out after ' .. timeout_ms .. ' ms in step ' .. step_name)
+end, timeout_ms)
+
+-- Poll `cond` every 50 ms; then run `next_step`.
+local function wait_for(name, cond, next_step)
+  step_name = name
+  local function poll()
+    if finished then
+      return
+    end
+    local ok, value = pcall(cond)
+    if not ok then
+      table.insert(result.errors, tostring(value))
+      return finish(false, 'error while waiting for ' .. name .. ': ' .. tostring(value))
+    end
+    if value then
+      log('done')
+      return guard(next_step)(value)
+    end
+    vim.defer_fn(poll, 50)
+  end
+  vim.defer_fn(poll, 0)
+end
+
+local function lines_of(buf)
+  return vim.api.nvim_buf_get_lines(buf, 0, -1, false)
+end
+
+-- --- Setup: a plain runtimepath install -------------------------------------------------------
+vim.opt.runtimepath:prepend(plugin_dir)
+vim.cmd('runtime! plugin/agentls.lua')
+result.commands_before_setup = vim.fn.exists(':AgentlsChat') == 2
+result.clients_before_setup = #(vim.lsp.get_clients and vim.lsp.get_clients() or vim.lsp.get_active_clients())
+
+pcall((vim.lsp.log and vim.lsp.log.set_level) or vim.lsp.set_log_level, 'debug')
+
+if select_stub then
+  -- Stands in for a vim.ui.select UI plugin (the built-in one is the blocking inputlist):
+  -- records what the plugin asked and picks "allow_once" a moment later, as a user would.
+  vim.ui.select = function(items, opts, on_choice)
+    local labels = {}
+    for _, item in ipairs(items) do
+      table.insert(labels, opts.format_item and opts.format_item(item) or tostring(item))
+    end
+    table.insert(result.permission, { kind = opts.kind, prompt = opts.prompt, items = items, labels = labels })
+    vim.defer_fn(function()
+      for _, item in ipairs(items) do
+        if item == 'allow_once' then
+          return on_choice(item, 1)
+        end
+      end
+      on_choice(nil, nil)
+    end, 100)
+  end
+end
+
+local agentls = require('agentls')
+agentls.setup({
+  cmd = { env.AGENTLS_CMD },
+  init_options = { maxTurns = 8 },
+  permission_ui = permission_ui ~= 'auto' and permission_ui or nil,
+})
+result.permission_ui = require('agentls.config').permission_ui()
+
+-- Record the statusline text every time the plugin says it changed (User AgentlsStatus).
+vim.api.nvim_create_autocmd('User', {
+  pattern = 'AgentlsStatus',
+  callback = function()
+    local text = agentls.status()
+    if text ~= '' and result.statuses[#result.statuses] ~= text then
+      table.insert(result.statuses, text)
+    end
+  end,
+})
+
+vim.cmd('edit ' .. vim.fn.fnameescape(file))
+local file_buf = vim.api.nvim_get_current_buf()
+local compat = require('agentls.compat')
+
+local function agentls_client()
+  return compat.get_clients({ name = 'agentls', bufnr = file_buf })[1]
+end
+
+local chat_buf
+
+local function after_turn()
+  local chat = require('agentls.chat').chats[vim.b[chat_buf].agentls_session]
+  result.file_lines = lines_of(file_buf)
+  result.file_modified = vim.bo[file_buf].modified
+  result.chat_lines = lines_of(chat_buf)
+  result.chat_busy = chat and chat.busy
+  result.status_after = agentls.status()
+  result.pending_permissions = #require('agentls.permission').pending
+  result.offset_encoding = agentls_client() and agentls_client().offset_encoding
+  finish(true, nil)
+end
+
+local function wait_turn_end()
+  wait_for('turn end', function()
+    local chat = require('agentls.chat').chats[vim.b[chat_buf].agentls_session]
+    return chat and not chat.busy and result.sent
+  end, after_turn)
+end
+
+local function answer_permission()
+  wait_for('permission prompt', function()
+    if #result.permission > 0 then
+      return 'select' -- The vim.ui.select stand-in got it and answers by itself.
+    end
+    local win = vim.api.nvim_get_current_win()
+    local buf = vim.api.nvim_win_get_buf(win)
+    if vim.bo[buf].filetype == 'agentls-permission' then
+      return { buf = buf, win = win }
+    end
+  end, function(prompt_win)
+    if prompt_win == 'select' then
+      return wait_turn_end()
+    end
+    local cfg = vim.api.nvim_win_get_config(prompt_win.win)
+    table.insert(result.permission, { lines = lines_of(prompt_win.buf), floating = cfg.relative ~= '' })
+    -- Before answering: the chat kept streaming while the prompt is open (the editor is not
+    -- blocked), and the status line says we are waiting.
+    result.status_while_asking = agentls.status()
+    vim.api.nvim_input('a')
+    wait_turn_end()
+  end)
+end
+
+local function type_prompt()
+  -- Go to the last line (the prompt area), type the prompt, leave insert mode, press <CR>.
+  local keys = 'G' .. 'A' .. prompt:gsub('<', '<lt>') .. '<Esc>' .. '<CR>'
+  vim.api.nvim_input(keys)
+  wait_for('prompt sent', function()
+    local chat = require('agentls.chat').chats[vim.b[chat_buf].agentls_session]
+    if chat and chat.busy then
+      result.sent = true
+      return true
+    end
+  end, answer_permission)
+end
+
+local function open_chat(client)
+  result.client_name = client.name
+  result.experimental = client.config.capabilities and client.config.capabilities.experimental
+  vim.cmd('AgentlsChat')
+  wait_for('chat buffer', function()
+    local buf = vim.api.nvim_get_current_buf()
+    if vim.b[buf].agentls_session then
+      return buf
+    end
+  end, function(buf)
+    chat_buf = buf
+    result.chat_name = vim.api.nvim_buf_get_name(buf)
+    result.windows = #vim.api.nvim_tabpage_list_wins(0)
+    type_prompt()
+  end)
+end
+
+wait_for('client attached and initialized', function()
+  local client = agentls_client()
+  return client and client.initialized and client
+end, open_chat)

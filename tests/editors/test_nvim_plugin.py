@@ -1,0 +1,255 @@
+"""The Neovim plugin (client-nvim/) in real Neovims: 0.7.2 from Debian and a 0.12-dev build from
+PyPI, each headless, against the real `agentls` and the fake Messages API on loopback.
+
+One whole turn per editor, driven through the plugin as a user would (tests/editors/nvim/
+turn_driver.lua): :AgentlsChat, type a prompt in the chat's prompt area, <CR>; the scripted
+model reads a file and asks to Edit it; the plugin's permission prompt is answered (the float's
+"a" key on 0.7, vim.ui.select on 0.12); the edit must land in the open buffer and the reply
+in the chat buffer. The editors are installed on first use (see nvim/install.py).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.editors.nvim.install import EditorUnavailable, ensure_nvim07, ensure_nvim_dev
+from tests.editors.nvim.runner import PLUGIN_DIR, NvimRun, nvim_env, run_driver, write_project
+from tests.fakeapi import Delay, FakeMessagesAPI, Reply, Text, ToolCall
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
+
+HERE = Path(__file__).parent
+TURN_DRIVER = HERE / "nvim" / "turn_driver.lua"
+
+APP = 'def greet(name):\n    return "hello " + name\n'
+OLD = '"hello " + name'
+NEW = 'f"Hello, {name.title()}!"'
+EDITED = ["def greet(name):", '    return f"Hello, {name.title()}!"']
+REPLY = "Greeting updated: names are now title-cased. NVIM-TURN-DONE"
+PROMPT = "Make the greeting friendlier"
+
+
+@pytest.fixture(scope="session")
+def nvim07() -> Path:
+    try:
+        return ensure_nvim07()
+    except EditorUnavailable as err:
+        pytest.skip(f"Neovim 0.7 unavailable: {err}")
+
+
+@pytest.fixture(scope="session")
+def nvim_dev() -> Path:
+    try:
+        return ensure_nvim_dev()
+    except EditorUnavailable as err:
+        pytest.skip(f"Neovim 0.12-dev unavailable: {err}")
+
+
+def turn_script(app: Path) -> list[Reply]:
+    return [
+        Reply([ToolCall("Read", {"file_path": str(app)})]),
+        Reply([ToolCall("Edit", {"file_path": str(app), "old_string": OLD, "new_string": NEW})]),
+        Reply([Text(REPLY)]),
+    ]
+
+
+def run_turn(
+    nvim: Path, tmp_path: Path, permission_ui: str, *, select_stub: bool = False
+) -> tuple[NvimRun, FakeMessagesAPI, Path]:
+    project = (tmp_path / "project").resolve()
+    project.mkdir()
+    write_project(project, {"app.py": APP})
+    app = project / "app.py"
+    with FakeMessagesAPI(turn_script(app)) as fake:
+        run = run_driver(
+            nvim,
+            TURN_DRIVER,
+            cwd=project,
+            env=nvim_env(tmp_path, tmp_path / "agentls-home", fake.base_url),
+            extra_env={
+                "AGENTLS_TEST_FILE": str(app),
+                "AGENTLS_TEST_PROMPT": PROMPT,
+                "AGENTLS_TEST_PERMISSION_UI": permission_ui,
+                "AGENTLS_TEST_SELECT_STUB": "1" if select_stub else "0",
+            },
+            out=tmp_path / "result.json",
+        )
+    return run, fake, app
+
+
+def check_turn(run: NvimRun, fake: FakeMessagesAPI, app: Path) -> None:
+    r = run.result
+    assert r.get("ok") is True, f"the turn did not complete in Neovim\n{run.report()}"
+    # A plain runtimepath install defines the commands and starts nothing before setup().
+    assert r["commands_before_setup"] is True, run.report()
+    assert r["clients_before_setup"] == 0, run.report()
+    # The plugin announced what the server looks for.
+    assert r["experimental"]["agentls"]["requestPermission"] is True, run.report()
+    assert r["experimental"]["agentls"]["sessionUpdate"] is True, run.report()
+    # The model got the prompt and the tool results in order: Read, Edit, then the final reply.
+    assert len(fake.requests) == 3, f"{len(fake.requests)} model requests\n{run.report()}"
+    first_user = fake.requests[0]["messages"][0]
+    assert PROMPT in str(first_user), run.report()
+    edit_result = fake.requests[2]["messages"][-1]["content"][0]
+    assert edit_result["type"] == "tool_result" and not edit_result.get("is_error"), (
+        f"the Edit failed: {edit_result}\n{run.report()}"
+    )
+    # The edit landed in the open buffer (through workspace/applyEdit), not on disk.
+    assert r["file_lines"] == EDITED, run.report()
+    assert r["file_modified"] is True, run.report()
+    assert app.read_text(encoding="utf-8") == APP, "the agent wrote the file on disk instead of the buffer"
+    # The chat buffer shows the prompt, the tool calls, the permission answer and the reply.
+    chat = "\n".join(r["chat_lines"])
+    assert "## You" in chat and PROMPT in chat, run.report()
+    assert "- [done] " in chat and "Edit" in chat, run.report()
+    assert "answer: Allow once" in chat, run.report()
+    assert REPLY in chat, run.report()
+    assert r["chat_busy"] is False and r["pending_permissions"] == 0, run.report()
+    # The statusline function followed the turn and is empty again afterwards.
+    assert any(s.startswith("agentls: ") for s in r["statuses"]), run.report()
+    assert "agentls: waiting for permission" in r["statuses"], run.report()
+    assert r["status_after"] == "", run.report()
+    assert not r["errors"], run.report()
+
+
+def test_nvim07_chat_turn_with_float_permission(nvim07: Path, tmp_path: Path) -> None:
+    run, fake, app = run_turn(nvim07, tmp_path, "auto")
+    check_turn(run, fake, app)
+    r = run.result
+    assert r["permission_ui"] == "float", run.report()  # The default on 0.7.
+    assert r["nvim"].startswith("0.7") or "0.7" in r["nvim"], run.report()
+    # The prompt was the plugin's float, naming the tool and showing the answer keys.
+    (prompt,) = r["permission"]
+    assert prompt["floating"] is True, run.report()
+    text = "\n".join(prompt["lines"])
+    assert "Edit" in text and "[a] Allow once" in text and "[r] Reject" in text, run.report()
+    assert r["status_while_asking"] == "agentls: waiting for permission", run.report()
+    assert r["offset_encoding"] == "utf-16", run.report()
+
+
+def test_nvim_dev_chat_turn_with_ui_select(nvim_dev: Path, tmp_path: Path) -> None:
+    # The default on 0.9+ when a UI plugin provides vim.ui.select (the stub stands in for one).
+    run, fake, app = run_turn(nvim_dev, tmp_path, "auto", select_stub=True)
+    check_turn(run, fake, app)
+    r = run.result
+    assert r["permission_ui"] == "select", run.report()
+    assert r["nvim"].startswith("0.1"), run.report()
+    (prompt,) = r["permission"]
+    assert prompt["kind"] == "agentls_permission", run.report()
+    assert prompt["items"] == ["allow_once", "allow_always", "reject_once", "reject_always"], run.report()
+    assert prompt["labels"] == ["Allow once", "Always allow", "Reject", "Always reject"], run.report()
+    assert "Edit" in prompt["prompt"], run.report()
+    assert r["offset_encoding"] == "utf-8", run.report()
+
+
+def test_nvim_dev_chat_turn_with_float_permission(nvim_dev: Path, tmp_path: Path) -> None:
+    """Without a vim.ui.select plugin the float is the default on new Neovims too (the built-in
+    select is the blocking inputlist); it answers from the handler's coroutine."""
+    run, fake, app = run_turn(nvim_dev, tmp_path, "auto")
+    check_turn(run, fake, app)
+    assert run.result["permission_ui"] == "float", run.report()
+    (prompt,) = run.result["permission"]
+    assert prompt["floating"] is True, run.report()
+
+
+@pytest.mark.parametrize("which", ["nvim07", "nvim_dev"])
+def test_help_file_has_tags(which: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """`:helptags` accepts doc/agentls.txt (no duplicate tags) and `:help agentls` finds it."""
+    nvim: Path = request.getfixturevalue(which)
+    copy = tmp_path / "client-nvim"
+    shutil.copytree(PLUGIN_DIR, copy, ignore=shutil.ignore_patterns("tags"))
+    out = tmp_path / "help.txt"
+    env = nvim_env(tmp_path, tmp_path / "home", "http://127.0.0.1:9")
+    env.update(AGENTLS_TEST_OUT=str(out), AGENTLS_PLUGIN_DIR=str(copy))
+    proc = subprocess.run(
+        [str(nvim), "--headless", "--clean", "-n", "-c", f"luafile {HERE / 'nvim' / 'help_check.lua'}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        check=False,
+    )
+    report = f"exit {proc.returncode}\nstdout:{proc.stdout}\nstderr:{proc.stderr}\n" + (
+        out.read_text() if out.exists() else "(no output)"
+    )
+    lines = out.read_text().splitlines()
+    assert lines[0] == "helptags=true", report
+    for line in lines[1:]:
+        assert line.endswith(" agentls.txt") and "=true " in line, report
+    tags = (copy / "doc" / "tags").read_text().splitlines()
+    assert any(t.startswith("agentls\t") for t in tags), tags
+
+
+FEATURES_DRIVER = HERE / "nvim" / "features_driver.lua"
+FEATURES_APP = 'def greet(name):\n    return "hello " + name\n\n\ndef shout(text):\n    return text.upper()\n'
+
+
+@pytest.mark.parametrize("which", ["nvim07", "nvim_dev"])
+def test_nvim_ask_stop_sessions_and_findings(
+    which: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """:AgentlsAsk on a range, :AgentlsStop, :AgentlsSessions (resume), :AgentlsReview and
+    :AgentlsFindings, in one editor session (tests/editors/nvim/features_driver.lua)."""
+    nvim: Path = request.getfixturevalue(which)
+    project = (tmp_path / "project").resolve()
+    project.mkdir()
+    write_project(project, {"app.py": FEATURES_APP})
+    app = project / "app.py"
+    finding = {
+        "file_path": str(app),
+        "line": 2,
+        "severity": "warning",
+        "code": "naming",
+        "message": "FINDING-MARKER: greet does not capitalise the name",
+    }
+
+    def route(body: dict[str, Any]) -> Reply | Delay:
+        """The reply for whichever turn this request belongs to (the stopped turn may be cancelled
+        before or after its request reaches the model, so the order of requests is not fixed)."""
+        first, last = str(body["messages"][0]), body["messages"][-1]
+        if "What does this do?" in first:  # :AgentlsAsk
+            return Reply([Text("It greets someone by name. ASK-DONE")])
+        if "Take your time" in first:  # stopped with :AgentlsStop long before this answers
+            return Delay(Reply([Text("too late")]), before_s=60)
+        if "tool_result" not in str(last):  # :AgentlsReview %
+            return Reply([ToolCall("ReportFinding", finding)])
+        return Reply([Text("One issue found.")])
+
+    with FakeMessagesAPI([route] * 6) as fake:
+        run = run_driver(
+            nvim,
+            FEATURES_DRIVER,
+            cwd=project,
+            env=nvim_env(tmp_path, tmp_path / "agentls-home", fake.base_url),
+            extra_env={"AGENTLS_TEST_FILE": str(app)},
+            out=tmp_path / "result.json",
+        )
+    r = run.result
+    assert r.get("ok") is True, f"the driver did not finish\n{run.report()}"
+    assert not r["errors"], run.report()
+    # :AgentlsAsk: the selected lines went to the model as an embedded resource, with the question.
+    (asked,) = [str(b["messages"][0]) for b in fake.requests if "What does this do?" in str(b["messages"][0])]
+    assert "What does this do?" in asked and "Selected lines 2-3" in asked, run.report()
+    assert 'return \\"hello \\" + name' in asked or 'return "hello " + name' in asked, run.report()
+    assert app.as_uri() in asked, run.report()
+    assert any("ASK-DONE" in line for line in r["ask_chat"]), run.report()
+    # :AgentlsStop: the turn ended as cancelled and the chat says so.
+    assert any("turn ended: cancelled" in line for line in r["stop_chat"]), run.report()
+    # :AgentlsSessions: the list offered "new" and the sessions; the resumed chat replays history.
+    assert r["select_kind"] == "agentls_session", run.report()
+    assert r["select_labels"][0] == "+ new session", run.report()
+    assert any(r["ask_session"] in label for label in r["select_labels"]), run.report()
+    loaded = "\n".join(r["loaded_chat"])
+    assert "## You" in loaded and "What does this do?" in loaded and "ASK-DONE" in loaded, run.report()
+    # :AgentlsReview % and :AgentlsFindings: a diagnostic with source agentls, then the quickfix list.
+    (diag,) = [d for d in r["diagnostics"] if d["source"] == "agentls"]
+    assert diag["lnum"] == 1 and "FINDING-MARKER" in diag["message"], run.report()
+    assert r["quickfix_title"] == "agentls findings", run.report()
+    assert [q["lnum"] for q in r["quickfix"]] == [2], run.report()
+    assert "FINDING-MARKER" in r["quickfix"][0]["text"] and r["quickfix"][0]["bufnr"], run.report()
