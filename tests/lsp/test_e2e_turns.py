@@ -199,6 +199,8 @@ async def test_sessions_round_trip_and_a_loaded_session_replays_its_history(env:
             assert listed[session_id]["title"] == "Summarise my notes"
             assert listed[session_id]["loaded"] is True
             assert listed[session_id]["cwd"] == str(env.root)
+            transcript = env.home / "sessions" / f"{session_id}.jsonl"
+            assert listed[session_id]["updatedAt"] == transcript.stat().st_mtime  # Open sessions too.
         fake.assert_consumed()
 
     # A new server (a restarted editor) finds the session on disk and replays it on load.

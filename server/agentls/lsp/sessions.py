@@ -118,7 +118,7 @@ class SessionManager:
 
     def list(self) -> list[SessionSummary]:
         out = [
-            SessionSummary(s.id, str(s.state.tool_ctx.workspace.root), 0.0, _title(s), True)
+            SessionSummary(s.id, str(s.state.tool_ctx.workspace.root), _mtime(s), _title(s), True)
             for s in self._sessions.values()
         ]
         known = set(self._sessions)
@@ -189,3 +189,11 @@ def _editor_settings(options: dict[str, Any]) -> dict[str, Any] | None:
     """`initializationOptions.settings`: settings at the command-line level, from the editor."""
     settings = options.get("settings")
     return settings if isinstance(settings, dict) else None
+
+
+def _mtime(session: Session) -> float:
+    """When the session last wrote its transcript (0 for sessions kept in memory only)."""
+    try:
+        return session.transcript.stat().st_mtime if session.transcript else 0.0
+    except OSError:
+        return 0.0
