@@ -63,3 +63,9 @@ def thinking_option(options: dict[str, Any]) -> ThinkingConfig | None:
     if value == "adaptive":
         return ThinkingConfig(type="adaptive")
     return ThinkingConfig(type="enabled", budget_tokens=int(value))
+
+
+def settings_option(options: dict[str, Any]) -> dict[str, Any] | None:
+    """`initializationOptions.settings`: permission settings at the command-line level, from the editor."""
+    settings = options.get("settings")
+    return settings if isinstance(settings, dict) else None

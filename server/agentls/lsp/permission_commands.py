@@ -16,12 +16,12 @@ from typing import Any
 from lsprotocol import types as T
 from pydantic import Field
 from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
-from pygls.uris import from_fs_path
 
 from agentls.core.permission_report import format_report, permission_report
+from agentls.lsp.client_features import settings_option
 from agentls.lsp.commands import Args, parse_argument
 from agentls.lsp.server import AgentServer  # At runtime: pygls reads the handlers' type hints.
-from agentls.lsp.transcript_doc import write_transcript
+from agentls.lsp.transcript_doc import open_document, write_transcript
 from agentls.policy.decision import PermissionMode
 from agentls.policy.loader import SettingsSources
 from agentls.store.settings import SettingsError
@@ -47,7 +47,9 @@ def register(server: AgentServer) -> None:
         parsed = parse_argument(PERMISSIONS, PermissionsArgs, args)
         root = _root(ls, parsed.cwd)
         mode: PermissionMode | None = ls.state.features.options.get("permissionMode")
-        sources = SettingsSources(project=root, cli=_cli_settings(ls), cli_from_editor=True)
+        sources = SettingsSources(
+            project=root, cli=settings_option(ls.state.features.options), cli_from_editor=True
+        )
         report = await asyncio.to_thread(
             permission_report, sources, mode=mode, store=ls.sessions.store, limit=parsed.limit
         )
@@ -77,24 +79,12 @@ def _root(ls: AgentServer, cwd: str | None) -> Path:
     return path.resolve()
 
 
-def _cli_settings(ls: AgentServer) -> dict[str, Any] | None:
-    settings = ls.state.features.options.get("settings")
-    return settings if isinstance(settings, dict) else None
-
-
 async def _show(ls: AgentServer, markdown: str) -> None:
     try:
         path = write_transcript("permissions", markdown)
     except OSError as err:
         ls.window_show_message(T.ShowMessageParams(type=T.MessageType.Warning, message=f"agentls: {err}"))
         return
-    if ls.state.features.show_document:
-        try:
-            await ls.window_show_document_async(
-                T.ShowDocumentParams(uri=from_fs_path(str(path)) or path.as_uri(), take_focus=True)
-            )
-            return
-        except Exception:  # Fall back to saying where the report is.
-            pass
-    message = f"agentls: permissions report: {path}"
-    ls.window_show_message(T.ShowMessageParams(type=T.MessageType.Info, message=message))
+    if not await open_document(ls, path, take_focus=True):
+        message = f"agentls: permissions report: {path}"
+        ls.window_show_message(T.ShowMessageParams(type=T.MessageType.Info, message=message))

@@ -19,7 +19,7 @@ from agentls.core.anthropic_model import DEFAULT_MODEL, AnthropicModel
 from agentls.core.config import AgentConfig
 from agentls.core.session import Session, SessionDeps
 from agentls.lsp.approver import LspApprover
-from agentls.lsp.client_features import thinking_option
+from agentls.lsp.client_features import settings_option, thinking_option
 from agentls.policy.loader import SettingsSources
 from agentls.store.sessions import SessionStore
 from agentls.store.watch import watch_files
@@ -162,7 +162,7 @@ class SessionManager:
             workspace=self._workspace_for(root),
             approver=LspApprover(self._server, session_id),
             store=self.store,
-            settings=SettingsSources(project=root, cli=_editor_settings(options), cli_from_editor=True),
+            settings=SettingsSources(project=root, cli=settings_option(options), cli_from_editor=True),
         )
 
     def _model(self, name: str) -> AnthropicModel:
@@ -183,12 +183,6 @@ def _title(session: Session) -> str:
         if message.role == "user" and (text := message.text().strip()):
             return text.splitlines()[0][:80]
     return ""
-
-
-def _editor_settings(options: dict[str, Any]) -> dict[str, Any] | None:
-    """`initializationOptions.settings`: settings at the command-line level, from the editor."""
-    settings = options.get("settings")
-    return settings if isinstance(settings, dict) else None
 
 
 def _mtime(session: Session) -> float:

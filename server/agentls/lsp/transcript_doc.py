@@ -13,8 +13,6 @@ own follow-up (removing an instruction comment, clearing reviewed files).
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +32,7 @@ from agentls.core.events import (
 )
 from agentls.lsp.turns import run_turn
 from agentls.store.sessions import agentls_home
+from agentls.store.settings import write_atomic
 
 if TYPE_CHECKING:
     from agentls.core.session import Session
@@ -165,19 +164,9 @@ def transcript_path(session_id: str) -> Path:
 
 
 def write_transcript(session_id: str, markdown: str) -> Path:
-    """Write atomically (temp file, fsync, rename): an editor never opens half a transcript."""
+    """Written atomically: an editor never opens half a transcript."""
     path = transcript_path(session_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(markdown)
-            f.flush()
-            os.fsync(f.fileno())
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, markdown)
     return path
 
 
@@ -194,6 +183,20 @@ def message_text(text: str, stop: StopReason, path: Path | None) -> str:
     return f"agentls: {body}"
 
 
+async def open_document(server: AgentServer, path: Path, *, take_focus: bool) -> bool:
+    """Ask the editor to show `path` (`window/showDocument`); False when it cannot or did not."""
+    if not server.state.features.show_document:
+        return False
+    try:
+        result = await server.window_show_document_async(
+            T.ShowDocumentParams(uri=from_fs_path(str(path)) or path.as_uri(), take_focus=take_focus)
+        )
+    except Exception as err:
+        log.info("showDocument failed: %s", err)
+        return False
+    return bool(getattr(result, "success", True))
+
+
 async def present(
     server: AgentServer, recorder: TranscriptRecorder, session_id: str, stop: StopReason, text: str
 ) -> Path | None:
@@ -203,13 +206,8 @@ async def present(
         path = write_transcript(session_id, recorder.render(session_id, stop))
     except OSError as err:
         log.warning("could not write the transcript of %s: %s", session_id, err)
-    if path is not None and server.state.features.show_document:
-        try:
-            await server.window_show_document_async(
-                T.ShowDocumentParams(uri=from_fs_path(str(path)) or path.as_uri(), take_focus=False)
-            )
-        except Exception as err:  # The message below still says where the transcript is.
-            log.info("showDocument failed: %s", err)
+    if path is not None:
+        await open_document(server, path, take_focus=False)  # The message below says where it is anyway.
     kind = T.MessageType.Error if stop.kind == "error" else T.MessageType.Info
     server.window_show_message(T.ShowMessageParams(type=kind, message=message_text(text, stop, path)))
     return path

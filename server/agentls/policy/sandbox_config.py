@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from agentls.policy.paths import canonical
-from agentls.policy.settings_levels import EffectivePolicyConfig
+from agentls.policy.settings_levels import EffectivePolicyConfig, setting_at
 from agentls.workspace.sandbox import DEFAULT_HIDDEN, SandboxPolicy
 
 _GLOB = frozenset("*?[")
@@ -36,7 +36,7 @@ def sandbox_policy(
         enabled = True
     if not enabled:
         return None, warnings
-    network = _get(block, "network", "allowAll") is True
+    network = setting_at(block, "network", "allowAll") is True
     writable = [*config.additional_directories, *_paths(block, "allowWrite", root, home, warnings)]
     hidden = [
         *DEFAULT_HIDDEN,
@@ -56,7 +56,7 @@ def sandbox_policy(
 
 
 def _paths(block: dict[str, Any], key: str, root: Path, home: Path, warnings: list[str]) -> list[Path]:
-    items = _get(block, "filesystem", key)
+    items = setting_at(block, "filesystem", key)
     if items is None:
         return []
     if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
@@ -80,11 +80,3 @@ def _hidden_by_rules(config: EffectivePolicyConfig) -> list[str]:
 def _entries(paths: list[Path]) -> list[str]:
     """Sandbox path entries: absolute, with a trailing `/` for directories; `/` itself is refused."""
     return [str(p) + ("/" if p.is_dir() else "") for p in paths if p.is_absolute() and p != Path("/")]
-
-
-def _get(data: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data

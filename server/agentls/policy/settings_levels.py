@@ -80,7 +80,7 @@ def merge(
         gated = not trusted and (f.repository_supplied or f.level == "project")
         _merge_file(out, f, gated, only, cwd, home, known_tools)
     if only & {"sandbox.network.allowManagedDomainsOnly"}:
-        lists = [_get(f.data, "sandbox", "network", "allowedDomains") for f in managed]
+        lists = [setting_at(f.data, "sandbox", "network", "allowedDomains") for f in managed]
         domains = [d for domains in lists if isinstance(domains, list) for d in domains]
         out.sandbox.setdefault("network", {})["allowedDomains"] = domains
     if out.disable_bypass_permissions_mode and out.default_mode == "bypassPermissions":
@@ -92,8 +92,8 @@ def merge(
 
 def _managed_switches(data: Mapping[str, Any]) -> list[str]:
     keys = ["allowManagedPermissionRulesOnly", "allowManagedHooksOnly", "allowManagedMcpServersOnly"]
-    found = [k for k in keys if data.get(k) is True or _get(data, "permissions", k) is True]
-    if _get(data, "sandbox", "network", "allowManagedDomainsOnly") is True:
+    found = [k for k in keys if data.get(k) is True or setting_at(data, "permissions", k) is True]
+    if setting_at(data, "sandbox", "network", "allowManagedDomainsOnly") is True:
         found.append("sandbox.network.allowManagedDomainsOnly")
     return found
 
@@ -205,7 +205,7 @@ def _merge_sandbox(
             # Turning the sandbox off is the user's call, never the repository's.
             out.warnings.append(f"{where}: sandbox.enabled false is not honoured from {f.level} settings")
             sandbox = {k: v for k, v in sandbox.items() if k != "enabled"}
-        if f.level in ("project", "local") and _get(sandbox, "filesystem", "disabled") is not None:
+        if f.level in ("project", "local") and setting_at(sandbox, "filesystem", "disabled") is not None:
             # Honoured only from user, managed and command-line settings (research §1.5).
             out.warnings.append(
                 f"{where}: sandbox.filesystem.disabled is not honoured from {f.level} settings"
@@ -240,7 +240,8 @@ def _strings(value: object, where: str, warnings: list[str]) -> list[str]:
     return [v for v in value if isinstance(v, str)]
 
 
-def _get(data: Mapping[str, Any], *keys: str) -> Any:
+def setting_at(data: Mapping[str, Any], *keys: str) -> Any:
+    """`data[k1][k2]…`, or None where a level is missing or not an object."""
     for key in keys:
         if not isinstance(data, Mapping):
             return None

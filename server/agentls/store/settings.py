@@ -48,11 +48,13 @@ def add_permission_rule(path: Path, list_name: str, rule: str) -> bool:
     if rule in rules:
         return False
     rules.append(rule)
-    _write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     return True
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
+    """Replace `path` with `text` all at once (temp file, fsync, rename): a reader or a crash sees
+    the old or the new file, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from agentls.store.settings import SettingsError, _write_atomic, read_settings
+from agentls.store.settings import SettingsError, read_settings, write_atomic
 
 Level = Literal["managed", "cli", "local", "project", "user"]
 LEVELS: tuple[Level, ...] = ("managed", "cli", "local", "project", "user")
@@ -158,7 +158,7 @@ class TrustStore:
         return read_settings(self.path)
 
     def _save(self, data: dict[str, Any]) -> None:
-        _write_atomic(self.path, json.dumps(data, indent=2) + "\n")
+        write_atomic(self.path, json.dumps(data, indent=2) + "\n")
 
     def folders(self) -> list[Path]:
         items = self._data().get("trusted", [])
