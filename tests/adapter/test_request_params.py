@@ -53,7 +53,7 @@ def test_basic_shape() -> None:
 
 
 def test_empty_system_and_tools_are_left_out() -> None:
-    params = to_api_params(request(cache_last_message=False))
+    params = to_api_params(request(cache_points=()))
     assert "system" not in params
     assert "tools" not in params
     assert count_cache_breakpoints(params) == 0
@@ -120,8 +120,8 @@ def test_tool_use_block_can_carry_the_marker() -> None:
     assert params["messages"][-1]["content"][0]["cache_control"] == CACHE
 
 
-def test_cache_last_message_off() -> None:
-    params = to_api_params(request(system=(SystemBlock(text="s", cache=True),), cache_last_message=False))
+def test_no_message_breakpoints() -> None:
+    params = to_api_params(request(system=(SystemBlock(text="s", cache=True),), cache_points=()))
     assert count_cache_breakpoints(params) == 1
     assert "cache_control" not in params["messages"][0]["content"][0]
 
@@ -137,7 +137,7 @@ def test_never_more_than_four_breakpoints_oldest_system_ones_dropped() -> None:
 
 def test_four_system_breakpoints_kept_when_the_message_has_none() -> None:
     system = tuple(SystemBlock(text=f"s{i}", cache=True) for i in range(4))
-    params = to_api_params(request(system=system, cache_last_message=False))
+    params = to_api_params(request(system=system, cache_points=()))
     assert [("cache_control" in b) for b in params["system"]] == [True] * 4
 
 

@@ -237,7 +237,11 @@ async def test_max_turns_stops_before_the_next_request(project: Path) -> None:
 
 @pytest.mark.parametrize(
     ("api", "kind"),
-    [("max_tokens", "max_tokens"), ("refusal", "refusal"), ("model_context_window_exceeded", "max_tokens")],
+    [
+        ("max_tokens", "max_tokens"),
+        ("refusal", "refusal"),
+        ("model_context_window_exceeded", "context_overflow"),
+    ],
 )
 async def test_stop_reasons_map(project: Path, api: str, kind: str) -> None:
     model = ScriptedModel([Reply([Text("partial")], stop_reason=api)])  # type: ignore[arg-type]

@@ -215,7 +215,13 @@ def _usage(usage: Usage | MessageDeltaUsage) -> TokenUsage:
         output_tokens=usage.output_tokens or 0,
         cache_read_input_tokens=usage.cache_read_input_tokens or 0,
         cache_creation_input_tokens=usage.cache_creation_input_tokens or 0,
+        cache_creation_1h_input_tokens=_one_hour_writes(usage),
     )
+
+
+def _one_hour_writes(usage: Usage | MessageDeltaUsage) -> int:
+    split = getattr(usage, "cache_creation", None)  # Only `message_start` usage has the split.
+    return int(getattr(split, "ephemeral_1h_input_tokens", 0) or 0)
 
 
 def map_exception(exc: BaseException, base_url: str) -> ModelError:

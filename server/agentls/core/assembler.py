@@ -106,6 +106,9 @@ class Assembler:
                     cache_creation_input_tokens=max(
                         self.usage.cache_creation_input_tokens, event.usage.cache_creation_input_tokens
                     ),
+                    cache_creation_1h_input_tokens=max(
+                        self.usage.cache_creation_1h_input_tokens, event.usage.cache_creation_1h_input_tokens
+                    ),
                 )
             case MessageStop():
                 self.finished = True

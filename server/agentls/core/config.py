@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from agentls.core.context.settings import BudgetConfig, ContextConfig
 from agentls.core.defaults import DEFAULT_MAX_TURNS
 from agentls.core.model import ThinkingConfig
 from agentls.policy.decision import PermissionMode
@@ -38,3 +39,7 @@ class AgentConfig(BaseModel):
     retry_base_delay_s: float = Field(default=0.5, ge=0)
     retry_max_delay_s: float = Field(default=16.0, ge=0)
     read_only_concurrency: int = Field(default=8, ge=1)
+    context: ContextConfig = ContextConfig()
+    """Context window and compaction, as the front end set them (settings files fill the rest)."""
+    budget: BudgetConfig = BudgetConfig()
+    """Cost and token limits for the session, as the front end set them (the lowest limit applies)."""

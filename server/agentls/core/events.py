@@ -49,8 +49,33 @@ class Errored(_Event):
     cause: ErrorCause
 
 
+class BudgetExceeded(_Event):
+    """The next API call would have crossed a budget; it was not made."""
+
+    kind: Literal["budget_exceeded"] = "budget_exceeded"
+    budget: Literal["usd", "tokens"]
+    spent: float
+    """The session's spending so far, in the budget's unit."""
+    limit: float
+    projected: float
+    """What the session would have spent after the call that was not made."""
+    message: str = ""
+
+
+class ContextOverflow(_Event):
+    """The conversation did not fit the context window even after compacting, several times."""
+
+    kind: Literal["context_overflow"] = "context_overflow"
+    tokens: int
+    """The size of the last request that was too long (as the API counted it, when it said)."""
+    window: int
+    attempts: int
+    message: str = ""
+
+
 StopReason = Annotated[
-    EndTurn | MaxTokens | MaxTurns | Refusal | Cancelled | Errored, Field(discriminator="kind")
+    EndTurn | MaxTokens | MaxTurns | Refusal | Cancelled | Errored | BudgetExceeded | ContextOverflow,
+    Field(discriminator="kind"),
 ]
 
 
@@ -174,11 +199,49 @@ class PlanUpdated(_Event):
 
 
 class UsageUpdated(_Event):
+    """After every API call (turn requests and compaction requests alike)."""
+
     kind: Literal["usage"] = "usage"
     request: TokenUsage
     """Usage of the API call that just ended."""
     session: TokenUsage
     """Running total for the session."""
+    request_cost_usd: float | None = None
+    """What the call cost (None when the model's price is unknown)."""
+    session_cost_usd: float | None = None
+    context_tokens: int = 0
+    """How full the context window is now (the next request's size, estimated)."""
+    context_window: int = 0
+    purpose: Literal["turn", "compaction"] = "turn"
+
+
+CompactionTier = Literal["micro", "snip", "summary", "collapse"]
+CompactionTrigger = Literal["auto", "manual", "reactive"]
+
+
+class CompactionStarted(_Event):
+    """A compaction that asks the model (a summary, a collapse) began; it takes a request."""
+
+    kind: Literal["compaction_started"] = "compaction_started"
+    tier: CompactionTier
+    trigger: CompactionTrigger
+    tokens: int
+    context_window: int
+
+
+class Compacted(_Event):
+    """The context was compacted: what the model sees of the session changed."""
+
+    kind: Literal["compaction"] = "compaction"
+    tier: CompactionTier
+    trigger: CompactionTrigger
+    tokens_before: int
+    tokens_after: int
+    context_window: int
+    message: str
+    """One line for people, e.g. `cleared 14 old tool results (61,000 tokens)`."""
+    summary: str | None = None
+    """The model's summary (summary and collapse tiers)."""
 
 
 class Retrying(_Event):
@@ -205,6 +268,12 @@ class TurnEnded(_Event):
     usage: TokenUsage = TokenUsage()
     """Usage of this turn."""
     requests: int = 0
+    cost_usd: float | None = None
+    """What this turn cost (None when the model's price is unknown)."""
+    session_usage: TokenUsage = TokenUsage()
+    session_cost_usd: float | None = None
+    context_tokens: int = 0
+    context_window: int = 0
 
 
 AgentEvent = Annotated[
@@ -221,6 +290,8 @@ AgentEvent = Annotated[
     | PermissionDecided
     | PlanUpdated
     | UsageUpdated
+    | CompactionStarted
+    | Compacted
     | Retrying
     | Notice
     | TurnEnded,

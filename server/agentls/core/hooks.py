@@ -1,4 +1,4 @@
-"""PreToolUse command hooks, in Claude Code's settings format and protocol.
+"""PreToolUse and PreCompact command hooks, in Claude Code's settings format and protocol.
 
 Settings: `{"hooks": {"PreToolUse": [{"matcher": "Bash|Edit", "hooks": [{"type": "command",
 "command": "...", "timeout": 60}]}]}}`. `matcher` is a tool name, names joined by `|`, or a regular
@@ -9,6 +9,11 @@ expression; empty or `*` matches every tool. The hook gets the call as JSON on s
 - exit status 0 and JSON `{"hookSpecificOutput": {"permissionDecision": "allow"|"deny"|"ask",
   "permissionDecisionReason": "..."}}` (or the older `{"decision": "block"|"approve", "reason": ...}`);
 - anything else (another status, a timeout, output that is not JSON): no opinion, and a notice.
+
+PreCompact hooks run before a compaction that asks the model for a summary. Their `matcher` is
+the trigger, `manual` or `auto` (an automatic or overflow-driven compaction); they get
+`session_id`, `transcript_path`, `cwd`, `hook_event_name`, `trigger` and `custom_instructions`,
+and block it with exit status 2 or `{"decision": "block", "reason": "..."}`.
 
 A hook can deny or force a prompt, never override a deny: the loop only runs hooks for calls the
 rules did not deny, and a hook's "allow" only skips a prompt that no ask rule or protected path
@@ -62,22 +67,27 @@ class HookVerdict:
 
 def pre_tool_use_hooks(hook_sets: Sequence[Sourced]) -> tuple[list[CommandHook], list[str]]:
     """The PreToolUse command hooks of every settings level, and warnings for malformed entries."""
+    return command_hooks(hook_sets, "PreToolUse")
+
+
+def command_hooks(hook_sets: Sequence[Sourced], event: str) -> tuple[list[CommandHook], list[str]]:
+    """The command hooks for `event` of every settings level, and warnings for malformed entries."""
     hooks: list[CommandHook] = []
     warnings: list[str] = []
     for hook_set in hook_sets:
         where = f"{hook_set.level} settings ({hook_set.path or 'the command line'})"
-        groups = hook_set.value.get("PreToolUse", []) if isinstance(hook_set.value, Mapping) else []
+        groups = hook_set.value.get(event, []) if isinstance(hook_set.value, Mapping) else []
         if not isinstance(groups, list):
-            warnings.append(f"{where}: hooks.PreToolUse must be a list; ignored")
+            warnings.append(f"{where}: hooks.{event} must be a list; ignored")
             continue
         for group in groups:
-            hooks += _group(group, where, warnings)
+            hooks += _group(group, where, warnings, event)
     return hooks, warnings
 
 
-def _group(group: object, where: str, warnings: list[str]) -> list[CommandHook]:
+def _group(group: object, where: str, warnings: list[str], event: str) -> list[CommandHook]:
     if not isinstance(group, Mapping) or not isinstance(group.get("hooks"), list):
-        warnings.append(f"{where}: a PreToolUse entry needs a `hooks` list; ignored")
+        warnings.append(f"{where}: a {event} entry needs a `hooks` list; ignored")
         return []
     matcher = group.get("matcher", "")
     if not isinstance(matcher, str):
@@ -114,6 +124,8 @@ class HookRunner:
         env: Mapping[str, str] | None = None,
     ) -> None:
         self.hooks = list(hooks)
+        self.compact_hooks: list[CommandHook] = []
+        """PreCompact hooks (their matcher is the trigger, `manual` or `auto`)."""
         self._workspace = workspace
         self._session_id = session_id
         base = dict(env) if env is not None else scrubbed_env()
@@ -147,6 +159,27 @@ class HookRunner:
                 break
         return verdicts
 
+    async def pre_compact(self, trigger: str, instructions: str | None, transcript: str) -> list[HookVerdict]:
+        """Run every PreCompact hook whose matcher names `trigger`; a block stops the rest."""
+        payload = {
+            "session_id": self._session_id,
+            "transcript_path": transcript,
+            "cwd": str(self._workspace.root),
+            "hook_event_name": "PreCompact",
+            "trigger": trigger,
+            "custom_instructions": instructions or "",
+        }
+        stdin = json.dumps(payload, ensure_ascii=False).encode()
+        verdicts: list[HookVerdict] = []
+        for hook in self.compact_hooks:
+            if not hook.applies_to(trigger):
+                continue
+            verdict = await self._run(hook, stdin)
+            verdicts.append(verdict)
+            if verdict.decision == "deny":
+                break
+        return verdicts
+
     async def _run(self, hook: CommandHook, stdin: bytes) -> HookVerdict:
         spec = ProcessSpec(
             argv=["/bin/sh", "-c", hook.command],
@@ -164,7 +197,7 @@ class HookRunner:
         if result.timed_out:
             return HookVerdict(hook, None, problem=f"timed out after {hook.timeout_s:g} s")
         if result.exit_code == 2:
-            return HookVerdict(hook, "deny", output or "blocked by a PreToolUse hook")
+            return HookVerdict(hook, "deny", output or "blocked by a hook")
         if result.exit_code != 0:
             return HookVerdict(hook, None, problem=f"exit status {result.exit_code}: {output[:300]}")
         return _parse_answer(hook, output)

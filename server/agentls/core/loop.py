@@ -17,11 +17,15 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from agentls.core.assembler import Assembler
+from agentls.core.context.budget import Overrun
+from agentls.core.context.meter import overflow_numbers
 from agentls.core.errors import ErrorCause, ModelError
 from agentls.core.events import (
     AgentEvent,
     AssistantMessage,
+    BudgetExceeded,
     Cancelled,
+    ContextOverflow,
     EndTurn,
     Errored,
     MaxTokens,
@@ -35,12 +39,11 @@ from agentls.core.events import (
     ThinkingDelta,
     TurnEnded,
     TurnStarted,
-    UsageUpdated,
 )
 from agentls.core.history import append_message
 from agentls.core.messages import Message, ToolResultBlock, ToolUseBlock, user_text
 from agentls.core.model import ModelRequest, StreamEvent, TokenUsage
-from agentls.core.records import MessageRecord, StateRecord, TurnEndRecord, TurnStartRecord, UsageRecord
+from agentls.core.records import MessageRecord, StateRecord, TurnEndRecord, TurnStartRecord
 from agentls.core.state import SessionState
 from agentls.core.tool_exec import ToolRunner
 
@@ -78,7 +81,8 @@ class Turn:
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._driver: asyncio.Task[None] | None = None
         self._inflight: _InFlight | None = None
-        self._usage = TokenUsage()
+        self._usage_at_start = state.spending.usage
+        self._cost_at_start = state.spending.cost_usd
         self._requests = 0
         self.stop: StopReason | None = None
 
@@ -132,9 +136,20 @@ class Turn:
         st.journal.write(TurnEndRecord(stop=stop), sync=True)
         last = st.history[-1] if st.history else None
         text = last.text() if last is not None and last.role == "assistant" else ""
+        spending = st.spending
+        cost = None if spending.session_cost is None else spending.cost_usd - self._cost_at_start
         self._emit(
             TurnEnded(
-                session_id=st.session_id, stop=stop, text=text, usage=self._usage, requests=self._requests
+                session_id=st.session_id,
+                stop=stop,
+                text=text,
+                usage=spending.usage - self._usage_at_start,
+                requests=self._requests,
+                cost_usd=cost,
+                session_usage=spending.usage,
+                session_cost_usd=spending.session_cost,
+                context_tokens=st.context.fill(st.history),
+                context_window=st.context.meter.window,
             )
         )
         self._queue.put_nowait(_DONE)
@@ -147,6 +162,7 @@ class Turn:
         while True:
             if self._requests >= st.config.max_turns:
                 return MaxTurns(limit=st.config.max_turns)
+            await st.context.prepare(st.history, self._emit, st.spending.check)
             outcome = await self._respond()
             if isinstance(outcome, Stop):
                 return outcome.reason
@@ -156,13 +172,18 @@ class Turn:
         st = self._state
         attempt = 1
         while True:
+            overrun = st.spending.check(st.context.projected(st.history))
+            if overrun is not None:
+                return Stop(_budget_stop(overrun))
             runner = st.new_runner(self._emit)
             assembler = Assembler(functools.partial(self._submit, runner))
             self._inflight = _InFlight(assembler, runner)
             self._emit(RequestStarted(index=self._requests, model=st.config.model, attempt=attempt))
             st.journal.write(StateRecord(state="streaming"))
             cause: ErrorCause | None = None
-            stream = st.model.stream(self._request())
+            request = self._request()
+            st.context.sending(request.messages)
+            stream = st.model.stream(request)
             try:
                 async for event in stream:
                     delta = assembler.feed(event)
@@ -182,9 +203,23 @@ class Turn:
                 # Release the HTTP stream now, not when the generator is garbage-collected:
                 # a cancelled turn must not keep a connection (and the server's work) open.
                 await _aclose(stream)
+            if (
+                cause is None
+                and assembler.stop_reason == "model_context_window_exceeded"
+                and not runner.started
+            ):
+                # The context filled up while the model answered: drop the cut-off reply, compact, retry.
+                cause = ErrorCause(
+                    kind="context_overflow", message="the context window filled up during the reply"
+                )
             if cause is None:
                 self._settle(self._inflight)
                 return await self._complete(assembler, runner)
+            if cause.kind == "context_overflow" and not runner.started:
+                self._settle(self._inflight, count_request=False)
+                if await st.context.recover(st.history, cause.message, self._emit, st.spending.check):
+                    continue
+                return Stop(self._overflow_stop(cause))
             if runner.started:
                 # Tools already ran from this response: never retry it. Keep what completed.
                 self._settle(self._inflight)
@@ -208,10 +243,13 @@ class Turn:
         st = self._state
         message = assembler.message()
         self._commit_assistant(message, assembler.message_id)
+        st.context.answered(assembler.usage, len(st.history))
         if runner.started:
             self._commit(Message(role="user", content=tuple(await runner.results())))
             if assembler.stop_reason == "refusal":
                 return Stop(Refusal())
+            if assembler.stop_reason == "model_context_window_exceeded":
+                st.context.overflowed_in_reply()
             return Continue()
         self._inflight = None
         match assembler.stop_reason:
@@ -278,21 +316,22 @@ class Turn:
 
     def _account(self, usage: TokenUsage) -> None:
         st = self._state
-        self._usage = self._usage + usage
-        st.usage = st.usage + usage
-        st.journal.write(UsageRecord(request=usage, session=st.usage))
-        self._emit(UsageUpdated(request=usage, session=st.usage))
+        st.context.account(usage, st.history, self._emit)
 
     def _request(self) -> ModelRequest:
         st = self._state
-        cfg = st.config
-        return ModelRequest(
-            model=cfg.model,
-            system=st.system,
-            messages=tuple(st.history),
-            tools=st.current_tool_specs(),
-            max_tokens=cfg.max_tokens,
-            thinking=cfg.thinking,
+        return st.context.request(st.history)
+
+    def _overflow_stop(self, cause: ErrorCause) -> ContextOverflow:
+        st = self._state
+        numbers = overflow_numbers(cause.message)
+        tokens = numbers[0] if numbers else st.context.fill(st.history)
+        return ContextOverflow(
+            tokens=tokens,
+            window=st.context.meter.window,
+            attempts=st.context.recoveries,
+            message="the conversation does not fit the context window even after compacting: "
+            + cause.message,
         )
 
     def _retry_delay(self, cause: ErrorCause, attempt: int) -> float:
@@ -302,6 +341,16 @@ class Turn:
         backoff = min(cfg.retry_base_delay_s * 2 ** (attempt - 1), cfg.retry_max_delay_s)
         jitter: float = random.uniform(0.75, 1.0)
         return float(backoff) * jitter
+
+
+def _budget_stop(overrun: Overrun) -> BudgetExceeded:
+    return BudgetExceeded(
+        budget="usd" if overrun.budget == "usd" else "tokens",
+        spent=overrun.spent,
+        limit=overrun.limit,
+        projected=overrun.projected,
+        message=overrun.message,
+    )
 
 
 async def _aclose(stream: AsyncIterator[StreamEvent]) -> None:

@@ -26,6 +26,8 @@ class TokenUsage(_Frozen):
     output_tokens: int = 0
     cache_read_input_tokens: int = 0
     cache_creation_input_tokens: int = 0
+    cache_creation_1h_input_tokens: int = 0
+    """The part of `cache_creation_input_tokens` written with a one-hour lifetime (priced higher)."""
 
     def __add__(self, other: TokenUsage) -> TokenUsage:
         return TokenUsage(
@@ -33,11 +35,33 @@ class TokenUsage(_Frozen):
             output_tokens=self.output_tokens + other.output_tokens,
             cache_read_input_tokens=self.cache_read_input_tokens + other.cache_read_input_tokens,
             cache_creation_input_tokens=self.cache_creation_input_tokens + other.cache_creation_input_tokens,
+            cache_creation_1h_input_tokens=self.cache_creation_1h_input_tokens
+            + other.cache_creation_1h_input_tokens,
+        )
+
+    def __sub__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            input_tokens=self.input_tokens - other.input_tokens,
+            output_tokens=self.output_tokens - other.output_tokens,
+            cache_read_input_tokens=self.cache_read_input_tokens - other.cache_read_input_tokens,
+            cache_creation_input_tokens=self.cache_creation_input_tokens - other.cache_creation_input_tokens,
+            cache_creation_1h_input_tokens=self.cache_creation_1h_input_tokens
+            - other.cache_creation_1h_input_tokens,
         )
 
     @property
     def total_input(self) -> int:
         return self.input_tokens + self.cache_read_input_tokens + self.cache_creation_input_tokens
+
+    @property
+    def total(self) -> int:
+        """Every token the request(s) consumed: input of all kinds and output."""
+        return self.total_input + self.output_tokens
+
+    @property
+    def cache_share(self) -> float:
+        """The share of input tokens read from the prompt cache (0 when there was no input)."""
+        return self.cache_read_input_tokens / self.total_input if self.total_input else 0.0
 
 
 class ThinkingConfig(_Frozen):
@@ -79,8 +103,11 @@ class ModelRequest(_Frozen):
     tools: tuple[ToolSpec, ...] = ()
     max_tokens: int = 16000
     thinking: ThinkingConfig | None = None
-    cache_last_message: bool = True
-    """Moving breakpoint on the last message, so the next call reads the whole history from cache."""
+    cache_points: tuple[tuple[int, int], ...] = ((-1, -1),)
+    """Prompt-cache breakpoints in the messages, as (message, block) indices; negative indices
+    count from the end, and a block that cannot carry one (thinking) moves it to the nearest
+    earlier block of that message. The default is the moving breakpoint on the last message, so
+    the next call reads the whole history from cache."""
 
 
 # --- Stream events: one per SSE event of the Messages API. -------------------------------------

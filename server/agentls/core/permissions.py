@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agentls.core.hooks import HookRunner, pre_tool_use_hooks
+from agentls.core.hooks import HookRunner, command_hooks, pre_tool_use_hooks
 from agentls.policy.decision import CallFacts, PermissionMode
 from agentls.policy.loader import ReloadingEngine, SettingsSources
 from agentls.policy.remember import rules_for
@@ -50,9 +50,11 @@ class SessionPermissions:
             config, root=self.sources.project, home=self.sources.home
         )
         hooks, hook_warnings = pre_tool_use_hooks(config.hooks)
+        compact_hooks, compact_warnings = command_hooks(config.hooks, "PreCompact")
         # Updated in place: a turn's ToolRunner holds this object from before the reload.
         self.hooks.hooks = hooks
-        self.warnings = [*self.engine.warnings, *sandbox_warnings, *hook_warnings]
+        self.hooks.compact_hooks = compact_hooks
+        self.warnings = [*self.engine.warnings, *sandbox_warnings, *hook_warnings, *compact_warnings]
         for ctx in self._contexts:
             self.attach(ctx)
 

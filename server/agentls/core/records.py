@@ -11,7 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from agentls.core.events import StopReason
+from agentls.core.context.base import Base
+from agentls.core.events import CompactionTier, CompactionTrigger, StopReason
 from agentls.core.messages import ContentBlock, Message
 from agentls.core.model import TokenUsage
 
@@ -92,6 +93,8 @@ class UsageRecord(_Record):
     type: Literal["usage"] = "usage"
     request: TokenUsage
     session: TokenUsage
+    session_cost_usd: float | None = None
+    """The session's cost so far (None when the model's price is unknown)."""
 
 
 class StateRecord(_Record):
@@ -117,6 +120,28 @@ class PlanRecord(_Record):
     todos: list[dict[str, Any]]
 
 
+class CompactionRecord(_Record):
+    """The context the model sees changed. Replaying these on the messages gives the context a
+    resumed session continues from; the messages themselves stay in the log for display."""
+
+    type: Literal["compaction"] = "compaction"
+    tier: CompactionTier
+    trigger: CompactionTrigger
+    tokens_before: int
+    tokens_after: int
+    window: int
+    markers: dict[str, str] = {}
+    """micro: tool_use id → the marker that replaced its result."""
+    base: Base | None = None
+    """snip, summary, collapse: the new compacted head (rendered as the first message)."""
+    kept: int = 0
+    """snip, summary, collapse: how many of the context's last messages follow the head."""
+    removed_messages: int = 0
+    removed_tool_calls: int = 0
+    summary: str | None = None
+    at: str = ""
+
+
 Record = Annotated[
     HeaderRecord
     | ResumedRecord
@@ -129,7 +154,8 @@ Record = Annotated[
     | StateRecord
     | TurnStartRecord
     | TurnEndRecord
-    | PlanRecord,
+    | PlanRecord
+    | CompactionRecord,
     Field(discriminator="type"),
 ]
 

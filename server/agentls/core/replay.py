@@ -6,6 +6,9 @@ The rules, in the order records were written by the loop:
 - A tool call of the last assistant message that has no answer gets one: its recorded
   `tool_result` if it finished, otherwise an error result saying it was interrupted. A call is
   never re-run: the model is told, and decides.
+- `compaction` records reshape the context the model sees (results replaced by markers, a
+  compacted head followed by the last messages); the full conversation, for display, is every
+  message in order, and is rebuilt only when asked for.
 """
 
 from __future__ import annotations
@@ -16,17 +19,21 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from agentls.core.context.base import Base, render
+from agentls.core.context.microcompact import apply_markers
 from agentls.core.history import append_message, unanswered_tool_uses
 from agentls.core.messages import Message, ToolResultBlock
 from agentls.core.model import TokenUsage
 from agentls.core.records import (
     RECORD_ADAPTER,
+    CompactionRecord,
     HeaderRecord,
     MessageRecord,
     PartialAssistantRecord,
     PlanRecord,
     ToolCallRecord,
     ToolResultRecord,
+    TurnStartRecord,
     UsageRecord,
 )
 
@@ -45,8 +52,16 @@ NOT_STARTED = (
 class Replayed:
     header: HeaderRecord | None = None
     history: list[Message] = field(default_factory=list)
+    """The context the model sees: the conversation as its compactions left it."""
+    display: list[Message] | None = None
+    """Every message of the conversation, compacted or not (only when asked for)."""
+    base: Base | None = None
+    cleared: set[str] = field(default_factory=set)
+    compactions: int = 0
     usage: TokenUsage = field(default_factory=TokenUsage)
+    cost_usd: float | None = None
     todos: list[dict[str, Any]] = field(default_factory=list)
+    first_prompt: str = ""
     repair: Message | None = None
     """Synthesised tool results for calls a crash left unanswered (already in `history`)."""
     interrupted: list[str] = field(default_factory=list)
@@ -54,8 +69,8 @@ class Replayed:
     skipped_records: int = 0
 
 
-def replay(raw_records: Iterable[dict[str, Any]]) -> Replayed:
-    out = Replayed()
+def replay(raw_records: Iterable[dict[str, Any]], *, display: bool = False) -> Replayed:
+    out = Replayed(display=[] if display else None)
     partial: PartialAssistantRecord | None = None
     started: set[str] = set()
     results: dict[str, ToolResultRecord] = {}
@@ -73,21 +88,51 @@ def replay(raw_records: Iterable[dict[str, Any]]) -> Replayed:
             if record.message.role == "assistant":
                 partial = None
             elif partial is not None:
-                append_message(out.history, Message(role="assistant", content=partial.content))
+                _append(out, Message(role="assistant", content=partial.content))
                 partial = None
-            append_message(out.history, record.message)
+            _append(out, record.message)
+        elif isinstance(record, CompactionRecord):
+            _compact(out, record)
+        elif isinstance(record, TurnStartRecord) and not out.first_prompt:
+            out.first_prompt = record.prompt
         elif isinstance(record, ToolCallRecord):
             started.add(record.call_id)
         elif isinstance(record, ToolResultRecord):
             results[record.call_id] = record
         elif isinstance(record, UsageRecord):
             out.usage = record.session
+            out.cost_usd = record.session_cost_usd
         elif isinstance(record, PlanRecord):
             out.todos = record.todos
     if partial is not None:
-        append_message(out.history, Message(role="assistant", content=partial.content))
+        _append(out, Message(role="assistant", content=partial.content))
     _answer_open_calls(out, started, results)
     return out
+
+
+def _append(out: Replayed, message: Message) -> None:
+    append_message(out.history, message)
+    if out.display is not None:
+        append_message(out.display, message)
+
+
+def _compact(out: Replayed, record: CompactionRecord) -> None:
+    """Reshape the context as the live session did when it wrote `record`."""
+    out.compactions += 1
+    if record.markers:
+        out.history = apply_markers(out.history, record.markers)
+        out.cleared |= record.markers.keys()
+    if record.base is not None:
+        tail = out.history[len(out.history) - record.kept :] if record.kept > 0 else []
+        out.base = record.base
+        out.history = [render(record.base), *tail]
+        # A damaged log could leave a tail that does not start with an assistant message.
+        while len(out.history) > 1 and out.history[1].role == "user":
+            head, extra = out.history[0], out.history.pop(1)
+            text = tuple(b for b in extra.content if not isinstance(b, ToolResultBlock))
+            out.history[0] = Message(role="user", content=head.content + text)
+        present = {b.tool_use_id for m in out.history for b in m.content if isinstance(b, ToolResultBlock)}
+        out.cleared &= present
 
 
 def _answer_open_calls(out: Replayed, started: set[str], results: dict[str, ToolResultRecord]) -> None:
@@ -105,4 +150,4 @@ def _answer_open_calls(out: Replayed, started: set[str], results: dict[str, Tool
         else:
             blocks.append(ToolResultBlock(tool_use_id=call.id, content=NOT_STARTED, is_error=True))
     out.repair = Message(role="user", content=tuple(blocks))
-    append_message(out.history, out.repair)
+    _append(out, out.repair)

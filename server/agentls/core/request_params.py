@@ -1,10 +1,11 @@
 """Turn a `ModelRequest` into the keyword arguments of `messages.create`.
 
 Pure and SDK-free, so the request the adapter sends can be tested without the SDK or a network.
-It owns the prompt-cache layout: a breakpoint after each system block marked `cache=True`, and a
-moving breakpoint on the last cacheable block of the last message. The API accepts at most
-`MAX_CACHE_BREAKPOINTS`; when there would be more, the oldest system breakpoints are dropped first
-(the message breakpoint reads everything before it from cache anyway).
+It places the prompt-cache breakpoints the request asks for: one after each system block marked
+`cache=True`, and one at each of `cache_points` in the messages. The API accepts at most
+`MAX_CACHE_BREAKPOINTS`; when there would be more, the last message's breakpoint is kept first
+(it caches everything before it), then the newest system breakpoints, then the other message
+breakpoints, newest first.
 """
 
 from __future__ import annotations
@@ -35,12 +36,19 @@ def to_api_params(request: ModelRequest) -> dict[str, Any]:
         )
 
     messages = [to_api(m) for m in request.messages]
-    message_marker = _mark_last_message(messages) if request.cache_last_message else False
-
-    system_budget = MAX_CACHE_BREAKPOINTS - (1 if message_marker else 0)
+    points = _resolve_points(messages, request.cache_points)
     cached_system = [i for i, block in enumerate(request.system) if block.cache]
-    # Keep the newest system breakpoints: each one caches everything before it too.
-    keep = set(cached_system[len(cached_system) - system_budget :]) if system_budget > 0 else set()
+    tail = [p for p in points if p[0] == len(messages) - 1]
+    ranked: list[tuple[str, int, int]] = [
+        *(("m", *p) for p in tail),
+        *(("s", i, 0) for i in reversed(cached_system)),
+        *(("m", *p) for p in reversed(points) if p not in tail),
+    ]
+    chosen = ranked[:MAX_CACHE_BREAKPOINTS]
+    keep = {i for kind, i, _ in chosen if kind == "s"}
+    for kind, mi, bi in chosen:
+        if kind == "m":
+            messages[mi]["content"][bi]["cache_control"] = dict(_EPHEMERAL)
     system: list[dict[str, Any]] = []
     for i, block in enumerate(request.system):
         entry: dict[str, Any] = {"type": "text", "text": block.text}
@@ -81,13 +89,21 @@ def count_cache_breakpoints(params: dict[str, Any]) -> int:
     return sum(1 for b in blocks if isinstance(b, dict) and "cache_control" in b)
 
 
-def _mark_last_message(messages: list[dict[str, Any]]) -> bool:
-    """Put a breakpoint on the last cacheable block of the last message; False if there is none."""
-    if not messages:
-        return False
-    content: list[dict[str, Any]] = messages[-1]["content"]
-    for block in reversed(content):
-        if block.get("type") in CACHEABLE_BLOCK_TYPES:
-            block["cache_control"] = dict(_EPHEMERAL)
-            return True
-    return False
+def _resolve_points(
+    messages: list[dict[str, Any]], wanted: tuple[tuple[int, int], ...]
+) -> list[tuple[int, int]]:
+    """The (message, block) positions that get a breakpoint, in message order, without duplicates:
+    each wanted point moved back to the nearest block of its message that can carry one."""
+    found: set[tuple[int, int]] = set()
+    n = len(messages)
+    for mi, bi in wanted:
+        mi = mi + n if mi < 0 else mi
+        if not 0 <= mi < n:
+            continue
+        content: list[dict[str, Any]] = messages[mi]["content"]
+        bi = bi + len(content) if bi < 0 else min(bi, len(content) - 1)
+        for j in range(bi, -1, -1):
+            if content[j].get("type") in CACHEABLE_BLOCK_TYPES:
+                found.add((mi, j))
+                break
+    return sorted(found)

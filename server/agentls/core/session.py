@@ -6,12 +6,17 @@ Sessions start fresh or resume from their transcript. Only one turn runs at a ti
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
 
 from agentls.core.config import AgentConfig
-from agentls.core.events import SessionStarted
+from agentls.core.context.manager import Outcome
+from agentls.core.events import AgentEvent, SessionStarted
 from agentls.core.journal import FileJournal, Journal, MemoryJournal
 from agentls.core.loop import Turn
 from agentls.core.model import Model, ToolSpec
@@ -19,12 +24,13 @@ from agentls.core.permissions import SessionPermissions
 from agentls.core.prompt import build_system_prompt
 from agentls.core.records import HeaderRecord, MessageRecord, ResumedRecord
 from agentls.core.replay import replay
+from agentls.core.session_context import attach_context, new_spending, resolve_settings
 from agentls.core.state import SessionState
 from agentls.policy.decision import Approver, PermissionPolicy
 from agentls.policy.loader import SettingsSources
 from agentls.store.jsonl import read_jsonl
 from agentls.store.sessions import SessionStore
-from agentls.tools.base import FileReadState, ToolContext, ToolEnv, ToolLimits
+from agentls.tools.base import FileReadState, TodoItem, ToolContext, ToolEnv, ToolLimits
 from agentls.tools.registry import ToolRegistry, builtin_tools
 from agentls.workspace.port import Workspace
 
@@ -61,6 +67,7 @@ class Session:
         self.notices = notices
         """Things found while resuming (a torn line, an interrupted call) for the front end to show."""
         self._turn: Turn | None = None
+        self._compacting = False
 
     @property
     def id(self) -> str:
@@ -68,7 +75,7 @@ class Session:
 
     @property
     def busy(self) -> bool:
-        return self._turn is not None and self._turn.stop is None
+        return self._compacting or (self._turn is not None and self._turn.stop is None)
 
     def started_event(self) -> SessionStarted:
         return SessionStarted(
@@ -88,6 +95,18 @@ class Session:
     def cancel(self) -> None:
         if self._turn is not None:
             self._turn.cancel()
+
+    async def compact(self, instructions: str | None, emit: Callable[[AgentEvent], None]) -> Outcome:
+        """Compact now, as the user asked: the earlier conversation is replaced by a summary
+        (`instructions` say what to focus on). Not while a turn runs."""
+        if self.busy:
+            raise SessionBusy(f"session {self.id} is busy; compact it when the turn has ended")
+        self._compacting = True
+        try:
+            state = self.state
+            return await state.context.compact(state.history, instructions, emit, state.spending.check)
+        finally:
+            self._compacting = False
 
     def close(self) -> None:
         self.state.journal.close()
@@ -111,7 +130,7 @@ class Session:
             sync=True,
         )
         notices: list[str] = []
-        state = await _build_state(deps, sid, journal, now, notices)
+        state = await _build_state(deps, sid, journal, now, notices, path)
         return cls(state, transcript=path, resumed=False, notices=notices)
 
     @classmethod
@@ -143,14 +162,22 @@ class Session:
         )
         if replayed.repair is not None:
             journal.write(MessageRecord(message=replayed.repair), sync=True)
-        state = await _build_state(deps, sid, journal, now, notices)
+        state = await _build_state(deps, sid, journal, now, notices, path)
         state.history = replayed.history
-        state.usage = replayed.usage
+        state.spending.usage = replayed.usage
+        state.spending.cost_usd = replayed.cost_usd or 0.0
+        state.todos = _todos(replayed.todos)
+        state.context.restore(replayed.base, replayed.cleared, state.history)
+        if replayed.compactions:
+            notices.append(
+                f"The session was compacted {replayed.compactions} time(s); it continues from the "
+                "compacted context (the transcript keeps every message)."
+            )
         return cls(state, transcript=path, resumed=True, notices=notices)
 
 
 async def _build_state(
-    deps: SessionDeps, sid: str, journal: Journal, now: datetime, notices: list[str]
+    deps: SessionDeps, sid: str, journal: Journal, now: datetime, notices: list[str], transcript: Path | None
 ) -> SessionState:
     registry = deps.registry or builtin_tools()
     limits = ToolLimits()
@@ -176,6 +203,14 @@ async def _build_state(
         permissions.attach(ctx)
         notices += permissions.warnings
         policy = permissions.engine
+    levels = permissions.engine.config if permissions is not None else None
+    context_settings, budget, setting_warnings = resolve_settings(
+        deps.config.context,
+        deps.config.budget,
+        levels.context if levels is not None else [],
+        levels.budgets if levels is not None else [],
+    )
+    notices += setting_warnings
     env = ToolEnv(root=deps.workspace.root, limits=limits, sandbox=ctx.sandbox)
     hidden = policy.hidden_tools(registry.names())
     specs = tuple(
@@ -188,7 +223,7 @@ async def _build_state(
         now=now,
         model=deps.config.model,
     )
-    return SessionState(
+    state = SessionState(
         session_id=sid,
         config=deps.config,
         model=deps.model,
@@ -199,6 +234,20 @@ async def _build_state(
         policy=policy,
         approver=deps.approver,
         journal=journal,
+        spending=new_spending(deps.config.model, budget),
         permissions=permissions,
         remember=permissions.remember if permissions else None,
     )
+    attach_context(state, context_settings, transcript)
+    return state
+
+
+def _todos(raw: list[dict[str, Any]]) -> tuple[TodoItem, ...]:
+    """The plan a transcript recorded last; entries that no longer validate are dropped."""
+    items: list[TodoItem] = []
+    for entry in raw:
+        try:
+            items.append(TodoItem.model_validate(entry))
+        except ValidationError:
+            continue
+    return tuple(items)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from agentls.core.assembler import Assembler
 from agentls.core.config import AgentConfig
+from agentls.core.context.budget import Spending
+from agentls.core.context.manager import ContextManager
 from agentls.core.events import AgentEvent
 from agentls.core.journal import Journal
 from agentls.core.messages import Message
@@ -16,7 +18,7 @@ from agentls.core.permissions import SessionPermissions
 from agentls.core.records import PartialAssistantRecord
 from agentls.core.tool_exec import SessionGrants, ToolRunner
 from agentls.policy.decision import Approver, CallFacts, PermissionPolicy
-from agentls.tools.base import ToolContext
+from agentls.tools.base import TodoItem, ToolContext
 from agentls.tools.registry import ToolRegistry
 
 
@@ -32,14 +34,25 @@ class SessionState:
     policy: PermissionPolicy
     approver: Approver
     journal: Journal
+    spending: Spending
     history: list[Message] = field(default_factory=list)
-    usage: TokenUsage = field(default_factory=TokenUsage)
+    """The context the model sees: the conversation as compaction shaped it (the transcript
+    keeps every message)."""
+    todos: tuple[TodoItem, ...] = ()
+    """The todo list as TodoWrite last set it."""
+    context: ContextManager = field(init=False)
+    """Set by the session factory once the state exists (its requests are built from it)."""
     grants: SessionGrants = field(default_factory=SessionGrants)
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("agentls.session"))
     remember: Callable[[CallFacts, bool], str] | None = None
     """Persists an "always" answer as a rule; returns a sentence saying where."""
     permissions: SessionPermissions | None = None
     """Settings-driven permissions (None when a test supplies its own policy)."""
+
+    @property
+    def usage(self) -> TokenUsage:
+        """The session's token totals (every request, compaction requests included)."""
+        return self.spending.usage
 
     def current_tool_specs(self) -> tuple[ToolSpec, ...]:
         """The tools the model may see now: a bare deny rule (possibly just reloaded) hides one."""
@@ -60,7 +73,11 @@ class SessionState:
             remember=self.remember,
             hooks=self.permissions.hooks if self.permissions else None,
             concurrency=self.config.read_only_concurrency,
+            on_plan=self._plan_changed,
         )
+
+    def _plan_changed(self, todos: tuple[TodoItem, ...]) -> None:
+        self.todos = todos
 
     def record_partial(self, assembler: Assembler) -> None:
         self.journal.write(

@@ -51,7 +51,7 @@ from agentls.policy.decision import (
     Deny,
     PermissionPolicy,
 )
-from agentls.tools.base import Tool, ToolContext, ToolError, ToolInput, ToolOutput
+from agentls.tools.base import TodoItem, Tool, ToolContext, ToolError, ToolInput, ToolOutput
 from agentls.tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
@@ -114,8 +114,10 @@ class ToolRunner:
         concurrency: int = 8,
         remember: Callable[[CallFacts, bool], str] | None = None,
         hooks: HookRunner | None = None,
+        on_plan: Callable[[tuple[TodoItem, ...]], None] | None = None,
     ) -> None:
         self._hooks = hooks
+        self._on_plan = on_plan
         self._registry = registry
         self._ctx = ctx
         self._policy = policy
@@ -220,6 +222,8 @@ class ToolRunner:
         async with slot:
             output = await self._call_tool(tool, args)
         if output.todos is not None:
+            if self._on_plan is not None:
+                self._on_plan(output.todos)
             self._emit(PlanUpdated(todos=output.todos))
             self._journal.write(PlanRecord(todos=[t.model_dump() for t in output.todos]))
         return self._finish(call, output)

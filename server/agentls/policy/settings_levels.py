@@ -28,6 +28,8 @@ from agentls.store.settings_files import LEVELS, SettingsFile
 
 TRUST_HINT = "trust the folder to apply them"
 LOOSENING_MODES = frozenset({"acceptEdits", "bypassPermissions"})
+CONTEXT_KEYS = ("contextWindow", "autoCompactEnabled", "context")
+"""Settings that shape what the model sees of a long session (see `core.context.settings`)."""
 HELPER_KEYS = ("apiKeyHelper", "awsAuthRefresh", "awsCredentialExport", "otelHeadersHelper", "statusLine")
 """Settings that name a command the agent would run."""
 _KINDS: tuple[ListKind, ...] = ("deny", "ask", "allow")
@@ -57,6 +59,10 @@ class EffectivePolicyConfig:
     mcp_servers: dict[str, Sourced] = field(default_factory=dict)
     env: dict[str, Sourced] = field(default_factory=dict)
     helpers: dict[str, Sourced] = field(default_factory=dict)
+    context: list[Sourced] = field(default_factory=list)
+    """Per level (highest first), the context-shaping keys (`CONTEXT_KEYS`) it sets."""
+    budgets: list[Sourced] = field(default_factory=list)
+    """Every level's `budget` object (budgets only restrict, so an untrusted repository's count)."""
     warnings: list[str] = field(default_factory=list)
 
     def rules(self, kind: ListKind) -> list[Rule]:
@@ -191,6 +197,20 @@ def _merge_passthrough(
         for key in helpers:
             out.helpers.setdefault(key, Sourced(f.data[key], f.level, f.path))
     _merge_sandbox(out, f, gated, where, ignored)
+    _merge_session_settings(out, f, gated, ignored)
+
+
+def _merge_session_settings(
+    out: EffectivePolicyConfig, f: SettingsFile, gated: bool, ignored: list[str]
+) -> None:
+    context = {k: f.data[k] for k in CONTEXT_KEYS if k in f.data}
+    if context and gated:
+        # A repository could make every session compact constantly or never: the user's call.
+        ignored.append(f"context settings ({', '.join(context)})")
+    elif context:
+        out.context.append(Sourced(context, f.level, f.path))
+    if "budget" in f.data:
+        out.budgets.append(Sourced(f.data["budget"], f.level, f.path))
 
 
 def _merge_sandbox(

@@ -1,0 +1,138 @@
+"""The per-model table: context window, max output tokens and prices, from `models.json`.
+
+The table is data, checked against Anthropic's documentation on the date it records, so a price
+change or a new model is a one-line edit and never a code change. A model id is looked up by
+exact id or alias, then with a date suffix removed, then by family (`"sonnet"` in the id), and
+finally falls back to a default window with no prices: the cost of an unknown model is unknown,
+never guessed.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from importlib import resources
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentls.core.model import TokenUsage
+
+_PER_TOKEN = 1e-6
+_DATE_SUFFIX = re.compile(r"-\d{8}$")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class Prices(_Frozen):
+    """US dollars per million tokens."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cache_write_5m: float = Field(ge=0)
+    cache_write_1h: float = Field(ge=0)
+    cache_read: float = Field(ge=0)
+
+    def cost(self, usage: TokenUsage) -> float:
+        """What `usage` costs, in US dollars."""
+        one_hour = min(usage.cache_creation_1h_input_tokens, usage.cache_creation_input_tokens)
+        five_minutes = usage.cache_creation_input_tokens - one_hour
+        return _PER_TOKEN * (
+            usage.input_tokens * self.input
+            + usage.output_tokens * self.output
+            + five_minutes * self.cache_write_5m
+            + one_hour * self.cache_write_1h
+            + usage.cache_read_input_tokens * self.cache_read
+        )
+
+
+class _ModelRow(_Frozen):
+    id: str
+    aliases: tuple[str, ...] = ()
+    pricing: str
+    context_window: int = Field(gt=0)
+    max_output_tokens: int = Field(gt=0)
+
+
+class _FamilyRow(_Frozen):
+    match: str
+    pricing: str
+    context_window: int = Field(gt=0)
+    max_output_tokens: int = Field(gt=0)
+
+
+class _Default(_Frozen):
+    context_window: int = Field(gt=0)
+    max_output_tokens: int = Field(gt=0)
+
+
+class _Table(_Frozen):
+    checked: str
+    pricing: dict[str, Prices]
+    models: tuple[_ModelRow, ...]
+    families: tuple[_FamilyRow, ...] = ()
+    default: _Default
+
+
+Match = Literal["model", "family", "default"]
+
+
+class ModelInfo(_Frozen):
+    """What agentls knows about one model id."""
+
+    model: str
+    context_window: int
+    max_output_tokens: int
+    prices: Prices | None
+    """None when the model is unknown: its cost is not guessed."""
+    match: Match
+    """How the id was found: in the table, by its family, or not at all (defaults)."""
+
+
+@functools.cache
+def _table() -> _Table:
+    text = resources.files("agentls.core.context").joinpath("models.json").read_text(encoding="utf-8")
+    table = _Table.model_validate(json.loads(text))
+    missing = ({r.pricing for r in table.models} | {f.pricing for f in table.families}) - set(table.pricing)
+    if missing:
+        raise ValueError(f"models.json: unknown pricing families {sorted(missing)}")
+    return table
+
+
+def model_info(model: str) -> ModelInfo:
+    table = _table()
+    wanted = {model, _DATE_SUFFIX.sub("", model)}
+    for row in table.models:
+        if wanted & {row.id, *row.aliases}:
+            return ModelInfo(
+                model=model,
+                context_window=row.context_window,
+                max_output_tokens=row.max_output_tokens,
+                prices=table.pricing[row.pricing],
+                match="model",
+            )
+    lowered = model.lower()
+    for family in table.families:
+        if family.match in lowered:
+            return ModelInfo(
+                model=model,
+                context_window=family.context_window,
+                max_output_tokens=family.max_output_tokens,
+                prices=table.pricing[family.pricing],
+                match="family",
+            )
+    return ModelInfo(
+        model=model,
+        context_window=table.default.context_window,
+        max_output_tokens=table.default.max_output_tokens,
+        prices=None,
+        match="default",
+    )
+
+
+def family_prices(name: str) -> Prices:
+    """A pricing family by name (e.g. `sonnet-5`), for benchmarks that price a simulated session."""
+    return _table().pricing[name]

@@ -1,0 +1,542 @@
+"""Runs the context tiers before every request, recovers from an overflow, and records it all.
+
+Before each request (`prepare`), cheapest first, each only if the ones before were not enough:
+micro-compaction past its threshold, snip past its threshold, a model-written summary near the
+limit, and a collapse of the compacted head when it has grown too big. An overflow (`recover`)
+takes the window the API stated and compacts harder, up to `MAX_RECOVERIES` times in a row.
+Every change is a `compaction` record in the transcript, written before the request that
+depends on it, so a resumed session continues from the same context.
+
+The manager owns the *shape* of the context (its compacted head and which results were cleared);
+the messages themselves stay in the session's list, which it rewrites in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from agentls.core.context import collapse as collapse_tier
+from agentls.core.context.base import Base, Stage, render
+from agentls.core.context.budget import Overrun, Spending
+from agentls.core.context.cut import (
+    choose_cut,
+    file_notes,
+    merged_files,
+    snip_note,
+    stage_for,
+    touched_files,
+)
+from agentls.core.context.meter import ContextMeter, overflow_numbers
+from agentls.core.context.microcompact import MicroPolicy, apply_markers, microcompact
+from agentls.core.context.settings import ContextConfig
+from agentls.core.context.summary import ask_for_summary, merge_request, summary_request
+from agentls.core.context.tokens import MessageTokens, block_tokens, text_tokens
+from agentls.core.context.tool_calls import paired_calls
+from agentls.core.events import (
+    AgentEvent,
+    Compacted,
+    CompactionStarted,
+    CompactionTier,
+    CompactionTrigger,
+    Notice,
+    UsageUpdated,
+)
+from agentls.core.journal import Journal
+from agentls.core.messages import Message, ToolResultBlock
+from agentls.core.model import Model, ModelRequest, TokenUsage
+from agentls.core.records import CompactionRecord, UsageRecord
+from agentls.tools.base import TodoItem
+
+MAX_RECOVERIES = 3
+"""Overflow recoveries in a row before a turn gives up with `context_overflow`."""
+MICRO_TRIGGER_CAP = 100_000
+"""Micro-compaction starts at `microCompactPercent` of the window, but never above this many tokens:
+with a million-token window, reading half of it from cache on every request costs more than
+re-reading a file now and then."""
+MICRO_BATCH = 0.4
+"""A micro-compaction frees at least this share of its trigger level at once (batches, rarely)."""
+SNIP_TARGET = 0.6
+"""Snip cuts down to this share of its threshold."""
+SUMMARY_TAIL = 0.2
+"""The recent turns a summary keeps verbatim: at most this share of the window (at least one exchange)."""
+COLLAPSE_SHARE = 0.15
+"""The compacted head's summaries may fill this share of the window before older ones are merged."""
+MAX_STAGES = 8
+SUMMARY_GROWTH = 3_000
+"""Tokens a new summary stage is assumed to add when choosing where to cut."""
+
+EventSink = Callable[[AgentEvent], None]
+PreCompact = Callable[[CompactionTrigger, str | None], Awaitable[str | None]]
+"""Runs the PreCompact hooks; returns why they blocked the compaction, or None."""
+FileCheck = Callable[[Sequence[str]], Awaitable[dict[str, bool | None]]]
+"""For each path: has the file changed since the agent last saw it (None: unknown)."""
+RequestFor = Callable[[Sequence[Message], tuple[tuple[int, int], ...]], ModelRequest]
+"""The session's request for these messages with these cache points (system, tools, settings)."""
+BudgetCheck = Callable[[TokenUsage], Overrun | None]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    compacted: bool
+    tokens_before: int
+    tokens_after: int
+    message: str
+    tier: CompactionTier | None = None
+
+
+@dataclass
+class ContextDeps:
+    """What the manager needs from its session."""
+
+    model: Model
+    journal: Journal
+    spending: Spending
+    request_for: RequestFor
+    fixed_tokens: Callable[[], int]
+    """Tokens of the system prompt and tool definitions (they change when a deny rule hides a tool)."""
+    root: Path
+    transcript: str
+    todos: Callable[[], Sequence[TodoItem]]
+    file_check: FileCheck
+    pre_compact: PreCompact
+
+
+class ContextManager:
+    def __init__(self, settings: ContextConfig, meter: ContextMeter, deps: ContextDeps) -> None:
+        self.settings = settings
+        self.meter = meter
+        self.tokens = MessageTokens()
+        self.base: Base | None = None
+        self.cleared: set[str] = set()
+        self._deps = deps
+        self._sent_length = 0
+        """Messages in the last request sent: its last one carries the previous breakpoint."""
+        self._recoveries = 0
+        self._hard_next = False
+        self._last_usage = TokenUsage()
+
+    # --- What the loop asks ------------------------------------------------------------------
+
+    def fill(self, history: Sequence[Message]) -> int:
+        return self.meter.fill(history, self._deps.fixed_tokens(), self.tokens)
+
+    def cache_points(self, history: Sequence[Message]) -> tuple[tuple[int, int], ...]:
+        """Breakpoints: the compacted head's last stable block, the previous request's last
+        message (its prefix is cached; the API looks back only 20 blocks), the last message."""
+        points: list[tuple[int, int]] = []
+        if self.base is not None and history:
+            points.append((0, self.base.stable_blocks - 1))
+        if 0 < self._sent_length < len(history):
+            points.append((self._sent_length - 1, -1))
+        points.append((-1, -1))
+        return tuple(points)
+
+    def request(self, history: Sequence[Message]) -> ModelRequest:
+        """The session's next request for `history`, with this context's cache breakpoints."""
+        return self._deps.request_for(history, self.cache_points(history))
+
+    @property
+    def recoveries(self) -> int:
+        """Overflow recoveries in a row so far."""
+        return self._recoveries
+
+    def projected(self, history: Sequence[Message], reply_tokens: int | None = None) -> TokenUsage:
+        """The usage the next request is expected to have (for budgets)."""
+        total = self.fill(history)
+        # What the last request left in the cache: the API said so. A provider (or a cache) that
+        # did not cache is not assumed to cache the next time.
+        cached = self._last_usage.cache_read_input_tokens + self._last_usage.cache_creation_input_tokens
+        return self._deps.spending.project(total, cached if self._sent_length else 0, reply_tokens)
+
+    def sending(self, history: Sequence[Message]) -> None:
+        self.meter.sending(history, self._deps.fixed_tokens(), self.tokens)
+        self._sent_length = len(history)
+
+    def answered(self, usage: TokenUsage, context_length: int) -> None:
+        """A response came back (whatever it said): calibrate, and the overflow streak is over."""
+        self.meter.measured(usage, context_length)
+        self._last_usage = usage
+        self._recoveries = 0
+
+    def account(
+        self, usage: TokenUsage, history: Sequence[Message], emit: EventSink, *, purpose: str = "turn"
+    ) -> float | None:
+        """Add a request's usage to the session's spending, record it and report it."""
+        spending = self._deps.spending
+        cost = spending.account(usage)
+        self._deps.journal.write(
+            UsageRecord(request=usage, session=spending.usage, session_cost_usd=spending.session_cost)
+        )
+        emit(
+            UsageUpdated(
+                request=usage,
+                session=spending.usage,
+                request_cost_usd=cost,
+                session_cost_usd=spending.session_cost,
+                context_tokens=self.fill(history),
+                context_window=self.meter.window,
+                purpose="compaction" if purpose == "compaction" else "turn",
+            )
+        )
+        return cost
+
+    def restore(self, base: Base | None, cleared: set[str], history: Sequence[Message]) -> None:
+        """A resumed session's context shape, as its transcript's compaction records left it."""
+        self.base, self.cleared = base, set(cleared)
+        self.meter.rewritten()
+        self.tokens.forget_all_but(history)
+
+    # --- Before every request ----------------------------------------------------------------
+
+    async def prepare(self, history: list[Message], emit: EventSink, budget: BudgetCheck) -> None:
+        """Run the tiers that the fill level calls for."""
+        if self._hard_next:
+            self._hard_next = False
+            await self._compact_hard(history, emit, budget, attempt=1)
+            return
+        window = self.meter.window
+        settings = self.settings
+        if settings.micro_compact:
+            trigger = min(window * settings.micro_compact_percent // 100, MICRO_TRIGGER_CAP)
+            policy = MicroPolicy(
+                trigger=trigger,
+                min_reclaim=int(trigger * MICRO_BATCH),
+                keep_recent=settings.keep_tool_results,
+            )
+            self._micro(history, policy, "auto", emit)
+        if settings.snip and self.fill(history) >= window * settings.snip_percent // 100:
+            await self._snip(history, int(window * settings.snip_percent / 100 * SNIP_TARGET), "auto", emit)
+        full = self.fill(history) >= window * settings.auto_compact_percent // 100
+        if settings.auto_compact and full and not await self._summarize(history, "auto", None, emit, budget):
+            await self._snip(history, int(window * SUMMARY_TAIL), "auto", emit)
+
+    async def recover(
+        self, history: list[Message], message: str, emit: EventSink, budget: BudgetCheck
+    ) -> bool:
+        """The API said the request was too long. Learn the window it stated, compact harder, and
+        say whether the request may be sent again (False after `MAX_RECOVERIES` in a row, or when
+        nothing could be cut)."""
+        numbers = overflow_numbers(message)
+        if numbers is not None and self.meter.learn(numbers[1]):
+            emit(
+                Notice(
+                    message=f"The model's context window is {numbers[1]:,} tokens (the API said so); "
+                    "agentls uses that from now on."
+                )
+            )
+        if self._recoveries >= MAX_RECOVERIES:
+            return False
+        self._recoveries += 1
+        return await self._compact_hard(history, emit, budget, attempt=self._recoveries)
+
+    def overflowed_in_reply(self) -> None:
+        """The model stopped because the context was full while it answered: compact hard next."""
+        self._hard_next = True
+
+    async def compact(
+        self, history: list[Message], instructions: str | None, emit: EventSink, budget: BudgetCheck
+    ) -> Outcome:
+        """A compaction the user asked for: summarise all but the last exchange."""
+        before = self.fill(history)
+        if self._summarizable(history) is None:
+            return Outcome(False, before, before, "nothing to compact yet")
+        done = await self._summarize(history, "manual", instructions, emit, budget, tail_budget=0)
+        after = self.fill(history)
+        if not done:
+            return Outcome(False, before, after, "the compaction did not happen (see the notices)")
+        return Outcome(True, before, after, f"compacted {before:,} → {after:,} tokens", "summary")
+
+    # --- The tiers ---------------------------------------------------------------------------
+
+    def _micro(
+        self, history: list[Message], policy: MicroPolicy, trigger: CompactionTrigger, emit: EventSink
+    ) -> bool:
+        before = self.fill(history)
+        if before < policy.trigger:
+            return False
+        edit = microcompact(
+            history,
+            paired_calls(history),
+            cleared=self.cleared,
+            fill=before,
+            policy=policy,
+            root=self._deps.root,
+            tokens=self._result_tokens,
+        )
+        if edit is None:
+            return False
+        history[:] = apply_markers(history, edit.markers)
+        self.cleared |= edit.markers.keys()
+        parts = [f"{edit.old} old" if edit.old else "", f"{edit.stale} stale" if edit.stale else ""]
+        what = " and ".join(p for p in parts if p)
+        self._changed(
+            history,
+            emit,
+            tier="micro",
+            trigger=trigger,
+            before=before,
+            message=f"cleared {what} tool result(s)",
+            record={"markers": edit.markers},
+        )
+        return True
+
+    async def _snip(
+        self, history: list[Message], target: int, trigger: CompactionTrigger, emit: EventSink
+    ) -> bool:
+        before = self.fill(history)
+        head = self.tokens.of(history[0]) if self.base is not None and history else 0
+        budget = max(0, target - self._deps.fixed_tokens() - head - SUMMARY_GROWTH // 3)
+        cut = choose_cut(history, has_head=self.base is not None, budget=budget, tokens=self.tokens.of)
+        if cut is None:
+            return False
+        removed = cut.removed(history)
+        stage = stage_for("snip", snip_note(removed, self._deps.root), removed)
+        await self._replace_head(
+            history, cut.keep_from, stage, emit, tier="snip", trigger=trigger, before=before
+        )
+        return True
+
+    async def _summarize(
+        self,
+        history: list[Message],
+        trigger: CompactionTrigger,
+        instructions: str | None,
+        emit: EventSink,
+        budget: BudgetCheck,
+        tail_budget: int | None = None,
+    ) -> bool:
+        """Tier 3. False (with a notice) when it did not happen: the caller falls back to snip."""
+        cut_at = self._summarizable(history, tail_budget)
+        if cut_at is None:
+            return False
+        blocked = await self._deps.pre_compact("manual" if trigger == "manual" else "auto", instructions)
+        if blocked is not None:
+            emit(Notice(level="warning", message=f"A PreCompact hook blocked the compaction: {blocked}"))
+            return False
+        before = self.fill(history)
+        sent = self._fitting(history)
+        request = summary_request(self._deps.request_for(sent, self._read_only_points(sent)), instructions)
+        overrun = budget(self.projected(sent, reply_tokens=2_000))
+        if overrun is not None:
+            emit(Notice(level="warning", message=f"No summary: {overrun.message}."))
+            return False
+        emit(
+            CompactionStarted(
+                tier="summary", trigger=trigger, tokens=before, context_window=self.meter.window
+            )
+        )
+        reply = await ask_for_summary(self._deps.model, request)
+        if reply.usage != TokenUsage():
+            self.account(reply.usage, history, emit, purpose="compaction")
+        if reply.error is not None:
+            emit(
+                Notice(
+                    level="warning",
+                    message=f"Compaction by summary failed ({reply.error}); cutting old turns instead.",
+                )
+            )
+            return False
+        keep_from = self._summarizable(history, tail_budget)
+        assert keep_from is not None
+        removed = history[(1 if self.base is not None else 0) : keep_from]
+        stage = stage_for("summary", reply.text, removed)
+        await self._replace_head(
+            history,
+            keep_from,
+            stage,
+            emit,
+            tier="summary",
+            trigger=trigger,
+            before=before,
+            summary=reply.text,
+        )
+        await self._collapse(history, trigger, emit, budget)
+        return True
+
+    async def _collapse(
+        self, history: list[Message], trigger: CompactionTrigger, emit: EventSink, budget: BudgetCheck
+    ) -> None:
+        base = self.base
+        if base is None:
+            return
+        plan = collapse_tier.plan_collapse(
+            base,
+            budget=int(self.meter.window * COLLAPSE_SHARE),
+            max_stages=MAX_STAGES,
+            tokens=text_tokens,
+        )
+        if plan is None:
+            return
+        before = self.fill(history)
+        stages = base.stages[: plan.count]
+        limit_chars = int(self.meter.window * COLLAPSE_SHARE * 3.5 / 2)
+        text, by_model = collapse_tier.mechanical_text(stages, limit_chars), False
+        if any(s.kind == "summary" for s in stages):
+            request = merge_request(self._deps.request_for(history[:0], ()), stages)
+            fixed = self._deps.fixed_tokens()
+            size = fixed + sum(text_tokens(s.text) for s in stages)
+            if budget(self._deps.spending.project(size, fixed, 2_000)) is None:
+                emit(
+                    CompactionStarted(
+                        tier="collapse", trigger=trigger, tokens=before, context_window=self.meter.window
+                    )
+                )
+                reply = await ask_for_summary(self._deps.model, request)
+                if reply.usage != TokenUsage():
+                    self.account(reply.usage, history, emit, purpose="compaction")
+                if reply.error is None:
+                    text, by_model = reply.text, True
+        merged = collapse_tier.merged_stage(stages, text, by_model=by_model)
+        self.base = collapse_tier.collapsed(base, plan, merged)
+        history[0] = render(self.base)
+        kept = len(history) - 1
+        how = "by the model" if by_model else "mechanically"
+        self._changed(
+            history,
+            emit,
+            tier="collapse",
+            trigger=trigger,
+            before=before,
+            message=f"merged {plan.count} earlier summaries into one ({how})",
+            record={"base": self.base, "kept": kept},
+            summary=text if by_model else None,
+        )
+
+    async def _compact_hard(
+        self, history: list[Message], emit: EventSink, budget: BudgetCheck, *, attempt: int
+    ) -> bool:
+        """Overflow recovery, harder with each attempt: clear every old result, cut to half the
+        window, then summarise with a short tail, then keep only the last exchange."""
+        window = self.meter.window
+        changed = self._micro(history, MicroPolicy(trigger=0, min_reclaim=1, keep_recent=1), "reactive", emit)
+        if self.fill(history) >= window // 2:
+            changed |= await self._snip(history, window // 2, "reactive", emit)
+        if attempt >= 2 or self.fill(history) >= window * 85 // 100:
+            summarized = await self._summarize(
+                history, "reactive", None, emit, budget, tail_budget=window // 10
+            )
+            changed |= summarized
+            if not summarized or attempt >= 3:
+                changed |= await self._snip(history, 0, "reactive", emit)
+        return changed
+
+    # --- Shared steps ------------------------------------------------------------------------
+
+    def _summarizable(self, history: Sequence[Message], tail_budget: int | None = None) -> int | None:
+        """Where a summary would cut (the first kept message), or None if nothing can be cut."""
+        tail = int(self.meter.window * SUMMARY_TAIL) if tail_budget is None else tail_budget
+        cut = choose_cut(history, has_head=self.base is not None, budget=tail, tokens=self.tokens.of)
+        return None if cut is None else cut.keep_from
+
+    def _fitting(self, history: list[Message]) -> list[Message]:
+        """The messages a summary request can carry: all of them, or, when they would not fit the
+        window (an overflow), a copy with every old tool result cleared."""
+        if self.fill(history) < self.meter.window * 9 // 10:
+            return history
+        markers = {
+            c.id: "[Cleared by agentls: too long to resend for the summary.]"
+            for c in paired_calls(history)
+            if c.id not in self.cleared and c.message_index != len(history) - 1
+        }
+        return apply_markers(history, markers)
+
+    def _read_only_points(self, sent: Sequence[Message]) -> tuple[tuple[int, int], ...]:
+        """Breakpoints for a summary request: read what is cached, write nothing new (its new part
+        is never sent again)."""
+        points = [p for p in self.cache_points(sent) if p != (-1, -1)]
+        return tuple(points)
+
+    async def _replace_head(
+        self,
+        history: list[Message],
+        keep_from: int,
+        stage: Stage,
+        emit: EventSink,
+        *,
+        tier: CompactionTier,
+        trigger: CompactionTrigger,
+        before: int,
+        summary: str | None = None,
+    ) -> None:
+        start = 1 if self.base is not None else 0
+        removed = history[start:keep_from]
+        files = merged_files(self.base, touched_files(removed, self._deps.root))
+        changed = await self._deps.file_check(list(files))
+        base = Base(
+            transcript=self._deps.transcript,
+            stages=(*(self.base.stages if self.base else ()), stage),
+            todos=tuple(_todo_line(t) for t in self._deps.todos()),
+            files=file_notes(files, changed),
+        )
+        self.base = base
+        history[:] = [render(base), *history[keep_from:]]
+        self.cleared &= {b.tool_use_id for m in history for b in m.content if isinstance(b, ToolResultBlock)}
+        self._changed(
+            history,
+            emit,
+            tier=tier,
+            trigger=trigger,
+            before=before,
+            message=f"replaced {stage.messages} earlier message(s) ({stage.tool_calls} tool calls) with "
+            + ("a summary" if tier == "summary" else "a list of what they did"),
+            record={
+                "base": base,
+                "kept": len(history) - 1,
+                "removed_messages": stage.messages,
+                "removed_tool_calls": stage.tool_calls,
+            },
+            summary=summary,
+        )
+
+    def _changed(
+        self,
+        history: list[Message],
+        emit: EventSink,
+        *,
+        tier: CompactionTier,
+        trigger: CompactionTrigger,
+        before: int,
+        message: str,
+        record: dict[str, object],
+        summary: str | None = None,
+    ) -> None:
+        self.meter.rewritten()
+        self._sent_length = 0
+        self.tokens.forget_all_but(history)
+        after = self.fill(history)
+        window = self.meter.window
+        self._deps.journal.write(
+            CompactionRecord(
+                tier=tier,
+                trigger=trigger,
+                tokens_before=before,
+                tokens_after=after,
+                window=window,
+                summary=summary,
+                at=datetime.now(UTC).isoformat(timespec="seconds"),
+                **record,
+            ),
+            sync=True,
+        )
+        emit(
+            Compacted(
+                tier=tier,
+                trigger=trigger,
+                tokens_before=before,
+                tokens_after=after,
+                context_window=window,
+                message=f"{message}: {before:,} → {after:,} tokens of {window:,}",
+                summary=summary,
+            )
+        )
+
+    def _result_tokens(self, block: ToolResultBlock) -> int:
+        return block_tokens(block)
+
+
+def _todo_line(item: TodoItem) -> str:
+    mark = {"completed": "[x]", "in_progress": "[~]", "pending": "[ ]"}[item.status]
+    return f"{mark} {item.content}"
