@@ -219,8 +219,12 @@ async def test_sessions_round_trip_and_a_loaded_session_replays_its_history(env:
                 "tool_call",
                 "tool_call_update",
                 "agent_message_chunk",
+                "usage_update",
             ], kinds
             assert replay[0]["content"]["text"] == "Summarise my notes\nplease"
+            # The context meter and the cost come back with the session.
+            meter = replay[5]
+            assert 0 < meter["used"] < meter["size"] and meter["cost"]["currency"] == "USD"
             assert replay[1]["content"]["text"] == "Reading."
             assert replay[2]["kind"] == "read"
             assert replay[3]["status"] == "completed"

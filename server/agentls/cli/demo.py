@@ -11,7 +11,7 @@ from pathlib import Path
 
 from agentls.cli.drive import drive_turn
 from agentls.cli.main import CliError
-from agentls.cli.run import make_renderer
+from agentls.cli.render import make_renderer
 from agentls.core.config import AgentConfig
 from agentls.core.session import Session, SessionDeps
 from agentls.demo.script import demo_model

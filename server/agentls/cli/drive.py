@@ -11,7 +11,16 @@ from agentls.cli.render import Renderer
 from agentls.core.events import Notice, StopReason
 from agentls.core.session import Session
 
-EXIT_CODES = {"end_turn": 0, "error": 1, "max_turns": 3, "max_tokens": 3, "refusal": 3, "cancelled": 130}
+EXIT_CODES = {
+    "end_turn": 0,
+    "error": 1,
+    "context_overflow": 1,
+    "max_turns": 3,
+    "max_tokens": 3,
+    "refusal": 3,
+    "budget_exceeded": 3,
+    "cancelled": 130,
+}
 
 
 def exit_code(stop: StopReason | None) -> int:

@@ -1,8 +1,8 @@
 """`agentls` entry point: argument parsing and exit codes; the work lives in the sub-modules.
 
-Exit codes: 0 the turn ended normally; 1 the API or the agent failed; 2 bad usage or setup
-(a flag, a missing key, an unknown session); 3 the turn stopped early (max turns, max tokens,
-refusal); 130 cancelled with Ctrl-C.
+Exit codes: 0 the turn ended normally; 1 the API or the agent failed (the context overflowed
+even after compacting included); 2 bad usage or setup (a flag, a missing key, an unknown
+session); 3 the turn stopped early (max turns, max tokens, refusal, a budget); 130 cancelled.
 """
 
 from __future__ import annotations
@@ -65,6 +65,24 @@ def _parser() -> argparse.ArgumentParser:
         help=f"model requests allowed in this turn (default {DEFAULT_MAX_TURNS})",
     )
     run.add_argument(
+        "--context-window",
+        type=_positive_int,
+        metavar="TOKENS",
+        help="the model's context window (default: from agentls' model table, or what the API says)",
+    )
+    run.add_argument(
+        "--max-budget-usd",
+        type=_positive_float,
+        metavar="USD",
+        help="stop the session before an API call that would take its cost over this many dollars",
+    )
+    run.add_argument(
+        "--max-total-tokens",
+        type=_positive_int,
+        metavar="TOKENS",
+        help="stop the session before an API call that would take its tokens (all kinds) over this",
+    )
+    run.add_argument(
         "--thinking",
         type=_thinking,
         default=None,
@@ -75,6 +93,13 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the bundled offline demo (scripted model, sample project)")
     demo.add_argument("--dir", help="copy the sample project here instead of a temporary directory")
     demo.add_argument("--output-format", choices=("text", "stream-json"), default="text")
+
+    compact = sub.add_parser(
+        "compact", help="compact a session now: its earlier conversation is replaced by a summary"
+    )
+    compact.add_argument("session", help="the session (an id or a unique prefix)")
+    compact.add_argument("--instructions", help="what the summary should focus on")
+    compact.add_argument("--output-format", choices=("text", "stream-json"), default="text")
 
     sessions = sub.add_parser("sessions", help="list recorded sessions")
     sessions.add_argument("--limit", type=_positive_int, default=20)
@@ -120,6 +145,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -135,6 +170,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from agentls.cli.demo import demo_command
 
             return asyncio.run(demo_command(args))
+        if args.command == "compact":
+            import asyncio
+
+            from agentls.cli.compact import compact_command
+
+            return asyncio.run(compact_command(args))
         if args.command == "sessions":
             from agentls.cli.sessions import sessions_command
 

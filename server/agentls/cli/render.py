@@ -12,6 +12,8 @@ from typing import TextIO
 
 from agentls.core.events import (
     AgentEvent,
+    Compacted,
+    CompactionStarted,
     Notice,
     PermissionDecided,
     PlanUpdated,
@@ -27,6 +29,10 @@ from agentls.core.events import (
 Renderer = Callable[[AgentEvent], None]
 
 _STATUS = {"completed": "[x]", "in_progress": "[~]", "pending": "[ ]"}
+
+
+def make_renderer(output_format: str) -> Renderer:
+    return json_renderer() if output_format == "stream-json" else TextRenderer()
 
 
 def json_renderer(out: TextIO | None = None) -> Renderer:
@@ -77,6 +83,10 @@ class TextRenderer:
                 )
             case Notice():
                 self._note(f"{event.level}: {event.message}")
+            case CompactionStarted():
+                self._note(f"(compacting the context: asking the model for a {event.tier}…)")
+            case Compacted():
+                self._note(f"(context {event.tier}: {event.message})")
             case TurnEnded():
                 self._end(event)
             case _:
@@ -90,14 +100,12 @@ class TextRenderer:
         stop = event.stop
         if stop.kind == "error":
             self._note(f"error ({stop.cause.kind}): {stop.cause.message}")
+        elif stop.kind in ("budget_exceeded", "context_overflow"):
+            self._note(f"stopped: {stop.kind}: {stop.message}")
         elif stop.kind != "end_turn":
             detail = f" (limit {stop.limit})" if stop.kind == "max_turns" else ""
             self._note(f"stopped: {stop.kind}{detail}")
-        u = event.usage
-        self._note(
-            f"[{event.requests} request(s) · {u.total_input} in ({u.cache_read_input_tokens} cached) / "
-            f'{u.output_tokens} out · resume with: agentls run --resume {event.session_id} "..."]'
-        )
+        self._note(f'[{usage_line(event)} · resume with: agentls run --resume {event.session_id} "..."]')
 
     def _note(self, text: str) -> None:
         if self._mid_line:
@@ -106,6 +114,27 @@ class TextRenderer:
             self._mid_line = False
         self._err.write(text + "\n")
         self._err.flush()
+
+
+def usage_line(event: TurnEnded) -> str:
+    """Tokens, cache share, cost and context fill, e.g. `3 requests · 41,200 tokens in (93% from
+    cache) / 820 out · $0.0213 · context 14% of 200,000`."""
+    u = event.usage
+    parts = [
+        f"{event.requests} request(s)",
+        f"{u.total_input:,} tokens in ({u.cache_share:.0%} from cache) / {u.output_tokens:,} out",
+    ]
+    if event.cost_usd is not None:
+        cost = f"${event.cost_usd:.4f}"
+        if event.session_cost_usd is not None and event.session_cost_usd > event.cost_usd + 5e-5:
+            cost += f" (session ${event.session_cost_usd:.4f})"
+        parts.append(cost)
+    else:
+        parts.append("cost unknown (no price for this model)")
+    if event.context_window:
+        share = event.context_tokens / event.context_window
+        parts.append(f"context {share:.0%} of {event.context_window:,}")
+    return " · ".join(parts)
 
 
 def _result_line(event: ToolCallFinished) -> str:

@@ -6,14 +6,16 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from agentls.cli.approver import RefusingApprover, TerminalApprover
 from agentls.cli.drive import drive_turn
 from agentls.cli.main import CliError
 from agentls.cli.permissions import cli_settings
-from agentls.cli.render import Renderer, TextRenderer, json_renderer
+from agentls.cli.render import make_renderer
 from agentls.core.anthropic_model import DEFAULT_MODEL, AnthropicModel
 from agentls.core.config import AgentConfig
+from agentls.core.context.settings import BudgetConfig, ContextConfig
 from agentls.core.model import ThinkingConfig
 from agentls.core.session import Session, SessionDeps
 from agentls.policy.decision import Approver
@@ -26,10 +28,6 @@ NO_KEY = (
     "ANTHROPIC_API_KEY is not set. Export your key (export ANTHROPIC_API_KEY=sk-ant-...) and run again, "
     "or try `agentls demo`, which needs no key."
 )
-
-
-def make_renderer(output_format: str) -> Renderer:
-    return json_renderer() if output_format == "stream-json" else TextRenderer()
 
 
 def terminal_approver() -> Approver:
@@ -56,43 +54,60 @@ def _resumed_model(store: SessionStore, session_id: str) -> tuple[str | None, Pa
 
 
 async def run_command(args: argparse.Namespace) -> int:
-    if not (os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")):
-        raise CliError(NO_KEY)
-    store = SessionStore()
-    model_name = args.model
-    cwd = resolve_cwd(args.cwd) if args.cwd else None
-    if args.resume:
-        previous_model, previous_cwd = _resumed_model(store, args.resume)
-        model_name = model_name or previous_model
-        cwd = cwd or previous_cwd
-    cwd = cwd or resolve_cwd(None)
-    if not cwd.is_dir():
-        raise CliError(f"the session's directory {cwd} no longer exists; pass --cwd")
-    model_name = model_name or DEFAULT_MODEL
     thinking: ThinkingConfig | None = args.thinking
     # Thinking tokens count against max_tokens: leave room for the answer after the budget.
     budget = thinking.budget_tokens if thinking and thinking.budget_tokens else 0
-    max_tokens = max(32_000 if thinking else 16_000, budget + 16_000)
-    config = AgentConfig(
-        model=model_name,
-        max_turns=args.max_turns,
-        permission_mode=args.permission_mode,
-        thinking=thinking,
-        max_tokens=max_tokens,
+    session = await open_session(
+        resume=args.resume,
+        model=args.model,
+        cwd=args.cwd,
+        settings=args.settings,
+        config={
+            "max_turns": args.max_turns,
+            "permission_mode": args.permission_mode,
+            "thinking": thinking,
+            "max_tokens": max(32_000 if thinking else 16_000, budget + 16_000),
+            "context": ContextConfig(window=args.context_window) if args.context_window else ContextConfig(),
+            "budget": BudgetConfig(max_usd=args.max_budget_usd, max_tokens=args.max_total_tokens),
+        },
     )
-    deps = SessionDeps(
-        config=config,
-        model=AnthropicModel(model_name),
-        workspace=DiskWorkspace(cwd),
-        approver=terminal_approver(),
-        store=store,
-        settings=SettingsSources(project=cwd, cli=cli_settings(args.settings)),
-    )
-    if args.resume:
-        try:
-            session = await Session.resume(deps, args.resume)
-        except LookupError as err:
-            raise CliError(str(err)) from None
-    else:
-        session = await Session.start(deps)
     return await drive_turn(session, args.prompt, make_renderer(args.output_format))
+
+
+async def open_session(
+    *,
+    resume: str | None,
+    model: str | None,
+    cwd: str | None,
+    settings: str | None,
+    config: dict[str, Any],
+    approver: Approver | None = None,
+) -> Session:
+    """A new session, or `resume`d, on the Anthropic API with a disk workspace and a session store."""
+    if not (os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")):
+        raise CliError(NO_KEY)
+    store = SessionStore()
+    model_name = model
+    root = resolve_cwd(cwd) if cwd else None
+    if resume:
+        previous_model, previous_cwd = _resumed_model(store, resume)
+        model_name = model_name or previous_model
+        root = root or previous_cwd
+    root = root or resolve_cwd(None)
+    if not root.is_dir():
+        raise CliError(f"the session's directory {root} no longer exists; pass --cwd")
+    model_name = model_name or DEFAULT_MODEL
+    deps = SessionDeps(
+        config=AgentConfig(model=model_name, **config),
+        model=AnthropicModel(model_name),
+        workspace=DiskWorkspace(root),
+        approver=approver or terminal_approver(),
+        store=store,
+        settings=SettingsSources(project=root, cli=cli_settings(settings)),
+    )
+    if not resume:
+        return await Session.start(deps)
+    try:
+        return await Session.resume(deps, resume)
+    except LookupError as err:
+        raise CliError(str(err)) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ from agentls.lsp.params import (
     parse,
 )
 from agentls.lsp.reporter import SESSION_UPDATE
-from agentls.lsp.sessions import SessionError
+from agentls.lsp.sessions import SessionError, display_history
 from agentls.lsp.turns import TurnBusy, run_turn
 
 if TYPE_CHECKING:
@@ -45,10 +46,7 @@ def register(server: AgentServer) -> None:
             raise SessionBusyError(
                 f"Session busy: {err}; wait for it to finish or cancel it (agentls/cancel)"
             ) from None
-        response: dict[str, Any] = {"stopReason": to_proto.stop_reason(result.stop)}
-        if result.stop.kind == "error":
-            response["error"] = result.stop.cause.model_dump()
-        return response
+        return {"stopReason": to_proto.stop_reason(result.stop), **to_proto.stop_details(result.stop)}
 
     @server.feature("agentls/cancel")
     async def cancel(ls: AgentServer, raw: Any) -> None:
@@ -76,8 +74,18 @@ def register(server: AgentServer) -> None:
     async def load_session(ls: AgentServer, raw: Any) -> dict[str, Any]:
         params = parse(SessionIdParams, raw)
         session = await _guard(ls.sessions.load(params.session_id))
-        # As ACP's session/load: replay the conversation so the client can show it.
-        for update in to_proto.history_updates(session.state.history):
+        # As ACP's session/load: replay the conversation so the client can show it. The whole of
+        # it, from the transcript: what the model still sees may have been compacted.
+        history = await asyncio.to_thread(display_history, session)
+        updates = to_proto.history_updates(history)
+        state = session.state
+        spending = state.spending
+        updates.append(
+            to_proto.context_usage(
+                state.context.fill(state.history), state.context.meter.window, spending.session_cost
+            )
+        )
+        for update in updates:
             ls.protocol.notify(SESSION_UPDATE, {"sessionId": session.id, "update": update})
         return {"sessionId": session.id}
 

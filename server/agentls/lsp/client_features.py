@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as T
 
 from agentls.core.model import ThinkingConfig
+
+if TYPE_CHECKING:
+    from agentls.core.context.settings import BudgetConfig, ContextConfig
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,24 @@ def thinking_option(options: dict[str, Any]) -> ThinkingConfig | None:
     if value == "adaptive":
         return ThinkingConfig(type="adaptive")
     return ThinkingConfig(type="enabled", budget_tokens=int(value))
+
+
+def context_option(options: dict[str, Any]) -> ContextConfig:
+    """`contextWindow` and `context` ({autoCompact, autoCompactPercent, ...}), as the user set them
+    in the editor: they win over settings files. Raises `ValidationError` for bad values."""
+    from agentls.core.context.settings import ContextConfig
+
+    values = dict(options.get("context") or {})
+    if options.get("contextWindow") is not None:
+        values["contextWindow"] = options["contextWindow"]
+    return ContextConfig.model_validate(values)
+
+
+def budget_option(options: dict[str, Any]) -> BudgetConfig:
+    """`budget`: {maxUsd, maxTokens} for each session of this editor."""
+    from agentls.core.context.settings import BudgetConfig
+
+    return BudgetConfig.model_validate(options.get("budget") or {})
 
 
 def settings_option(options: dict[str, Any]) -> dict[str, Any] | None:

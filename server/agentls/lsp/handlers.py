@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from agentls.lsp import agent_requests, code_actions, commands, documents, lifecycle, permission_commands
+from agentls.lsp import (
+    agent_requests,
+    code_actions,
+    commands,
+    compaction,
+    documents,
+    lifecycle,
+    permission_commands,
+)
 
 if TYPE_CHECKING:
     from agentls.lsp.server import AgentServer
@@ -16,4 +24,5 @@ def register(server: AgentServer) -> None:
     agent_requests.register(server)
     commands.register(server)
     permission_commands.register(server)
+    compaction.register(server)
     code_actions.register(server)

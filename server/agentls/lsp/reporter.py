@@ -18,6 +18,8 @@ from lsprotocol import types as T
 
 from agentls.core.events import (
     AgentEvent,
+    Compacted,
+    CompactionStarted,
     PlanUpdated,
     RequestStarted,
     StopReason,
@@ -51,6 +53,8 @@ class TurnReporter:
         self._pending_kind = ""
         self._pending: list[str] = []
         self._flush_handle: asyncio.TimerHandle | None = None
+        self._cost: float | None = None
+        """The session's cost as last reported, for context updates after a compaction."""
 
     async def begin(self, title: str) -> None:
         if not self._server.state.features.work_done_progress:
@@ -82,10 +86,13 @@ class TurnReporter:
             if self._flush_handle is None:
                 self._flush_handle = asyncio.get_running_loop().call_later(COALESCE_S, self.flush)
             return
-        update = _update_for(event)
-        if update is not None:
+        if isinstance(event, UsageUpdated):
+            self._cost = event.session_cost_usd
+        updates = _updates_for(event, self._cost)
+        if updates:
             self.flush()
-            self._send(update)
+            for update in updates:
+                self._send(update)
 
     def flush(self) -> None:
         if self._flush_handle is not None:
@@ -96,10 +103,12 @@ class TurnReporter:
             self._send(to_proto.text_chunk(self._pending_kind, text))
 
     def end(self, stop: StopReason) -> None:
+        self.close(stop.kind if stop.kind != "error" else f"error: {stop.cause.message}")
+
+    def close(self, message: str) -> None:
         self.flush()
         if self._token is None:
             return
-        message = stop.kind if stop.kind != "error" else f"error: {stop.cause.message}"
         self._server.work_done_progress.end(self._token, T.WorkDoneProgressEnd(message=message))
         # pygls keeps every token forever; a long editor session would accumulate them.
         self._server.work_done_progress.tokens.pop(self._token, None)
@@ -120,6 +129,8 @@ class TurnReporter:
         match event:
             case RequestStarted():
                 return "thinking" if event.attempt == 1 else f"thinking (retry {event.attempt})"
+            case CompactionStarted():
+                return "compacting the context"
             case ToolCallStarted():
                 self._titles[event.call_id] = event.title or event.name
                 return None
@@ -132,17 +143,25 @@ class TurnReporter:
                 return None
 
 
-def _update_for(event: AgentEvent) -> dict[str, Any] | None:
+def _updates_for(event: AgentEvent, cost: float | None) -> list[dict[str, Any]]:
     match event:
         case ToolCallStarted():
-            return to_proto.tool_call(event)
+            return [to_proto.tool_call(event)]
         case ToolCallUpdated():
-            return to_proto.tool_call_status(event)
+            return [to_proto.tool_call_status(event)]
         case ToolCallFinished():
-            return to_proto.tool_call_done(event)
+            return [to_proto.tool_call_done(event)]
         case PlanUpdated():
-            return to_proto.plan(event)
+            return [to_proto.plan(event)]
         case UsageUpdated():
-            return to_proto.usage(event)
+            return [to_proto.usage(event)]
+        case CompactionStarted():
+            return [to_proto.compaction_started(event)]
+        case Compacted():
+            # What the model sees shrank: the meter follows at once.
+            return [
+                to_proto.compaction(event),
+                to_proto.context_usage(event.tokens_after, event.context_window, cost),
+            ]
         case _:
-            return None
+            return []

@@ -17,10 +17,13 @@ from pydantic import ValidationError
 
 from agentls.core.anthropic_model import DEFAULT_MODEL, AnthropicModel
 from agentls.core.config import AgentConfig
+from agentls.core.messages import Message
+from agentls.core.replay import replay
 from agentls.core.session import Session, SessionDeps
 from agentls.lsp.approver import LspApprover
-from agentls.lsp.client_features import settings_option, thinking_option
+from agentls.lsp.client_features import budget_option, context_option, settings_option, thinking_option
 from agentls.policy.loader import SettingsSources
+from agentls.store.jsonl import read_jsonl
 from agentls.store.sessions import SessionStore
 from agentls.store.watch import watch_files
 from agentls.tools.registry import ToolRegistry
@@ -153,6 +156,8 @@ class SessionManager:
                 permission_mode=options.get("permissionMode"),
                 max_turns=int(options.get("maxTurns", 50)),
                 thinking=thinking_option(options),
+                context=context_option(options),
+                budget=budget_option(options),
             )
         except (ValidationError, ValueError, TypeError) as err:
             raise SessionError(f"invalid initializationOptions: {err}") from None
@@ -178,7 +183,23 @@ class SessionManager:
         return self._workspaces[root]
 
 
+def display_history(session: Session) -> list[Message]:
+    """The whole conversation, compacted parts included, as the transcript has it (for showing it
+    to the user); the in-memory context when the session keeps no transcript."""
+    if session.transcript is None:
+        return list(session.state.history)
+    try:
+        records = read_jsonl(session.transcript).records
+    except OSError:
+        return list(session.state.history)
+    shown = replay(records, display=True).display
+    return shown if shown is not None else list(session.state.history)
+
+
 def _title(session: Session) -> str:
+    base = session.state.context.base
+    if base is not None and base.user_messages():
+        return base.user_messages()[0].strip().splitlines()[0][:80]
     for message in session.state.history:
         if message.role == "user" and (text := message.text().strip()):
             return text.splitlines()[0][:80]

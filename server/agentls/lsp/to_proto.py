@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from agentls.core.events import (
+    Compacted,
+    CompactionStarted,
     PlanUpdated,
     StopReason,
     ToolCallFinished,
@@ -35,11 +37,30 @@ ACP_STOP_REASONS = {
     "refusal": "refusal",
     "cancelled": "cancelled",
     "error": "error",
+    "budget_exceeded": "budget_exceeded",
+    "context_overflow": "context_overflow",
 }
+"""ACP's stop reasons, plus ours where ACP has none (an error, a budget, an overflow): the
+`agentls/prompt` response then also says what happened (`stop_details`)."""
 
 
 def stop_reason(stop: StopReason) -> str:
     return ACP_STOP_REASONS[stop.kind]
+
+
+def stop_details(stop: StopReason) -> dict[str, Any]:
+    """Fields the `agentls/prompt` response carries besides `stopReason`."""
+    if stop.kind == "error":
+        return {"error": stop.cause.model_dump()}
+    if stop.kind == "budget_exceeded":
+        budget = {"kind": stop.budget, "spent": stop.spent, "limit": stop.limit, "projected": stop.projected}
+        return {"budget": budget, "message": stop.message}
+    if stop.kind == "context_overflow":
+        return {
+            "context": {"tokens": stop.tokens, "size": stop.window, "attempts": stop.attempts},
+            "message": stop.message,
+        }
+    return {}
 
 
 def text_chunk(kind: str, text: str) -> dict[str, Any]:
@@ -90,11 +111,51 @@ def plan(event: PlanUpdated) -> dict[str, Any]:
     }
 
 
+def money(amount: float | None) -> dict[str, Any] | None:
+    return None if amount is None else {"amount": round(amount, 6), "currency": "USD"}
+
+
 def usage(event: UsageUpdated) -> dict[str, Any]:
+    """ACP's `usage_update {used, size, cost}` (context tokens used, window, session cost), plus
+    the tokens of the request that just ended and the session's totals."""
+    update = context_usage(event.context_tokens, event.context_window, event.session_cost_usd)
+    update["request"] = event.request.model_dump()
+    update["session"] = event.session.model_dump()
+    update["requestCost"] = money(event.request_cost_usd)
+    update["purpose"] = event.purpose
+    return update
+
+
+def context_usage(used: int, size: int, cost: float | None) -> dict[str, Any]:
+    update: dict[str, Any] = {"sessionUpdate": "usage_update", "used": used, "size": size}
+    if cost is not None:
+        update["cost"] = money(cost)
+    return update
+
+
+def compaction_started(event: CompactionStarted) -> dict[str, Any]:
     return {
-        "sessionUpdate": "usage_update",
-        "request": event.request.model_dump(),
-        "session": event.session.model_dump(),
+        "sessionUpdate": "compaction",
+        "status": "started",
+        "tier": event.tier,
+        "trigger": event.trigger,
+        "tokensBefore": event.tokens,
+        "size": event.context_window,
+        "message": f"compacting the context ({event.tier})",
+    }
+
+
+def compaction(event: Compacted) -> dict[str, Any]:
+    return {
+        "sessionUpdate": "compaction",
+        "status": "completed",
+        "tier": event.tier,
+        "trigger": event.trigger,
+        "tokensBefore": event.tokens_before,
+        "tokensAfter": event.tokens_after,
+        "size": event.context_window,
+        "message": event.message,
+        "summary": event.summary,
     }
 
 

@@ -117,6 +117,8 @@ def stop_text(stop: StopReason) -> str:
             return f"stopped: reached the limit of {stop.limit} model calls (max_turns)"
         case "error":
             return f"stopped by an error ({stop.cause.kind}): {stop.cause.message}"
+        case "budget_exceeded" | "context_overflow":
+            return f"stopped ({stop.kind}): {stop.message}"
         case other:
             return f"stopped: {other}"
 
