@@ -37,9 +37,12 @@ def choose_cut(
     keep_min: int = 1,
 ) -> Cut | None:
     """The cut that keeps the most recent messages within `budget` tokens, keeping at least the
-    last `keep_min` exchanges. If nothing fits, the deepest allowed cut; None if nothing can go."""
+    last `keep_min` exchanges and removing at least one. If everything already fits, or nothing
+    can go, None; if nothing short of the deepest allowed cut fits, that one."""
     start = 1 if has_head else 0
-    starts = [i for i, m in enumerate(messages) if m.role == "assistant" and i > start]
+    assistants = [i for i, m in enumerate(messages) if m.role == "assistant" and i >= start]
+    # A kept tail starts at an assistant message, and the removed part holds at least one.
+    starts = [i for i in assistants if i > assistants[0]] if assistants else []
     allowed = starts[: max(0, len(starts) - keep_min + 1)] if keep_min > 0 else starts
     if not allowed:
         return None
@@ -48,6 +51,8 @@ def choose_cut(
     for i in range(len(messages) - 1, start - 1, -1):
         suffix += tokens(messages[i])
         sizes[i] = suffix
+    if sizes[start] <= budget:
+        return None
     for k in allowed:
         if sizes[k] <= budget:
             return Cut(start, k)
