@@ -142,6 +142,13 @@ class CompactionRecord(_Record):
     at: str = ""
 
 
+class WindowRecord(_Record):
+    """The API stated the model's context window (in an overflow answer): a resumed session keeps it."""
+
+    type: Literal["context_window"] = "context_window"
+    window: int
+
+
 Record = Annotated[
     HeaderRecord
     | ResumedRecord
@@ -155,7 +162,8 @@ Record = Annotated[
     | TurnStartRecord
     | TurnEndRecord
     | PlanRecord
-    | CompactionRecord,
+    | CompactionRecord
+    | WindowRecord,
     Field(discriminator="type"),
 ]
 

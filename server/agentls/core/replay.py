@@ -35,6 +35,7 @@ from agentls.core.records import (
     ToolResultRecord,
     TurnStartRecord,
     UsageRecord,
+    WindowRecord,
 )
 
 INTERRUPTED = (
@@ -60,6 +61,8 @@ class Replayed:
     compactions: int = 0
     usage: TokenUsage = field(default_factory=TokenUsage)
     cost_usd: float | None = None
+    learned_window: int | None = None
+    """The context window an overflow answer stated, if one did."""
     todos: list[dict[str, Any]] = field(default_factory=list)
     first_prompt: str = ""
     repair: Message | None = None
@@ -93,6 +96,8 @@ def replay(raw_records: Iterable[dict[str, Any]], *, display: bool = False) -> R
             _append(out, record.message)
         elif isinstance(record, CompactionRecord):
             _compact(out, record)
+        elif isinstance(record, WindowRecord):
+            out.learned_window = record.window
         elif isinstance(record, TurnStartRecord) and not out.first_prompt:
             out.first_prompt = record.prompt
         elif isinstance(record, ToolCallRecord):

@@ -67,7 +67,9 @@ class Reply:
     blocks: Sequence[ReplyBlock]
     stop_reason: ApiStopReason | None = None
     """None: `tool_use` if any block is a tool call, else `end_turn`."""
-    usage: TokenUsage = field(default_factory=lambda: TokenUsage(input_tokens=100, output_tokens=20))
+    usage: TokenUsage | None = None
+    """None: whoever plays the reply decides (`ScriptedModel` reports `DEFAULT_USAGE`; the fake
+    Messages API computes it from the request and the reply)."""
     delay_before_stop_s: float = 0.0
     """Sleep after the last block and before `message_delta`/`message_stop`."""
     chunk_size: int = 24
@@ -80,6 +82,9 @@ class Reply:
             return self.stop_reason
         return "tool_use" if any(isinstance(b, ToolCall) for b in self.blocks) else "end_turn"
 
+
+DEFAULT_USAGE = TokenUsage(input_tokens=100, output_tokens=20)
+"""The usage of a reply that does not script its own."""
 
 Step = Reply | Callable[[ModelRequest], Reply] | ModelError
 """A reply, a function of the request that builds one, or an error to raise."""
@@ -95,14 +100,16 @@ def _chunks(text: str, size: int) -> list[str]:
 
 def reply_events(reply: Reply, reply_index: int = 0, model: str = "scripted") -> list[StreamEvent]:
     """The stream events of a reply, without timing (`delay_before_stop_s` is the caller's)."""
+    usage = reply.usage if reply.usage is not None else DEFAULT_USAGE
     events: list[StreamEvent] = [
         MessageStart(
             message_id=f"msg_{reply_index:02d}",
             model=model,
             usage=TokenUsage(
-                input_tokens=reply.usage.input_tokens,
-                cache_read_input_tokens=reply.usage.cache_read_input_tokens,
-                cache_creation_input_tokens=reply.usage.cache_creation_input_tokens,
+                input_tokens=usage.input_tokens,
+                cache_read_input_tokens=usage.cache_read_input_tokens,
+                cache_creation_input_tokens=usage.cache_creation_input_tokens,
+                cache_creation_1h_input_tokens=usage.cache_creation_1h_input_tokens,
             ),
         ),
     ]
@@ -127,7 +134,7 @@ def reply_events(reply: Reply, reply_index: int = 0, model: str = "scripted") ->
     events.append(
         MessageDelta(
             stop_reason=reply.effective_stop_reason(),
-            usage=TokenUsage(output_tokens=reply.usage.output_tokens),
+            usage=TokenUsage(output_tokens=usage.output_tokens),
         )
     )
     events.append(MessageStop())

@@ -209,6 +209,14 @@ async def test_an_overflow_teaches_the_window_and_the_same_request_is_retried(
     finished = [e for e in events if isinstance(e, ToolCallFinished)]
     assert len(finished) == 40 == len({e.call_id for e in finished})
     assert isinstance(events[-1], TurnEnded) and events[-1].stop.kind == "end_turn"
+    session.close()
+    # A resumed session keeps what the API taught it, unless it is given a window.
+    resumed = await Session.resume(
+        deps(project, ScriptedModel([]), home, context=ContextConfig()), session.id
+    )
+    assert resumed.state.context.meter.window == 20_000
+    given = await Session.resume(deps(project, ScriptedModel([]), home), session.id)
+    assert given.state.context.meter.window == WINDOW
 
 
 async def test_overflows_that_compaction_cannot_fix_end_the_turn_with_context_overflow(

@@ -47,7 +47,7 @@ from agentls.core.events import (
 from agentls.core.journal import Journal
 from agentls.core.messages import Message, ToolResultBlock
 from agentls.core.model import Model, ModelRequest, TokenUsage
-from agentls.core.records import CompactionRecord, UsageRecord
+from agentls.core.records import CompactionRecord, UsageRecord, WindowRecord
 from agentls.tools.base import TodoItem
 
 MAX_RECOVERIES = 3
@@ -183,9 +183,14 @@ class ContextManager:
         )
         return cost
 
-    def restore(self, base: Base | None, cleared: set[str], history: Sequence[Message]) -> None:
-        """A resumed session's context shape, as its transcript's compaction records left it."""
+    def restore(
+        self, base: Base | None, cleared: set[str], history: Sequence[Message], learned_window: int | None
+    ) -> None:
+        """A resumed session's context shape, as its transcript's records left it. A window the API
+        stated is kept unless this run was given one."""
         self.base, self.cleared = base, set(cleared)
+        if learned_window is not None and self.meter.source != "setting":
+            self.meter.learn(learned_window)
         self.meter.rewritten()
         self.tokens.forget_all_but(history)
 
@@ -221,6 +226,7 @@ class ContextManager:
         nothing could be cut)."""
         numbers = overflow_numbers(message)
         if numbers is not None and self.meter.learn(numbers[1]):
+            self._deps.journal.write(WindowRecord(window=numbers[1]), sync=True)
             emit(
                 Notice(
                     message=f"The model's context window is {numbers[1]:,} tokens (the API said so); "
