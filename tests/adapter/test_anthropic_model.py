@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -27,6 +28,7 @@ from agentls.core.model import (
     SystemBlock,
     TextDelta,
     ThinkingConfig,
+    TokenUsage,
     ToolSpec,
     ToolUseStart,
 )
@@ -43,6 +45,8 @@ from tests.fakeapi import (
     Text,
     Thinking,
     ToolCall,
+    count_reply_tokens,
+    count_request_tokens,
 )
 
 MODEL = "claude-sonnet-5-5"
@@ -85,7 +89,11 @@ async def test_events_arrive_converted_and_in_order(fake: FakeMessagesAPI, model
     )
     fake.add(reply)
     events = await collect(model)
-    assert events == reply_events(reply, 0, MODEL)
+    # The fake computes the usage: every input token is fresh (no breakpoint), output is the content.
+    usage = TokenUsage(
+        input_tokens=count_request_tokens(fake.requests[0]), output_tokens=count_reply_tokens(reply)
+    )
+    assert events == reply_events(replace(reply, usage=usage), 0, MODEL)
     assert [e.kind for e in events[:3]] == ["message_start", "thinking_start", "thinking_delta"]
     assert isinstance(events[-1], MessageStop)
     fake.assert_consumed()
@@ -124,19 +132,29 @@ async def test_the_first_event_arrives_before_the_last_is_written(
     assert times[-1] - times[0] >= 0.4
 
 
-async def test_message_start_carries_usage(fake: FakeMessagesAPI, model: AnthropicModel) -> None:
-    from agentls.core.model import TokenUsage
-
+async def test_message_start_carries_usage() -> None:
     usage = TokenUsage(
-        input_tokens=7, output_tokens=3, cache_read_input_tokens=500, cache_creation_input_tokens=9
+        input_tokens=7,
+        output_tokens=3,
+        cache_read_input_tokens=500,
+        cache_creation_input_tokens=9,
+        cache_creation_1h_input_tokens=4,
     )
-    fake.add(Reply([Text("ok")], usage=usage))
-    events = await collect(model)
+    # Exact scripted numbers, so every field is seen to survive the wire and the SDK.
+    with FakeMessagesAPI([Reply([Text("ok")], usage=usage)], simulate_usage=False) as fake:
+        model = AnthropicModel(MODEL, api_key="test-key", base_url=fake.base_url)
+        try:
+            events = await collect(model)
+        finally:
+            await model.aclose()
     start, delta = events[0], next(e for e in events if isinstance(e, MessageDelta))
     assert isinstance(start, MessageStart)
     assert (start.message_id, start.model) == ("msg_00", MODEL)
     assert start.usage == TokenUsage(
-        input_tokens=7, cache_read_input_tokens=500, cache_creation_input_tokens=9
+        input_tokens=7,
+        cache_read_input_tokens=500,
+        cache_creation_input_tokens=9,
+        cache_creation_1h_input_tokens=4,
     )
     assert delta.usage.output_tokens == 3
 

@@ -81,6 +81,7 @@ def test_wire_events_match_the_real_sse_shapes() -> None:
             "input_tokens": 100,
             "cache_creation_input_tokens": 0,
             "cache_read_input_tokens": 0,
+            "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
             "output_tokens": 0,
         },
     }

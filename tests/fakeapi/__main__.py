@@ -1,7 +1,9 @@
-"""Run the fake Messages API standalone: `python -m tests.fakeapi --script FILE.json [--port N]`.
+"""Run the fake Messages API standalone: `python -m tests.fakeapi --script FILE.json [--port N]
+[--context-window N] [--no-cache-simulation]`.
 
 Prints `listening on http://127.0.0.1:PORT` once it accepts connections, serves until SIGINT or
-SIGTERM, then reports on stderr how many requests it served and how many steps went unused.
+SIGTERM, then reports on stderr how many requests it served, how many steps went unused, and the
+usage it computed over all replies (input, cache reads, cache writes, output).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import signal
 import sys
 import threading
 from types import FrameType
+from typing import Any
 
 from tests.fakeapi.script import load_script
 from tests.fakeapi.server import FakeMessagesAPI
@@ -30,6 +33,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-validate", action="store_true", help="accept requests the real API would reject"
     )
+    parser.add_argument(
+        "--context-window",
+        type=int,
+        metavar="N",
+        help="answer 400 'prompt is too long' to a request of more than N input tokens (default: no limit)",
+    )
+    parser.add_argument(
+        "--no-cache-simulation",
+        action="store_true",
+        help="report each reply's scripted usage instead of computing it with a simulated prompt cache",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -46,7 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     with FakeMessagesAPI(
-        steps, port=args.port, event_delay_s=args.event_delay_s, validate=not args.no_validate
+        steps,
+        port=args.port,
+        event_delay_s=args.event_delay_s,
+        validate=not args.no_validate,
+        context_window=args.context_window,
+        simulate_usage=not args.no_cache_simulation,
     ) as fake:
         print(f"listening on {fake.base_url}", flush=True)
         seen = 0
@@ -56,7 +75,15 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"fakeapi: served {len(fake.requests)} request(s); {fake.remaining} step(s) unused", file=sys.stderr
     )
+    if fake.usages:
+        print(f"fakeapi: usage {json.dumps(_total_usage(fake.usages))}", file=sys.stderr)
     return 0
+
+
+def _total_usage(usages: list[dict[str, Any]]) -> dict[str, int]:
+    """The simulated usage summed over every reply, for a benchmark run against the CLI."""
+    keys = ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "output_tokens")
+    return {key: sum(int(u.get(key, 0)) for u in usages) for key in keys}
 
 
 def _log_new(fake: FakeMessagesAPI, path: str | None, seen: int) -> int:

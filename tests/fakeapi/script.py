@@ -2,7 +2,8 @@
 
 {"blocks": [{"text": "..."}, {"thinking": "...", "signature": "..."},
             {"tool_use": {"name": "read_file", "input": {"path": "a.py"}, "id": "toolu_1"}}],
- "stop_reason": "end_turn", "delay_before_stop_s": 0.5, "usage": {"input_tokens": 10}}
+ "stop_reason": "end_turn", "delay_before_stop_s": 0.5, "usage": {"output_tokens": 10}}
+   (`usage` is optional: the fake computes it; with cache simulation on, only `output_tokens` is used)
 {"reply": {...the same...}}
 {"http_error": {"status": 429, "error_type": "rate_limit_error", "message": "...",
                 "headers": {"retry-after": "2"}}}

@@ -4,6 +4,10 @@ Each POST /v1/messages takes the next step (see `faults.Step`) after the request
 checks the real API makes; a rejected request is answered with the API's error and takes no step.
 Streams use chunked transfer encoding with `Connection: close`, written event by event, so a
 client sees each event as it is sent and an abrupt close is a truncated body, not a clean end.
+
+Like the real API it simulates prompt caching (see `cache`) and a context window: each streamed
+reply reports the usage the fake computed from the request and its own prompt cache (recorded in
+`usages`), and a request longer than `context_window` is refused with `prompt is too long`.
 """
 
 from __future__ import annotations
@@ -13,14 +17,19 @@ import itertools
 import json
 import socket
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
+from agentls.core.model import TokenUsage
 from agentls.core.scripted import Reply
+from tests.fakeapi.cache import CacheUsage, Prompt, PromptCache, prompt_of
 from tests.fakeapi.faults import Delay, DropConnection, HttpError, Outcome, RawStream, Step, StreamError
 from tests.fakeapi.sse import encode, wire_events
+from tests.fakeapi.tokens import count_reply_tokens
 from tests.fakeapi.validate import validate_request
 
 _DISCONNECTS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
@@ -37,11 +46,26 @@ class FakeMessagesAPI:
         event_delay_s: float = 0.0,
         ping_every: int = 5,
         validate: bool = True,
+        context_window: int | None = None,
+        simulate_usage: bool = True,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.script: list[Step] = list(script)
         self.event_delay_s = event_delay_s
         self.ping_every = ping_every
         self.validate = validate
+        self.context_window = context_window
+        """Refuse a request of more input tokens than this (`tokens.count_request_tokens`); None:
+        no limit. Checked even when `validate` is off: a window is asked for explicitly."""
+        self.simulate_usage = simulate_usage
+        """Compute each reply's usage and keep a prompt cache. Off: report `Reply.usage` as scripted
+        (`DEFAULT_USAGE` when None), so a test can script exact numbers."""
+        self.clock = clock
+        """The cache's time in seconds; inject one to expire entries without waiting."""
+        self.usages: list[dict[str, Any]] = []
+        """The usage the fake computed for each request it answered with a stream (a fault's partial
+        reply included), in the API's `usage` shape plus `request`: the request's index in
+        `requests`. Empty when `simulate_usage` is off."""
         self.requests: list[dict[str, Any]] = []
         """Every JSON body received on /v1/messages, in order (rejected ones included)."""
         self.request_headers: list[dict[str, str]] = []
@@ -52,6 +76,7 @@ class FakeMessagesAPI:
         """Set when a client goes away while a response is still being written."""
         self.disconnects = 0
         self._consumed = 0
+        self._cache = PromptCache()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler, bind_and_activate=True)
@@ -74,6 +99,16 @@ class FakeMessagesAPI:
     @property
     def remaining(self) -> int:
         return len(self.script) - self._consumed
+
+    @property
+    def cache_entries(self) -> int:
+        """How many prefixes the prompt cache holds now (expired ones are gone)."""
+        with self._lock:
+            return self._cache.live(self.clock())
+
+    def clear_cache(self) -> None:
+        with self._lock:
+            self._cache.clear()
 
     def assert_consumed(self) -> None:
         if self.remaining > 0:
@@ -110,25 +145,58 @@ class FakeMessagesAPI:
 
     # --- called from handler threads ---------------------------------------------------------
 
-    def _next(self, body: Any, headers: dict[str, str]) -> tuple[int, Outcome]:
-        """Record a request and pick its outcome: a rejection, the next step, or 'script ran out'."""
+    def _prompt(self, body: Any) -> Prompt | None:
+        """The request as the cache and the window see it; None when neither is on. Called
+        outside the lock: hashing a long request takes a while."""
+        if not self.simulate_usage and self.context_window is None:
+            return None
+        return prompt_of(body)
+
+    def _next(self, body: Any, headers: dict[str, str], prompt: Prompt | None) -> tuple[int, int, Outcome]:
+        """Record a request and pick its outcome: a rejection, the next step, or 'script ran out'.
+        Returns the request's index in `requests`, the step's index (-1 if none) and the outcome."""
         with self._lock:
+            number = len(self.requests)
             self.requests.append(body)
             self.request_headers.append(headers)
             rejection = validate_request(body, headers) if self.validate else None
+            if rejection is None:
+                rejection = self._overflow(prompt)
             if rejection is not None:
                 self.rejections.append(rejection[2])
-                return -1, HttpError(*rejection)
+                return number, -1, HttpError(*rejection)
             index = self._consumed
             if index >= len(self.script):
                 message = (
                     f"fake API: script ran out: request #{len(self.requests)} "
                     f"but the script has {len(self.script)} step(s)"
                 )
-                return index, HttpError(500, "api_error", message)
+                return number, index, HttpError(500, "api_error", message)
             self._consumed += 1
             step = self.script[index]
-        return index, step(body) if callable(step) else step
+        return number, index, step(body) if callable(step) else step
+
+    def _overflow(self, prompt: Prompt | None) -> tuple[int, str, str] | None:
+        if self.context_window is None or prompt is None or prompt.total <= self.context_window:
+            return None
+        message = f"prompt is too long: {prompt.total} tokens > {self.context_window} maximum"
+        return 400, "invalid_request_error", message
+
+    def _account(
+        self, number: int, prompt: Prompt | None, outcome: Reply | DropConnection | StreamError, index: int
+    ) -> Reply | DropConnection | StreamError:
+        """Serve the request from the prompt cache and put the computed usage on the reply it
+        streams (faults stream one too). Input is always computed; output only if not scripted."""
+        if not self.simulate_usage or prompt is None:
+            return outcome
+        reply = outcome if isinstance(outcome, Reply) else outcome.reply
+        scripted = reply.usage
+        output = scripted.output_tokens if scripted is not None else count_reply_tokens(reply, index)
+        with self._lock:
+            cache = self._cache.serve(prompt, self.clock())
+            self.usages.append({**cache.api_usage(output), "request": number})
+        reply = replace(reply, usage=_token_usage(cache, output))
+        return reply if isinstance(outcome, Reply) else replace(outcome, reply=reply)
 
     def _disconnected(self) -> None:
         with self._lock:
@@ -140,6 +208,16 @@ class FakeMessagesAPI:
         if seconds > 0:
             self._stopping.wait(seconds)
         return not self._stopping.is_set()
+
+
+def _token_usage(cache: CacheUsage, output_tokens: int) -> TokenUsage:
+    return TokenUsage(
+        input_tokens=cache.input_tokens,
+        output_tokens=output_tokens,
+        cache_read_input_tokens=cache.cache_read_input_tokens,
+        cache_creation_input_tokens=cache.cache_creation_input_tokens,
+        cache_creation_1h_input_tokens=cache.cache_creation_1h_input_tokens,
+    )
 
 
 _request_ids = itertools.count(1)
@@ -165,7 +243,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         before_s, event_delay_s = 0.0, fake.event_delay_s
         try:
-            index, outcome = fake._next(body, {k.lower(): v for k, v in self.headers.items()})
+            prompt = fake._prompt(body)
+            number, index, outcome = fake._next(body, {k.lower(): v for k, v in self.headers.items()}, prompt)
             while isinstance(outcome, Delay):
                 before_s, event_delay_s = (
                     before_s + outcome.before_s,
@@ -173,9 +252,12 @@ class _Handler(BaseHTTPRequestHandler):
                 )
                 outcome = outcome.step if not callable(outcome.step) else outcome.step(body)
         except Exception as exc:  # A broken script step: say so instead of a traceback on stderr.
-            index, outcome = -1, HttpError(500, "api_error", f"fake API: a script step raised {exc!r}")
+            number, index, prompt = -1, -1, None
+            outcome = HttpError(500, "api_error", f"fake API: a script step raised {exc!r}")
         if not fake._sleep(before_s):
             return
+        if isinstance(outcome, Reply | DropConnection | StreamError):
+            outcome = fake._account(number, prompt, outcome, max(index, 0))
         try:
             if isinstance(outcome, HttpError):
                 self._send_error(outcome)

@@ -50,6 +50,11 @@ def to_wire(event: StreamEvent) -> WireEvent:
             "input_tokens": event.usage.input_tokens,
             "cache_creation_input_tokens": event.usage.cache_creation_input_tokens,
             "cache_read_input_tokens": event.usage.cache_read_input_tokens,
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": event.usage.cache_creation_input_tokens
+                - event.usage.cache_creation_1h_input_tokens,
+                "ephemeral_1h_input_tokens": event.usage.cache_creation_1h_input_tokens,
+            },
             "output_tokens": event.usage.output_tokens,
         }
         message: dict[str, Any] = {

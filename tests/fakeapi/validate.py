@@ -9,7 +9,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from tests.fakeapi.tokens import request_blocks
+
 MAX_CACHE_CONTROL = 4
+CACHE_TTLS = ("5m", "1h")
+TOOL_CHOICE_FIELDS = {
+    "auto": {"type", "disable_parallel_tool_use"},
+    "any": {"type", "disable_parallel_tool_use"},
+    "tool": {"type", "name", "disable_parallel_tool_use"},
+    "none": {"type"},
+}
 BLOCK_TYPES = {"text", "image", "document", "thinking", "redacted_thinking", "tool_use", "tool_result"}
 
 Rejection = tuple[int, str, str]
@@ -40,7 +49,8 @@ def _check_body(body: Any) -> str | None:
         _check_system(body.get("system"))
         or _check_messages(body["messages"])
         or _check_thinking(body)
-        or (_check_cache(body))
+        or _check_tool_choice(body)
+        or _check_cache(body)
     )
 
 
@@ -138,13 +148,56 @@ def _check_thinking(body: dict[str, Any]) -> str | None:
 
 
 def _check_cache(body: dict[str, Any]) -> str | None:
-    blocks: list[Any] = []
-    if isinstance(body.get("system"), list):
-        blocks.extend(body["system"])
-    blocks.extend(body.get("tools") or [])
-    for message in body["messages"]:
-        blocks.extend(_blocks(message.get("content")))
-    found = sum(1 for b in blocks if isinstance(b, dict) and "cache_control" in b)
+    """At most four breakpoints, each `ephemeral` with a known TTL, and no 1h one after a 5m one
+    (tools, then system, then messages): a longer-lived prefix must not end after a shorter one."""
+    controls = [block["cache_control"] for _, block in request_blocks(body) if _has_cache_control(block)]
+    found = len(controls)
     if found > MAX_CACHE_CONTROL:
         return f"A maximum of {MAX_CACHE_CONTROL} blocks with cache_control may be provided. Found {found}."
+    seen_short = False
+    for control in controls:
+        if not isinstance(control, dict) or control.get("type") != "ephemeral":
+            return "cache_control.type: Input should be 'ephemeral'"
+        ttl = control.get("ttl", "5m")
+        if ttl not in CACHE_TTLS:
+            return "cache_control.ttl: Input should be '5m' or '1h'"
+        if ttl == "1h" and seen_short:
+            return (
+                "a cache_control block with ttl='1h' cannot come after one with ttl='5m': "
+                "cache_control blocks with longer TTLs must come before those with shorter TTLs "
+                "(in the order tools, system, messages)"
+            )
+        seen_short = seen_short or ttl == "5m"
+    return None
+
+
+def _has_cache_control(block: Any) -> bool:
+    return isinstance(block, dict) and "cache_control" in block
+
+
+def _check_tool_choice(body: dict[str, Any]) -> str | None:
+    """`auto`, `any`, `none`, or `tool` naming one of `tools`; forcing a tool is not allowed with
+    thinking on."""
+    choice = body.get("tool_choice")
+    if choice is None:
+        return None
+    kind = choice.get("type") if isinstance(choice, dict) else None
+    if not isinstance(kind, str) or kind not in TOOL_CHOICE_FIELDS:
+        return "tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'"
+    extra = sorted(set(choice) - TOOL_CHOICE_FIELDS[kind])
+    if extra:
+        return f"tool_choice.{kind}.{extra[0]}: Extra inputs are not permitted"
+    if "disable_parallel_tool_use" in choice and not isinstance(choice["disable_parallel_tool_use"], bool):
+        return f"tool_choice.{kind}.disable_parallel_tool_use: Input should be a valid boolean"
+    if kind == "tool":
+        names = [
+            t.get("name") for where, t in request_blocks(body) if where == "tool" and isinstance(t, dict)
+        ]
+        if not isinstance(choice.get("name"), str):
+            return "tool_choice.tool.name: Field required"
+        if choice["name"] not in names:
+            return f"tool_choice: tool '{choice['name']}' not found in the tools of this request"
+    thinking = body.get("thinking")
+    if kind in ("any", "tool") and isinstance(thinking, dict) and thinking.get("type") != "disabled":
+        return "Thinking may not be enabled when tool_choice forces tool use."
     return None

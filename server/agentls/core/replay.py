@@ -31,6 +31,7 @@ from agentls.core.records import (
     MessageRecord,
     PartialAssistantRecord,
     PlanRecord,
+    Record,
     ToolCallRecord,
     ToolResultRecord,
     TurnStartRecord,
@@ -96,23 +97,29 @@ def replay(raw_records: Iterable[dict[str, Any]], *, display: bool = False) -> R
             _append(out, record.message)
         elif isinstance(record, CompactionRecord):
             _compact(out, record)
-        elif isinstance(record, WindowRecord):
-            out.learned_window = record.window
-        elif isinstance(record, TurnStartRecord) and not out.first_prompt:
-            out.first_prompt = record.prompt
         elif isinstance(record, ToolCallRecord):
             started.add(record.call_id)
         elif isinstance(record, ToolResultRecord):
             results[record.call_id] = record
-        elif isinstance(record, UsageRecord):
-            out.usage = record.session
-            out.cost_usd = record.session_cost_usd
-        elif isinstance(record, PlanRecord):
-            out.todos = record.todos
+        else:
+            _note(out, record)
     if partial is not None:
         _append(out, Message(role="assistant", content=partial.content))
     _answer_open_calls(out, started, results)
     return out
+
+
+def _note(out: Replayed, record: Record) -> None:
+    """Records that describe the session rather than its messages."""
+    if isinstance(record, WindowRecord):
+        out.learned_window = record.window
+    elif isinstance(record, TurnStartRecord) and not out.first_prompt:
+        out.first_prompt = record.prompt
+    elif isinstance(record, UsageRecord):
+        out.usage = record.session
+        out.cost_usd = record.session_cost_usd
+    elif isinstance(record, PlanRecord):
+        out.todos = record.todos
 
 
 def _append(out: Replayed, message: Message) -> None:
