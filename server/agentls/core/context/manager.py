@@ -247,7 +247,7 @@ class ContextManager:
     ) -> Outcome:
         """A compaction the user asked for: summarise all but the last exchange."""
         before = self.fill(history)
-        if self._summarizable(history) is None:
+        if self._summarizable(history, tail_budget=0) is None:
             return Outcome(False, before, before, "nothing to compact yet")
         done = await self._summarize(history, "manual", instructions, emit, budget, tail_budget=0)
         after = self.fill(history)
