@@ -30,11 +30,11 @@ from agentls.core.context.cut import (
     touched_files,
 )
 from agentls.core.context.meter import ContextMeter, overflow_numbers
-from agentls.core.context.microcompact import MicroPolicy, apply_markers, microcompact
+from agentls.core.context.microcompact import MIN_RESULT_TOKENS, MicroPolicy, apply_markers, microcompact
 from agentls.core.context.settings import ContextConfig
 from agentls.core.context.summary import ask_for_summary, merge_request, summary_request
 from agentls.core.context.tokens import MessageTokens, block_tokens, text_tokens
-from agentls.core.context.tool_calls import paired_calls
+from agentls.core.context.tool_calls import CallKeys, paired_calls
 from agentls.core.events import (
     AgentEvent,
     Compacted,
@@ -109,6 +109,8 @@ class ContextManager:
         self.settings = settings
         self.meter = meter
         self.tokens = MessageTokens()
+        self._keys = CallKeys(deps.root)
+        self._clearable: dict[int, tuple[Message, int]] = {}
         self.base: Base | None = None
         self.cleared: set[str] = set()
         self._deps = deps
@@ -117,6 +119,10 @@ class ContextManager:
         self._recoveries = 0
         self._hard_next = False
         self._last_usage = TokenUsage()
+        self._boundary: int | None = None
+        """The last message before the oldest tool result micro-compaction kept whole: the next
+        batch changes nothing before it, so the prefix ending there is written now and read then."""
+        self._previous_boundary: int | None = None
 
     # --- What the loop asks ------------------------------------------------------------------
 
@@ -124,12 +130,18 @@ class ContextManager:
         return self.meter.fill(history, self._deps.fixed_tokens(), self.tokens)
 
     def cache_points(self, history: Sequence[Message]) -> tuple[tuple[int, int], ...]:
-        """Breakpoints: the compacted head's last stable block, the previous request's last
-        message (its prefix is cached; the API looks back only 20 blocks), the last message."""
+        """Breakpoints: the compacted head's last stable block; the previous request's last
+        message (its prefix is cached, and the API looks back only 20 blocks); after a
+        micro-compaction, the boundaries before and after it (read now, written for the next
+        batch); the last message. `request_params` keeps at most four, the last one first."""
         points: list[tuple[int, int]] = []
         if self.base is not None and history:
             points.append((0, self.base.stable_blocks - 1))
-        if 0 < self._sent_length < len(history):
+        if self._sent_length == 0:
+            for boundary in (self._previous_boundary, self._boundary):
+                if boundary is not None and 0 <= boundary < len(history) - 1:
+                    points.append((boundary, -1))
+        elif self._sent_length < len(history):
             points.append((self._sent_length - 1, -1))
         points.append((-1, -1))
         return tuple(points)
@@ -261,7 +273,7 @@ class ContextManager:
         self, history: list[Message], policy: MicroPolicy, trigger: CompactionTrigger, emit: EventSink
     ) -> bool:
         before = self.fill(history)
-        if before < policy.trigger:
+        if before < policy.trigger or self._clearable_tokens(history) < policy.min_reclaim:
             return False
         edit = microcompact(
             history,
@@ -271,11 +283,13 @@ class ContextManager:
             policy=policy,
             root=self._deps.root,
             tokens=self._result_tokens,
+            keys=self._keys,
         )
         if edit is None:
             return False
         history[:] = apply_markers(history, edit.markers)
         self.cleared |= edit.markers.keys()
+        self._previous_boundary, self._boundary = self._boundary, _boundary(history, self.cleared)
         parts = [f"{edit.old} old" if edit.old else "", f"{edit.stale} stale" if edit.stale else ""]
         what = " and ".join(p for p in parts if p)
         self._changed(
@@ -398,6 +412,7 @@ class ContextManager:
         merged = collapse_tier.merged_stage(stages, text, by_model=by_model)
         self.base = collapse_tier.collapsed(base, plan, merged)
         history[0] = render(self.base)
+        self._previous_boundary = self._boundary = None  # Both prefixes held the old head.
         kept = len(history) - 1
         how = "by the model" if by_model else "mechanically"
         self._changed(
@@ -479,6 +494,7 @@ class ContextManager:
         )
         self.base = base
         history[:] = [render(base), *history[keep_from:]]
+        self._previous_boundary = self._boundary = None  # Indices moved; the head's breakpoint serves.
         self.cleared &= {b.tool_use_id for m in history for b in m.content if isinstance(b, ToolResultBlock)}
         self._changed(
             history,
@@ -512,6 +528,9 @@ class ContextManager:
         self.meter.rewritten()
         self._sent_length = 0
         self.tokens.forget_all_but(history)
+        present = {id(m) for m in history}
+        self._clearable = {k: v for k, v in self._clearable.items() if k in present}
+        self._keys.forget_all_but({b.id for m in history for b in m.tool_uses()})
         after = self.fill(history)
         window = self.meter.window
         self._deps.journal.write(
@@ -541,6 +560,36 @@ class ContextManager:
 
     def _result_tokens(self, block: ToolResultBlock) -> int:
         return block_tokens(block)
+
+    def _clearable_tokens(self, history: Sequence[Message]) -> int:
+        """An upper bound of what micro-compaction could free (every result big enough to clear,
+        outside the last message), remembered per message, so the full analysis runs only when
+        a batch is possible."""
+        total = 0
+        for message in history[:-1]:
+            hit = self._clearable.get(id(message))
+            if hit is None or hit[0] is not message:
+                size = sum(
+                    n
+                    for b in message.content
+                    if isinstance(b, ToolResultBlock) and (n := block_tokens(b)) >= MIN_RESULT_TOKENS
+                )
+                hit = self._clearable[id(message)] = (message, size)
+            total += hit[1]
+        return total
+
+
+def _boundary(history: Sequence[Message], cleared: set[str]) -> int | None:
+    """The message before the first one holding a tool result a later batch could clear."""
+    for index, message in enumerate(history):
+        if message.role == "user" and any(
+            isinstance(b, ToolResultBlock)
+            and b.tool_use_id not in cleared
+            and block_tokens(b) >= MIN_RESULT_TOKENS
+            for b in message.content
+        ):
+            return index - 1 if index > 0 else None
+    return None
 
 
 def _todo_line(item: TodoItem) -> str:

@@ -16,7 +16,14 @@ from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agentls.core.context.tool_calls import PairedCall, canonical_input, display, input_path, short
+from agentls.core.context.tool_calls import (
+    CallKeys,
+    PairedCall,
+    canonical_input,
+    display,
+    input_path,
+    short,
+)
 from agentls.core.messages import Message, ToolResultBlock
 
 MARKER_PREFIX = "[Cleared by agentls to save context"
@@ -54,13 +61,14 @@ def microcompact(
     policy: MicroPolicy,
     root: Path,
     tokens: Callable[[ToolResultBlock], int],
+    keys: CallKeys | None = None,
 ) -> MicroEdit | None:
     """What to clear now, or None. `calls` are `paired_calls(messages)`; `cleared` the ids cleared before."""
     if fill < policy.trigger or not messages:
         return None
     last = len(messages) - 1
     live = [c for c in calls if c.id not in cleared and c.message_index != last]
-    stale = _stale_reasons(calls, root)
+    stale = _stale_reasons(calls, keys or CallKeys(root))
     recent = {c.id for c in [c for c in live if c.id not in stale][-policy.keep_recent :]}
     if policy.keep_recent <= 0:
         recent = set()
@@ -129,7 +137,7 @@ def _marker(what: str, advice: str) -> str:
     return f"{MARKER_PREFIX}: {what}. {advice}]"
 
 
-def _stale_reasons(calls: Sequence[PairedCall], root: Path) -> dict[str, str]:
+def _stale_reasons(calls: Sequence[PairedCall], keys: CallKeys) -> dict[str, str]:
     """Results superseded by a later call, with the marker that says so."""
     edited_later: set[str] = set()
     read_whole_later: set[str] = set()
@@ -138,14 +146,14 @@ def _stale_reasons(calls: Sequence[PairedCall], root: Path) -> dict[str, str]:
     out: dict[str, str] = {}
     for c in reversed(calls):
         ok = not c.result.is_error
-        path = input_path(c.call, root)
+        path, canonical = keys.of(c.call)
         if c.name in FILE_EDITORS and path is not None:
             if ok:
                 edited_later.add(path)
             continue
         if c.name == "Read" and path is not None:
             window = (path, c.call.input.get("offset"), c.call.input.get("limit"))
-            where = display(path, root)
+            where = display(path, keys.root)
             if path in edited_later:
                 out[c.id] = _marker(
                     f"this Read of {where}, out of date: the file was changed later in this conversation",
@@ -159,7 +167,7 @@ def _stale_reasons(calls: Sequence[PairedCall], root: Path) -> dict[str, str]:
                 if window[1] is None and window[2] is None:
                     read_whole_later.add(path)
             continue
-        key = (c.name, canonical_input(c.call))
+        key = (c.name, canonical)
         if key in same_call_later:
             what = "command" if c.name == "Bash" else "call"
             again = f"The same {what} ran again later; that result is current."

@@ -50,6 +50,24 @@ def paired_calls(messages: Sequence[Message]) -> list[PairedCall]:
     return out
 
 
+class CallKeys:
+    """Per call id, the file a call names and its canonical input, computed once: calls never
+    change, and a long session asks about the same thousand calls before every request."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._known: dict[str, tuple[str | None, str]] = {}
+
+    def of(self, call: ToolUseBlock) -> tuple[str | None, str]:
+        hit = self._known.get(call.id)
+        if hit is None:
+            hit = self._known[call.id] = (input_path(call, self.root), canonical_input(call))
+        return hit
+
+    def forget_all_but(self, ids: set[str]) -> None:
+        self._known = {k: v for k, v in self._known.items() if k in ids}
+
+
 def input_path(call: ToolUseBlock, root: Path) -> str | None:
     """The file a Read/Edit/Write call names, absolute and normalised (no symlinks resolved)."""
     raw = call.input.get("file_path")
