@@ -42,7 +42,13 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from pytest_lsp.client import register_lsp_features
 from pytest_lsp.protocol import LanguageClientProtocol
 
-from agentls.lsp.protocol import RawNotification, RawRequest, RawResponse
+from agentls.lsp.protocol import (
+    AGENTLS_NOTIFICATIONS,
+    AGENTLS_REQUESTS,
+    RawNotification,
+    RawRequest,
+    RawResponse,
+)
 from tests.e2e.helpers import cli_env
 from tests.fakeapi import FakeMessagesAPI
 
@@ -109,17 +115,8 @@ def presets(*items: Preset) -> pytest.MarkDecorator:
 # The server's own raw message classes serve the client side just as well.
 
 
-RAW_REQUESTS = frozenset(
-    {
-        "agentls/prompt",
-        "agentls/newSession",
-        "agentls/listSessions",
-        "agentls/loadSession",
-        REQUEST_PERMISSION,
-        SAVE_DOCUMENTS,
-    }
-)
-RAW_NOTIFICATIONS = frozenset({"agentls/cancel", SESSION_UPDATE})
+RAW_REQUESTS = AGENTLS_REQUESTS
+RAW_NOTIFICATIONS = AGENTLS_NOTIFICATIONS
 RAW_RESULTS = RAW_REQUESTS | {T.TEXT_DOCUMENT_CODE_ACTION, T.CODE_ACTION_RESOLVE}
 
 

@@ -21,6 +21,7 @@ AGENTLS_REQUESTS = frozenset(
         "agentls/newSession",
         "agentls/listSessions",
         "agentls/loadSession",
+        "agentls/compact",
         "agentls/requestPermission",
         "agentls/saveDocuments",
     }

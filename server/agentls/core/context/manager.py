@@ -52,7 +52,7 @@ from agentls.tools.base import TodoItem
 
 MAX_RECOVERIES = 3
 """Overflow recoveries in a row before a turn gives up with `context_overflow`."""
-MICRO_TRIGGER_CAP = 100_000
+MICRO_TRIGGER_CAP = 120_000
 """Micro-compaction starts at `microCompactPercent` of the window, but never above this many tokens:
 with a million-token window, reading half of it from cache on every request costs more than
 re-reading a file now and then."""

@@ -34,7 +34,7 @@ class ContextConfig(_Settings):
     auto_compact: bool = Field(default=True, alias="autoCompact")
     auto_compact_percent: int = Field(default=80, ge=10, le=100, alias="autoCompactPercent")
     micro_compact: bool = Field(default=True, alias="microCompact")
-    micro_compact_percent: int = Field(default=50, ge=5, le=100, alias="microCompactPercent")
+    micro_compact_percent: int = Field(default=60, ge=5, le=100, alias="microCompactPercent")
     snip: bool = True
     snip_percent: int = Field(default=70, ge=10, le=100, alias="snipPercent")
     keep_tool_results: int = Field(default=3, ge=0, le=100, alias="keepToolResults")
