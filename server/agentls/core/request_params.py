@@ -10,9 +10,10 @@ breakpoints, newest first.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from agentls.core.messages import to_api
+from agentls.core.messages import Message, to_api
 from agentls.core.model import ModelRequest
 
 MAX_CACHE_BREAKPOINTS = 4
@@ -35,7 +36,7 @@ def to_api_params(request: ModelRequest) -> dict[str, Any]:
             f"max_tokens ({request.max_tokens}) must be greater than the thinking budget ({budget})"
         )
 
-    messages = [to_api(m) for m in request.messages]
+    messages = _API_DICTS.of(request.messages)
     points = _resolve_points(messages, request.cache_points)
     cached_system = [i for i, block in enumerate(request.system) if block.cache]
     tail = [p for p in points if p[0] == len(messages) - 1]
@@ -48,7 +49,9 @@ def to_api_params(request: ModelRequest) -> dict[str, Any]:
     keep = {i for kind, i, _ in chosen if kind == "s"}
     for kind, mi, bi in chosen:
         if kind == "m":
-            messages[mi]["content"][bi]["cache_control"] = dict(_EPHEMERAL)
+            # The dicts are shared with earlier requests: copy what gets the marker.
+            message = messages[mi] = {**messages[mi], "content": list(messages[mi]["content"])}
+            message["content"][bi] = {**message["content"][bi], "cache_control": dict(_EPHEMERAL)}
     system: list[dict[str, Any]] = []
     for i, block in enumerate(request.system):
         entry: dict[str, Any] = {"type": "text", "text": block.text}
@@ -73,6 +76,30 @@ def to_api_params(request: ModelRequest) -> dict[str, Any]:
             {"type": "adaptive"} if budget is None else {"type": "enabled", "budget_tokens": budget}
         )
     return params
+
+
+class _ApiDicts:
+    """The API form of each message, made once: messages never change, and a long session sends
+    the same few hundred again with every request. Entries for messages no longer sent go when
+    the cache has grown to twice the request."""
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[Message, dict[str, Any]]] = {}
+
+    def of(self, messages: Sequence[Message]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for message in messages:
+            hit = self._known.get(id(message))
+            if hit is None or hit[0] is not message:
+                hit = self._known[id(message)] = (message, to_api(message))
+            out.append(hit[1])
+        if len(self._known) > 2 * len(messages) + 64:
+            keep = {id(m) for m in messages}
+            self._known = {k: v for k, v in self._known.items() if k in keep}
+        return out
+
+
+_API_DICTS = _ApiDicts()
 
 
 def count_cache_breakpoints(params: dict[str, Any]) -> int:

@@ -35,10 +35,12 @@ def choose_cut(
     budget: int,
     tokens: Callable[[Message], int],
     keep_min: int = 1,
+    max_messages: int | None = None,
 ) -> Cut | None:
-    """The cut that keeps the most recent messages within `budget` tokens, keeping at least the
-    last `keep_min` exchanges and removing at least one. If everything already fits, or nothing
-    can go, None; if nothing short of the deepest allowed cut fits, that one."""
+    """The cut that keeps the most recent messages within `budget` tokens (and, if given, at
+    most `max_messages` of them), keeping at least the last `keep_min` exchanges and removing at
+    least one. If everything already fits, or nothing can go, None; if nothing short of the
+    deepest allowed cut fits, that one."""
     start = 1 if has_head else 0
     assistants = [i for i, m in enumerate(messages) if m.role == "assistant" and i >= start]
     # A kept tail starts at an assistant message, and the removed part holds at least one.
@@ -51,10 +53,14 @@ def choose_cut(
     for i in range(len(messages) - 1, start - 1, -1):
         suffix += tokens(messages[i])
         sizes[i] = suffix
-    if sizes[start] <= budget:
+
+    def fits(k: int) -> bool:
+        return sizes[k] <= budget and (max_messages is None or len(messages) - k <= max_messages)
+
+    if fits(start):
         return None
     for k in allowed:
-        if sizes[k] <= budget:
+        if fits(k):
             return Cut(start, k)
     return Cut(start, allowed[-1])
 

@@ -66,6 +66,10 @@ COLLAPSE_SHARE = 0.15
 """The compacted head's summaries may fill this share of the window before older ones are merged."""
 MAX_STAGES = 8
 SUMMARY_GROWTH = 3_000
+MAX_MESSAGES = 300
+"""Past this many messages, snip cuts the context to half of it whatever the fill: thousands of
+exchanges whose results are markers cost little in tokens but make every request slower to
+build and send (the SDK copies the whole body), and say little the snip note does not."""
 """Tokens a new summary stage is assumed to add when choosing where to cut."""
 
 EventSink = Callable[[AgentEvent], None]
@@ -224,8 +228,12 @@ class ContextManager:
                 keep_recent=settings.keep_tool_results,
             )
             self._micro(history, policy, "auto", emit)
-        if settings.snip and self.fill(history) >= window * settings.snip_percent // 100:
-            await self._snip(history, int(window * settings.snip_percent / 100 * SNIP_TARGET), "auto", emit)
+        crowded = len(history) > MAX_MESSAGES
+        if settings.snip and (crowded or self.fill(history) >= window * settings.snip_percent // 100):
+            target = int(window * settings.snip_percent / 100 * SNIP_TARGET)
+            await self._snip(
+                history, target, "auto", emit, max_messages=MAX_MESSAGES // 2 if crowded else None
+            )
         full = self.fill(history) >= window * settings.auto_compact_percent // 100
         if settings.auto_compact and full and not await self._summarize(history, "auto", None, emit, budget):
             await self._snip(history, int(window * SUMMARY_TAIL), "auto", emit)
@@ -304,12 +312,23 @@ class ContextManager:
         return True
 
     async def _snip(
-        self, history: list[Message], target: int, trigger: CompactionTrigger, emit: EventSink
+        self,
+        history: list[Message],
+        target: int,
+        trigger: CompactionTrigger,
+        emit: EventSink,
+        max_messages: int | None = None,
     ) -> bool:
         before = self.fill(history)
         head = self.tokens.of(history[0]) if self.base is not None and history else 0
         budget = max(0, target - self._deps.fixed_tokens() - head - SUMMARY_GROWTH // 3)
-        cut = choose_cut(history, has_head=self.base is not None, budget=budget, tokens=self.tokens.of)
+        cut = choose_cut(
+            history,
+            has_head=self.base is not None,
+            budget=budget,
+            tokens=self.tokens.of,
+            max_messages=max_messages,
+        )
         if cut is None:
             return False
         removed = cut.removed(history)

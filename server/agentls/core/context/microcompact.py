@@ -153,13 +153,14 @@ def _stale_reasons(calls: Sequence[PairedCall], keys: CallKeys) -> dict[str, str
             continue
         if c.name == "Read" and path is not None:
             window = (path, c.call.input.get("offset"), c.call.input.get("limit"))
-            where = display(path, keys.root)
             if path in edited_later:
+                where = display(path, keys.root)
                 out[c.id] = _marker(
                     f"this Read of {where}, out of date: the file was changed later in this conversation",
                     "Read it again for its current content.",
                 )
             elif path in read_whole_later or window in read_same_later:
+                where = display(path, keys.root)
                 again = "The file was read again later; that Read is current."
                 out[c.id] = _marker(f"this Read of {where}", again)
             if ok:
