@@ -26,6 +26,7 @@ pytestmark = pytest.mark.slow
 PHRASE = "cobalt-heron-1187"
 SUMMARY_MARK = SUMMARY_INSTRUCTIONS.splitlines()[0]
 PRICES = model_info(DEFAULT_MODEL).prices
+RUN_JSON = ("run", "--output-format", "stream-json", "--permission-mode", "bypassPermissions")
 
 
 @pytest.fixture
@@ -84,11 +85,7 @@ def test_a_long_run_compacts_stays_in_the_window_and_reports_its_cost(project: P
     with FakeMessagesAPI([reader(project, 40)] * 200, context_window=window) as fake:
         result = run_cli(
             [
-                "run",
-                "--output-format",
-                "stream-json",
-                "--permission-mode",
-                "bypassPermissions",
+                *RUN_JSON,
                 "--context-window",
                 str(window),
                 f"Read the modules in turn. Keep {PHRASE} in mind.",
@@ -145,11 +142,7 @@ def test_kill_9_right_after_a_compaction_then_resume_continues_from_the_compacte
         FakeMessagesAPI([stall_after_compaction] * 100, context_window=window) as fake,
         live_cli(
             [
-                "run",
-                "--output-format",
-                "stream-json",
-                "--permission-mode",
-                "bypassPermissions",
+                *RUN_JSON,
                 "--context-window",
                 str(window),
                 "--settings",
@@ -208,11 +201,7 @@ def test_a_budget_stops_the_session_before_the_request_that_would_cross_it(
     with FakeMessagesAPI([reader(project, 50)] * 60) as fake:
         result = run_cli(
             [
-                "run",
-                "--output-format",
-                "stream-json",
-                "--permission-mode",
-                "bypassPermissions",
+                *RUN_JSON,
                 flag,
                 limit,
                 "read everything",
@@ -250,11 +239,7 @@ def test_agentls_compact_summarises_a_session_with_instructions_and_resume_uses_
     with FakeMessagesAPI([reader(project, 4)] * 10) as fake:
         first = run_cli(
             [
-                "run",
-                "--output-format",
-                "stream-json",
-                "--permission-mode",
-                "bypassPermissions",
+                *RUN_JSON,
                 f"Read four modules. {PHRASE}",
             ],
             home=home,

@@ -148,16 +148,7 @@ class HookRunner:
             "tool_use_id": call_id,
             "permission_mode": mode,
         }
-        stdin = json.dumps(payload, ensure_ascii=False).encode()
-        verdicts: list[HookVerdict] = []
-        for hook in self.hooks:
-            if not hook.applies_to(tool):
-                continue
-            verdict = await self._run(hook, stdin)
-            verdicts.append(verdict)
-            if verdict.decision == "deny":
-                break
-        return verdicts
+        return await self._run_matching(self.hooks, tool, payload)
 
     async def pre_compact(self, trigger: str, instructions: str | None, transcript: str) -> list[HookVerdict]:
         """Run every PreCompact hook whose matcher names `trigger`; a block stops the rest."""
@@ -169,10 +160,16 @@ class HookRunner:
             "trigger": trigger,
             "custom_instructions": instructions or "",
         }
+        return await self._run_matching(self.compact_hooks, trigger, payload)
+
+    async def _run_matching(
+        self, hooks: Sequence[CommandHook], subject: str, payload: Mapping[str, Any]
+    ) -> list[HookVerdict]:
+        """Run, in order, the hooks whose matcher matches `subject`; a deny stops the rest."""
         stdin = json.dumps(payload, ensure_ascii=False).encode()
         verdicts: list[HookVerdict] = []
-        for hook in self.compact_hooks:
-            if not hook.applies_to(trigger):
+        for hook in hooks:
+            if not hook.applies_to(subject):
                 continue
             verdict = await self._run(hook, stdin)
             verdicts.append(verdict)

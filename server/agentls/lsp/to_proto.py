@@ -134,28 +134,23 @@ def context_usage(used: int, size: int, cost: float | None) -> dict[str, Any]:
 
 
 def compaction_started(event: CompactionStarted) -> dict[str, Any]:
-    return {
-        "sessionUpdate": "compaction",
-        "status": "started",
-        "tier": event.tier,
-        "trigger": event.trigger,
-        "tokensBefore": event.tokens,
-        "size": event.context_window,
-        "message": f"compacting the context ({event.tier})",
-    }
+    update = _compaction("started", event.tier, event.trigger, event.tokens, event.context_window)
+    return update | {"message": f"compacting the context ({event.tier})"}
 
 
 def compaction(event: Compacted) -> dict[str, Any]:
+    update = _compaction("completed", event.tier, event.trigger, event.tokens_before, event.context_window)
+    return update | {"tokensAfter": event.tokens_after, "message": event.message, "summary": event.summary}
+
+
+def _compaction(status: str, tier: str, trigger: str, before: int, size: int) -> dict[str, Any]:
     return {
         "sessionUpdate": "compaction",
-        "status": "completed",
-        "tier": event.tier,
-        "trigger": event.trigger,
-        "tokensBefore": event.tokens_before,
-        "tokensAfter": event.tokens_after,
-        "size": event.context_window,
-        "message": event.message,
-        "summary": event.summary,
+        "status": status,
+        "tier": tier,
+        "trigger": trigger,
+        "tokensBefore": before,
+        "size": size,
     }
 
 

@@ -49,24 +49,20 @@ class Prices(_Frozen):
         )
 
 
-class _ModelRow(_Frozen):
+class _Limits(_Frozen):
+    context_window: int = Field(gt=0)
+    max_output_tokens: int = Field(gt=0)
+
+
+class _ModelRow(_Limits):
     id: str
     aliases: tuple[str, ...] = ()
     pricing: str
-    context_window: int = Field(gt=0)
-    max_output_tokens: int = Field(gt=0)
 
 
-class _FamilyRow(_Frozen):
+class _FamilyRow(_Limits):
     match: str
     pricing: str
-    context_window: int = Field(gt=0)
-    max_output_tokens: int = Field(gt=0)
-
-
-class _Default(_Frozen):
-    context_window: int = Field(gt=0)
-    max_output_tokens: int = Field(gt=0)
 
 
 class _Table(_Frozen):
@@ -74,7 +70,7 @@ class _Table(_Frozen):
     pricing: dict[str, Prices]
     models: tuple[_ModelRow, ...]
     families: tuple[_FamilyRow, ...] = ()
-    default: _Default
+    default: _Limits
 
 
 Match = Literal["model", "family", "default"]
@@ -105,31 +101,22 @@ def _table() -> _Table:
 def model_info(model: str) -> ModelInfo:
     table = _table()
     wanted = {model, _DATE_SUFFIX.sub("", model)}
-    for row in table.models:
-        if wanted & {row.id, *row.aliases}:
-            return ModelInfo(
-                model=model,
-                context_window=row.context_window,
-                max_output_tokens=row.max_output_tokens,
-                prices=table.pricing[row.pricing],
-                match="model",
-            )
-    lowered = model.lower()
-    for family in table.families:
-        if family.match in lowered:
-            return ModelInfo(
-                model=model,
-                context_window=family.context_window,
-                max_output_tokens=family.max_output_tokens,
-                prices=table.pricing[family.pricing],
-                match="family",
-            )
+    row = next((r for r in table.models if wanted & {r.id, *r.aliases}), None)
+    if row is not None:
+        return _info(model, row, table.pricing[row.pricing], "model")
+    family = next((f for f in table.families if f.match in model.lower()), None)
+    if family is not None:
+        return _info(model, family, table.pricing[family.pricing], "family")
+    return _info(model, table.default, None, "default")
+
+
+def _info(model: str, limits: _Limits, prices: Prices | None, match: Match) -> ModelInfo:
     return ModelInfo(
         model=model,
-        context_window=table.default.context_window,
-        max_output_tokens=table.default.max_output_tokens,
-        prices=None,
-        match="default",
+        context_window=limits.context_window,
+        max_output_tokens=limits.max_output_tokens,
+        prices=prices,
+        match=match,
     )
 
 

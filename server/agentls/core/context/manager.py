@@ -32,7 +32,7 @@ from agentls.core.context.cut import (
 from agentls.core.context.meter import ContextMeter, overflow_numbers
 from agentls.core.context.microcompact import MIN_RESULT_TOKENS, MicroPolicy, apply_markers, microcompact
 from agentls.core.context.settings import ContextConfig
-from agentls.core.context.summary import ask_for_summary, merge_request, summary_request
+from agentls.core.context.summary import SummaryReply, ask_for_summary, merge_request, summary_request
 from agentls.core.context.tokens import MessageTokens, block_tokens, text_tokens
 from agentls.core.context.tool_calls import CallKeys, paired_calls
 from agentls.core.events import (
@@ -362,14 +362,7 @@ class ContextManager:
         if overrun is not None:
             emit(Notice(level="warning", message=f"No summary: {overrun.message}."))
             return False
-        emit(
-            CompactionStarted(
-                tier="summary", trigger=trigger, tokens=before, context_window=self.meter.window
-            )
-        )
-        reply = await ask_for_summary(self._deps.model, request)
-        if reply.usage != TokenUsage():
-            self.account(reply.usage, history, emit, purpose="compaction")
+        reply = await self._ask(request, "summary", trigger, before, history, emit)
         if reply.error is not None:
             emit(
                 Notice(
@@ -418,14 +411,7 @@ class ContextManager:
             fixed = self._deps.fixed_tokens()
             size = fixed + sum(text_tokens(s.text) for s in stages)
             if budget(self._deps.spending.project(size, fixed, 2_000)) is None:
-                emit(
-                    CompactionStarted(
-                        tier="collapse", trigger=trigger, tokens=before, context_window=self.meter.window
-                    )
-                )
-                reply = await ask_for_summary(self._deps.model, request)
-                if reply.usage != TokenUsage():
-                    self.account(reply.usage, history, emit, purpose="compaction")
+                reply = await self._ask(request, "collapse", trigger, before, history, emit)
                 if reply.error is None:
                     text, by_model = reply.text, True
         merged = collapse_tier.merged_stage(stages, text, by_model=by_model)
@@ -444,6 +430,22 @@ class ContextManager:
             record={"base": self.base, "kept": kept},
             summary=text if by_model else None,
         )
+
+    async def _ask(
+        self,
+        request: ModelRequest,
+        tier: CompactionTier,
+        trigger: CompactionTrigger,
+        before: int,
+        history: Sequence[Message],
+        emit: EventSink,
+    ) -> SummaryReply:
+        """Send a compaction request (saying so first) and account what it cost."""
+        emit(CompactionStarted(tier=tier, trigger=trigger, tokens=before, context_window=self.meter.window))
+        reply = await ask_for_summary(self._deps.model, request)
+        if reply.usage != TokenUsage():
+            self.account(reply.usage, history, emit, purpose="compaction")
+        return reply
 
     async def _compact_hard(
         self, history: list[Message], emit: EventSink, budget: BudgetCheck, *, attempt: int
