@@ -329,17 +329,20 @@ async def test_thousands_of_small_exchanges_are_snipped_to_keep_requests_quick(
     project: Path, home: Path
 ) -> None:
     """Tokens never come near the window, but the message count would grow without end."""
-    calls = 220
-    model = ScriptedModel(
-        [Reply([ToolCall("Bash", {"command": f"echo {n}"})]) for n in range(calls)] + [Reply([Text("ok")])],
-        model_name="scripted",
+    calls = 1400
+    (project / "tiny.txt").write_text("small\n")
+    read = Reply([ToolCall("Read", {"file_path": str(project / "tiny.txt")})])
+    model = ScriptedModel([read] * calls + [Reply([Text("ok")])], model_name="scripted")
+    session = await Session.start(
+        deps(project, model, home, context=ContextConfig(window=1_000_000), max_turns=calls + 10)
     )
-    session = await Session.start(deps(project, model, home, context=ContextConfig(window=1_000_000)))
     events = await run(session, f"Echo a lot. {PHRASE}")
     assert isinstance(events[-1], TurnEnded) and events[-1].stop.kind == "end_turn"
     snips = [e for e in events if isinstance(e, Compacted) and e.tier == "snip"]
     assert snips
     assert max(len(r.messages) for r in model.requests) <= 301
+    base = session.state.context.base
+    assert base is not None and len(base.stages) <= 8  # Snip stages collapse too (mechanically).
     assert PHRASE in " ".join(user_texts(model.requests[-1].messages))
     for request in model.requests[-3:]:
         assert_valid(request.messages)

@@ -231,12 +231,11 @@ class ContextManager:
         crowded = len(history) > MAX_MESSAGES
         if settings.snip and (crowded or self.fill(history) >= window * settings.snip_percent // 100):
             target = int(window * settings.snip_percent / 100 * SNIP_TARGET)
-            await self._snip(
-                history, target, "auto", emit, max_messages=MAX_MESSAGES // 2 if crowded else None
-            )
+            crowd = MAX_MESSAGES // 2 if crowded else None
+            await self._snip(history, target, "auto", emit, budget, max_messages=crowd)
         full = self.fill(history) >= window * settings.auto_compact_percent // 100
         if settings.auto_compact and full and not await self._summarize(history, "auto", None, emit, budget):
-            await self._snip(history, int(window * SUMMARY_TAIL), "auto", emit)
+            await self._snip(history, int(window * SUMMARY_TAIL), "auto", emit, budget)
 
     async def recover(
         self, history: list[Message], message: str, emit: EventSink, budget: BudgetCheck
@@ -317,15 +316,16 @@ class ContextManager:
         target: int,
         trigger: CompactionTrigger,
         emit: EventSink,
+        budget: BudgetCheck,
         max_messages: int | None = None,
     ) -> bool:
         before = self.fill(history)
         head = self.tokens.of(history[0]) if self.base is not None and history else 0
-        budget = max(0, target - self._deps.fixed_tokens() - head - SUMMARY_GROWTH // 3)
+        room = max(0, target - self._deps.fixed_tokens() - head - SUMMARY_GROWTH // 3)
         cut = choose_cut(
             history,
             has_head=self.base is not None,
-            budget=budget,
+            budget=room,
             tokens=self.tokens.of,
             max_messages=max_messages,
         )
@@ -336,6 +336,7 @@ class ContextManager:
         await self._replace_head(
             history, cut.keep_from, stage, emit, tier="snip", trigger=trigger, before=before
         )
+        await self._collapse(history, trigger, emit, budget)
         return True
 
     async def _summarize(
@@ -455,14 +456,14 @@ class ContextManager:
         window = self.meter.window
         changed = self._micro(history, MicroPolicy(trigger=0, min_reclaim=1, keep_recent=1), "reactive", emit)
         if self.fill(history) >= window // 2:
-            changed |= await self._snip(history, window // 2, "reactive", emit)
+            changed |= await self._snip(history, window // 2, "reactive", emit, budget)
         if attempt >= 2 or self.fill(history) >= window * 85 // 100:
             summarized = await self._summarize(
                 history, "reactive", None, emit, budget, tail_budget=window // 10
             )
             changed |= summarized
             if not summarized or attempt >= 3:
-                changed |= await self._snip(history, 0, "reactive", emit)
+                changed |= await self._snip(history, 0, "reactive", emit, budget)
         return changed
 
     # --- Shared steps ------------------------------------------------------------------------
