@@ -109,3 +109,13 @@ def test_a_dollar_budget_cannot_be_kept_without_a_price() -> None:
     overrun = Spending(None, BudgetConfig(max_usd=1)).check(TokenUsage(input_tokens=1))
     assert overrun is not None and "price" in overrun.message
     assert Spending(None, BudgetConfig(max_tokens=10)).check(TokenUsage(input_tokens=1)) is None
+
+
+def test_a_long_prompt_is_billed_at_the_long_context_rate_when_the_model_has_one() -> None:
+    haiku = model_info("claude-haiku-5-5").prices
+    assert haiku is not None and haiku.long is not None and haiku.long_above is not None
+    short = TokenUsage(input_tokens=haiku.long_above)
+    long = TokenUsage(input_tokens=haiku.long_above + 1)
+    assert haiku.cost(short) == pytest.approx(haiku.long_above * haiku.input / 1e6)
+    assert haiku.cost(long) == pytest.approx((haiku.long_above + 1) * haiku.long.input / 1e6)
+    assert haiku.long.input > haiku.input

@@ -35,9 +35,15 @@ class Prices(_Frozen):
     cache_write_5m: float = Field(ge=0)
     cache_write_1h: float = Field(ge=0)
     cache_read: float = Field(ge=0)
+    long: Prices | None = None
+    """Prices for a request whose input is over `long_above` tokens (some models bill long
+    prompts at a higher rate, for the whole request)."""
+    long_above: int | None = None
 
     def cost(self, usage: TokenUsage) -> float:
         """What `usage` costs, in US dollars."""
+        if self.long is not None and self.long_above is not None and usage.total_input > self.long_above:
+            return self.long.cost(usage)
         one_hour = min(usage.cache_creation_1h_input_tokens, usage.cache_creation_input_tokens)
         five_minutes = usage.cache_creation_input_tokens - one_hour
         return _PER_TOKEN * (
@@ -54,10 +60,16 @@ class _Limits(_Frozen):
     max_output_tokens: int = Field(gt=0)
 
 
+class _LongContext(_Frozen):
+    pricing: str
+    above_input_tokens: int | None = None
+
+
 class _ModelRow(_Limits):
     id: str
     aliases: tuple[str, ...] = ()
     pricing: str
+    extended_context: _LongContext | None = None
 
 
 class _FamilyRow(_Limits):
@@ -92,7 +104,9 @@ class ModelInfo(_Frozen):
 def _table() -> _Table:
     text = resources.files("agentls.core.context").joinpath("models.json").read_text(encoding="utf-8")
     table = _Table.model_validate(json.loads(text))
-    missing = ({r.pricing for r in table.models} | {f.pricing for f in table.families}) - set(table.pricing)
+    named = {r.pricing for r in table.models} | {f.pricing for f in table.families}
+    named |= {r.extended_context.pricing for r in table.models if r.extended_context is not None}
+    missing = named - set(table.pricing)
     if missing:
         raise ValueError(f"models.json: unknown pricing families {sorted(missing)}")
     return table
@@ -103,7 +117,13 @@ def model_info(model: str) -> ModelInfo:
     wanted = {model, _DATE_SUFFIX.sub("", model)}
     row = next((r for r in table.models if wanted & {r.id, *r.aliases}), None)
     if row is not None:
-        return _info(model, row, table.pricing[row.pricing], "model")
+        prices = table.pricing[row.pricing]
+        tier = row.extended_context
+        if tier is not None and tier.above_input_tokens is not None:
+            prices = prices.model_copy(
+                update={"long": table.pricing[tier.pricing], "long_above": tier.above_input_tokens}
+            )
+        return _info(model, row, prices, "model")
     family = next((f for f in table.families if f.match in model.lower()), None)
     if family is not None:
         return _info(model, family, table.pricing[family.pricing], "family")
