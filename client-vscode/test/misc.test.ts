@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { mentionLabel, promptBlocks, promptText, selectionUri, slashCommand, type Mention } from '../src/shared/prompt';
 import { resolveServerCommand, splitCommandLine } from '../src/shared/serverCommand';
 import { activityOfProgress, statusView } from '../src/shared/status';
-import { estimateCost, formatTokens, summarizeUsage } from '../src/shared/usage';
+import { compactionDetail, compactionText, formatCost, formatCount, formatPercent, formatTokens, meterView } from '../src/shared/usage';
 
 describe('prompt blocks', () => {
   const selection: Mention = { kind: 'selection', uri: 'file:///w/app.py', label: 'app.py', text: 'x = 1', startLine: 3, endLine: 4, languageId: 'python' };
@@ -66,6 +66,7 @@ describe('status bar', () => {
     assert.deepEqual(activityOfProgress('thinking (retry 2)'), { activity: 'thinking', detail: '' });
     assert.deepEqual(activityOfProgress('waiting for permission: Edit app.py'), { activity: 'permission', detail: 'Edit app.py' });
     assert.deepEqual(activityOfProgress('Bash: pytest -q'), { activity: 'tool', detail: 'Bash: pytest -q' });
+    assert.deepEqual(activityOfProgress('compacting the context'), { activity: 'compacting', detail: '' });
   });
 
   it('shows the most urgent state of all sessions and progress', () => {
@@ -74,6 +75,9 @@ describe('status bar', () => {
     const tool = statusView({ sessions: [{ activity: 'thinking', detail: '' }], progress: [{ title: 'agentls', message: 'Read a.py' }], connection: 'running' });
     assert.equal(tool.state, 'tool');
     assert.match(tool.text, /Read a\.py/);
+    const compacting = statusView({ sessions: [{ activity: 'idle', detail: '' }], progress: [{ title: 'agentls: compacting', message: 'compacting the context' }], connection: 'running' });
+    assert.equal(compacting.state, 'compacting');
+    assert.match(compacting.text, /compacting/);
     const perm = statusView({ sessions: [{ activity: 'permission', detail: 'Edit' }], progress: [{ title: 'agentls', message: 'Read a.py' }], connection: 'running' });
     assert.equal(perm.state, 'permission');
     assert.equal(statusView({ sessions: [], progress: [], connection: 'stopped' }).state, 'stopped');
@@ -81,21 +85,67 @@ describe('status bar', () => {
 });
 
 describe('usage', () => {
-  it('formats token counts compactly', () => {
+  const request = { input_tokens: 1200, output_tokens: 340, cache_read_input_tokens: 80_000, cache_creation_input_tokens: 2000, cache_creation_1h_input_tokens: 0 };
+
+  it('formats token counts compactly and exactly', () => {
     assert.equal(formatTokens(950), '950');
     assert.equal(formatTokens(1234), '1.2k');
     assert.equal(formatTokens(12345), '12k');
+    assert.equal(formatTokens(84_000), '84k');
+    assert.equal(formatTokens(200_000), '200k');
     assert.equal(formatTokens(2_500_000), '2.5M');
+    assert.equal(formatCount(150_000), '150,000');
+    assert.equal(formatCount(42), '42');
   });
 
-  it('estimates cost from list prices, and only for known model families', () => {
-    const usage = { input_tokens: 1_000_000, output_tokens: 100_000, cache_read_input_tokens: 1_000_000, cache_creation_input_tokens: 0 };
-    assert.equal(estimateCost('claude-sonnet-5-5', usage), 3 + 1.5 + 0.3);
-    assert.equal(estimateCost('some-other-model', usage), null);
-    const s = summarizeUsage(usage, 'claude-sonnet-5-5', null);
-    assert.equal(s.cost, '≈$4.80');
-    assert.equal(s.tokens, 'in 2M · out 100k · cached 1M');
-    assert.equal(summarizeUsage(usage, 'x', { amount: 1.234, currency: 'USD' }).cost, '$1.23');
-    assert.equal(summarizeUsage(usage, 'x', null).cost, '');
+  it('formats the share of the window', () => {
+    assert.equal(formatPercent(84_000, 200_000), '42%');
+    assert.equal(formatPercent(200_000, 200_000), '100%');
+    assert.equal(formatPercent(500, 200_000), '<1%');
+    assert.equal(formatPercent(0, 200_000), '0%');
+    assert.equal(formatPercent(10, 0), '0%');
+  });
+
+  it('formats costs, with more decimals below a cent', () => {
+    assert.equal(formatCost(0.43), '$0.43');
+    assert.equal(formatCost(12.5), '$12.50');
+    assert.equal(formatCost(0.0012), '$0.0012');
+    assert.equal(formatCost(0), '$0.00');
+    assert.equal(formatCost(1.5, 'EUR'), 'EUR 1.50');
+    assert.equal(formatCost(0.0312, 'USD', true), '$0.0312');
+  });
+
+  it('shows the meter and the cost from the server figures', () => {
+    const m = meterView({ used: 84_000, size: 200_000, cost: { amount: 0.43, currency: 'USD' }, request, requestCost: { amount: 0.0312, currency: 'USD' }, session: request });
+    assert.equal(m.text, '42% · 84k / 200k');
+    assert.equal(m.fraction, 0.42);
+    assert.equal(m.level, 'ok');
+    assert.equal(m.cost, '$0.43');
+    assert.match(m.tooltip, /Context: 84,000 of 200,000 tokens \(42% of the window\)/);
+    assert.match(m.tooltip, /Last request: 83,200 in \(80,000 cache read, 2,000 cache write\) · 340 out · \$0\.0312/);
+    assert.match(m.tooltip, /Session: 83,200 in/);
+    assert.match(m.tooltip, /Cost: \$0\.4300 for the session/);
+  });
+
+  it('says when the cost is unknown, and when nothing was sent yet', () => {
+    const unknown = meterView({ used: 170_000, size: 200_000, cost: null, request: null, requestCost: null, session: null });
+    assert.equal(unknown.cost, 'cost unknown');
+    assert.equal(unknown.level, 'high');
+    assert.doesNotMatch(unknown.tooltip, /Last request/);
+    assert.equal(meterView({ used: 130_000, size: 200_000, cost: null, request: null, requestCost: null, session: null }).level, 'warn');
+    const empty = meterView(null);
+    assert.equal(empty.text, 'no requests yet');
+    assert.equal(empty.fraction, 0);
+    assert.equal(empty.cost, '', 'no cost before the server said anything');
+    // A request that overflowed the window fills the bar, no more.
+    assert.equal(meterView({ used: 250_000, size: 200_000, cost: null, request: null, requestCost: null, session: null }).fraction, 1);
+  });
+
+  it('describes compactions in one line', () => {
+    const done = { status: 'completed' as const, tier: 'summary', trigger: 'manual', tokensBefore: 150_000, tokensAfter: 40_000, size: 200_000, message: 'compacted', summary: 'S' };
+    assert.equal(compactionText(done), 'Context compacted (summary): 150,000 → 40,000 tokens');
+    assert.equal(compactionText({ ...done, status: 'started', tokensAfter: null }), 'Compacting the context (summary, 150,000 tokens)…');
+    assert.equal(compactionText({ ...done, status: 'interrupted' }), 'Compaction (summary) did not finish.');
+    assert.equal(compactionDetail(done), 'trigger: requested · window: 200,000 tokens · compacted');
   });
 });

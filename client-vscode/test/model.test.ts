@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { SessionModel } from '../src/shared/model';
+import { SessionModel, stopNotice } from '../src/shared/model';
 import type { RequestPermissionParams, SessionUpdate } from '../src/shared/protocol';
 
 const chunk = (text: string): SessionUpdate => ({ sessionUpdate: 'agent_message_chunk', content: { type: 'text', text } });
@@ -175,9 +175,6 @@ describe('SessionModel', () => {
       ['completed', 'in_progress'],
     );
     assert.equal(m.view.planRev, m.view.rev);
-    m.apply({ sessionUpdate: 'usage_update', request: { input_tokens: 5 }, session: { input_tokens: 10, output_tokens: 3 } });
-    assert.deepEqual(m.view.usage?.session, { input_tokens: 10, output_tokens: 3, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
-    assert.equal(m.view.usage?.cost, null);
     assert.equal(m.view.commands.length, 0);
     m.apply({ sessionUpdate: 'available_commands_update', availableCommands: [{ name: 'review', description: 'Review' }, { name: '' }] });
     assert.deepEqual(
@@ -225,5 +222,158 @@ describe('SessionModel', () => {
     m.permissionAnswered('p1', 'reject_once');
     m.externalTurnEnded();
     assert.equal(m.view.busy, false);
+  });
+
+  it('keeps the context, the cost and the tokens of a usage_update after an API call', () => {
+    const m = new SessionModel('s1');
+    const rev = m.view.rev;
+    m.apply({
+      sessionUpdate: 'usage_update',
+      used: 84_000,
+      size: 200_000,
+      cost: { amount: 0.43, currency: 'USD' },
+      request: { input_tokens: 5, output_tokens: 7, cache_read_input_tokens: 80_000 },
+      session: { input_tokens: 10, output_tokens: 3 },
+      requestCost: { amount: 0.03, currency: 'USD' },
+      purpose: 'turn',
+    });
+    assert.ok(m.view.rev > rev);
+    const u = m.view.usage;
+    assert.ok(u);
+    assert.equal(u.used, 84_000);
+    assert.equal(u.size, 200_000);
+    assert.deepEqual(u.cost, { amount: 0.43, currency: 'USD' });
+    assert.deepEqual(u.requestCost, { amount: 0.03, currency: 'USD' });
+    assert.deepEqual(u.request, { input_tokens: 5, output_tokens: 7, cache_read_input_tokens: 80_000, cache_creation_input_tokens: 0, cache_creation_1h_input_tokens: 0 });
+    assert.deepEqual(u.session, { input_tokens: 10, output_tokens: 3, cache_read_input_tokens: 0, cache_creation_input_tokens: 0, cache_creation_1h_input_tokens: 0 });
+  });
+
+  it('keeps the earlier token figures (and cost) when a usage_update has only the context', () => {
+    const m = new SessionModel('s1');
+    m.apply({ sessionUpdate: 'usage_update', used: 150_000, size: 200_000, cost: { amount: 1.2, currency: 'USD' }, request: { input_tokens: 5 }, session: { input_tokens: 50 }, requestCost: null, purpose: 'turn' });
+    // After a compaction: the meter drops, the rest holds (this one does not repeat the cost).
+    m.apply({ sessionUpdate: 'usage_update', used: 40_000, size: 200_000 });
+    const u = m.view.usage;
+    assert.ok(u);
+    assert.equal(u.used, 40_000);
+    assert.deepEqual(u.cost, { amount: 1.2, currency: 'USD' });
+    assert.equal(u.request?.input_tokens, 5);
+    assert.equal(u.session?.input_tokens, 50);
+    assert.equal(u.requestCost, null);
+  });
+
+  it('shows an unknown cost when an API call reports none, and restores the meter from loadSession', () => {
+    const m = new SessionModel('s1');
+    m.apply({ sessionUpdate: 'usage_update', used: 1000, size: 200_000, request: { input_tokens: 1000 }, session: { input_tokens: 1000 }, requestCost: null, purpose: 'turn' });
+    assert.equal(m.view.usage?.cost, null);
+    // A reloaded panel: the replay ends with the context and the cost only.
+    m.reset();
+    assert.equal(m.view.usage, null);
+    m.apply({ sessionUpdate: 'usage_update', used: 2048, size: 200_000, cost: { amount: 0.0125, currency: 'USD' } }, false);
+    assert.deepEqual(m.view.usage, { used: 2048, size: 200_000, cost: { amount: 0.0125, currency: 'USD' }, request: null, requestCost: null, session: null });
+    assert.equal(m.view.busy, false);
+  });
+
+  it('shows a compaction that starts and completes as one notice', () => {
+    const m = new SessionModel('s1');
+    m.addUserPrompt('go on');
+    m.apply({ sessionUpdate: 'compaction', status: 'started', tier: 'summary', trigger: 'auto', tokensBefore: 150_000, size: 200_000, message: 'compacting the context (summary)' });
+    assert.equal(m.view.compacting, true);
+    assert.equal(m.view.activity, 'compacting');
+    const notice = m.view.entries[1];
+    assert.ok(notice && notice.kind === 'compaction');
+    assert.equal(notice.compaction.status, 'started');
+    const rev = notice.rev;
+    m.apply({
+      sessionUpdate: 'compaction',
+      status: 'completed',
+      tier: 'summary',
+      trigger: 'auto',
+      tokensBefore: 150_000,
+      tokensAfter: 40_000,
+      size: 200_000,
+      message: 'summarised 40 messages',
+      summary: '<summary>Goal: …</summary>',
+    });
+    assert.equal(m.view.entries.length, 2, 'the completed update replaces the started notice');
+    assert.ok(notice.rev > rev);
+    assert.deepEqual(notice.compaction, {
+      status: 'completed',
+      tier: 'summary',
+      trigger: 'auto',
+      tokensBefore: 150_000,
+      tokensAfter: 40_000,
+      size: 200_000,
+      message: 'summarised 40 messages',
+      summary: '<summary>Goal: …</summary>',
+    });
+    assert.equal(m.view.compacting, false);
+    assert.equal(m.view.activity, 'thinking', 'the turn goes on');
+    // A tier without a model call sends only "completed": a notice of its own, without a summary.
+    m.apply({ sessionUpdate: 'compaction', status: 'completed', tier: 'micro', trigger: 'auto', tokensBefore: 41_000, tokensAfter: 30_000, size: 200_000, message: 'cleared 3 old tool result(s)', summary: null });
+    const micro = m.view.entries[2];
+    assert.ok(micro && micro.kind === 'compaction');
+    assert.equal(micro.compaction.summary, null);
+    assert.equal(micro.compaction.tier, 'micro');
+  });
+
+  it('follows our compact request, and says when nothing was compacted', () => {
+    const m = new SessionModel('s1');
+    m.compactStarted();
+    assert.equal(m.view.compacting, true);
+    assert.equal(m.view.busy, false);
+    m.apply({ sessionUpdate: 'compaction', status: 'started', tier: 'summary', trigger: 'manual', tokensBefore: 9000, size: 200_000, message: '' });
+    m.apply({ sessionUpdate: 'compaction', status: 'completed', tier: 'summary', trigger: 'manual', tokensBefore: 9000, tokensAfter: 2000, size: 200_000, message: 'm', summary: 'S' });
+    assert.equal(m.view.compacting, true, 'until the request answers');
+    m.compactEnded({ compacted: true, tokensBefore: 9000, tokensAfter: 2000, size: 200_000, message: 'compacted 9,000 → 2,000 tokens' });
+    assert.equal(m.view.compacting, false);
+    assert.deepEqual(
+      m.view.entries.map((e) => e.kind),
+      ['compaction'],
+    );
+    m.compactStarted();
+    m.compactEnded({ compacted: false, tokensBefore: 2000, tokensAfter: 2000, size: 200_000, message: 'not compacted: nothing to compact yet' });
+    const notice = m.view.entries[1];
+    assert.ok(notice && notice.kind === 'notice');
+    assert.equal(notice.text, 'Not compacted: nothing to compact yet');
+    assert.equal(notice.level, 'info');
+    // A compaction that started and was cut short does not spin forever.
+    m.compactStarted();
+    m.apply({ sessionUpdate: 'compaction', status: 'started', tier: 'summary', trigger: 'manual', tokensBefore: 2000, size: 200_000, message: '' });
+    m.compactEnded(null, 'The compaction failed: cancelled');
+    const interrupted = m.view.entries[2];
+    assert.ok(interrupted && interrupted.kind === 'compaction');
+    assert.equal(interrupted.compaction.status, 'interrupted');
+    assert.equal(m.view.compacting, false);
+  });
+
+  it('states a budget stop with what was spent and the limit', () => {
+    const usd = stopNotice({
+      stopReason: 'budget_exceeded',
+      budget: { kind: 'usd', spent: 0.42, limit: 0.5, projected: 0.55 },
+      message: 'the next request (about $0.1300) would bring the session to $0.5500, over its budget of $0.50 (spent so far: $0.4200)',
+    });
+    assert.equal(usd.level, 'warning');
+    assert.equal(
+      usd.text,
+      "Stopped: the session's budget is reached ($0.42 of $0.50 spent). The next request (about $0.1300) would bring the session to $0.5500, over its budget of $0.50 (spent so far: $0.4200).",
+    );
+    const tokens = stopNotice({ stopReason: 'budget_exceeded', budget: { kind: 'tokens', spent: 1_900_000, limit: 2_000_000, projected: 2_100_000 } });
+    assert.equal(tokens.text, "Stopped: the session's budget is reached (1,900,000 of 2,000,000 tokens used).");
+  });
+
+  it('states a context overflow with the sizes and attempts', () => {
+    const m = new SessionModel('s1');
+    m.addUserPrompt('x');
+    m.turnEnded({ stopReason: 'context_overflow', context: { tokens: 210_000, size: 200_000, attempts: 3 }, message: 'the conversation does not fit the context window even after compacting.' });
+    const notice = m.view.entries[1];
+    assert.ok(notice && notice.kind === 'notice');
+    assert.equal(notice.level, 'error');
+    assert.equal(
+      notice.text,
+      'Stopped: the conversation no longer fits the context window (210,000 tokens for a 200,000-token window, after 3 compactions). The conversation does not fit the context window even after compacting.',
+    );
+    assert.equal(stopNotice({ stopReason: 'max_tokens' }).text, 'Stopped: the reply hit the output token limit.');
+    assert.equal(stopNotice({ stopReason: 'mystery' }).text, 'Stopped: mystery');
   });
 });

@@ -5,11 +5,16 @@ One whole turn per editor, driven through the plugin as a user would (tests/edit
 turn_driver.lua): :AgentlsChat, type a prompt in the chat's prompt area, <CR>; the scripted
 model reads a file and asks to Edit it; the plugin's permission prompt is answered (the float's
 "a" key on 0.7, vim.ui.select on 0.12); the edit must land in the open buffer and the reply
-in the chat buffer. The editors are installed on first use (see nvim/install.py).
+in the chat buffer, and the statusline must then show the context fill and the session's cost.
+Then :AgentlsCompact with instructions (the model writes the summary) and :AgentlsCompact again
+(nothing left to compact). The editors are installed on first use (see nvim/install.py).
 """
 
 from __future__ import annotations
 
+import json
+import math
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,9 +22,11 @@ from typing import Any
 
 import pytest
 
+from agentls.core.context.catalog import model_info
+from agentls.core.model import TokenUsage
 from tests.editors.nvim.install import EditorUnavailable, ensure_nvim07, ensure_nvim_dev
 from tests.editors.nvim.runner import PLUGIN_DIR, NvimRun, nvim_env, run_driver, write_project
-from tests.fakeapi import Delay, FakeMessagesAPI, Reply, Text, ToolCall
+from tests.fakeapi import Delay, FakeMessagesAPI, Reply, Step, Text, ToolCall
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -32,6 +39,11 @@ NEW = 'f"Hello, {name.title()}!"'
 EDITED = ["def greet(name):", '    return f"Hello, {name.title()}!"']
 REPLY = "Greeting updated: names are now title-cased. NVIM-TURN-DONE"
 PROMPT = "Make the greeting friendlier"
+CONTEXT_WINDOW = 20_000
+"""Passed as `init_options.contextWindow`: a window the statusline's percentage visibly moves in."""
+INIT_OPTIONS = {"contextWindow": CONTEXT_WINDOW, "budget": {"maxUsd": 5}}
+COMPACT_INSTRUCTIONS = "keep the title-case decision"
+SUMMARY = "Goal: a friendlier greeting; greet() now title-cases the name. NVIM-SUMMARY"
 
 
 @pytest.fixture(scope="session")
@@ -50,12 +62,38 @@ def nvim_dev() -> Path:
         pytest.skip(f"Neovim 0.12-dev unavailable: {err}")
 
 
-def turn_script(app: Path) -> list[Reply]:
+def turn_script(app: Path) -> list[Step]:
     return [
         Reply([ToolCall("Read", {"file_path": str(app)})]),
         Reply([ToolCall("Edit", {"file_path": str(app), "old_string": OLD, "new_string": NEW})]),
         Reply([Text(REPLY)]),
+        # :AgentlsCompact's summary request (slow enough to see "compacting" in the chat).
+        Delay(Reply([Text(f"<summary>{SUMMARY}</summary>")]), before_s=1.5),
     ]
+
+
+def api_cost(usage: dict[str, Any]) -> float:
+    """What one reply of the fake costs at the default model's prices (as the server counts)."""
+    prices = model_info("claude-sonnet-5-5").prices
+    assert prices is not None
+    one_hour = (usage.get("cache_creation") or {}).get("ephemeral_1h_input_tokens", 0)
+    return prices.cost(
+        TokenUsage(
+            input_tokens=usage["input_tokens"],
+            output_tokens=usage["output_tokens"],
+            cache_read_input_tokens=usage["cache_read_input_tokens"],
+            cache_creation_input_tokens=usage["cache_creation_input_tokens"],
+            cache_creation_1h_input_tokens=one_hour,
+        )
+    )
+
+
+def statusline(used: int, cost: float) -> str:
+    """The plugin's idle statusline for this context and cost (status.lua)."""
+    share = used / CONTEXT_WINDOW * 100
+    percent = "<1%" if share < 1 else f"{math.floor(share + 0.5)}%"
+    dollars = f"${cost:.4f}" if 0 < cost < 0.01 else f"${cost:.2f}"
+    return f"agentls {percent} ctx · {dollars}"
 
 
 def run_turn(
@@ -76,6 +114,8 @@ def run_turn(
                 "AGENTLS_TEST_PROMPT": PROMPT,
                 "AGENTLS_TEST_PERMISSION_UI": permission_ui,
                 "AGENTLS_TEST_SELECT_STUB": "1" if select_stub else "0",
+                "AGENTLS_TEST_INIT_OPTIONS": json.dumps(INIT_OPTIONS),
+                "AGENTLS_TEST_COMPACT_INSTRUCTIONS": COMPACT_INSTRUCTIONS,
             },
             out=tmp_path / "result.json",
         )
@@ -91,8 +131,9 @@ def check_turn(run: NvimRun, fake: FakeMessagesAPI, app: Path) -> None:
     # The plugin announced what the server looks for.
     assert r["experimental"]["agentls"]["requestPermission"] is True, run.report()
     assert r["experimental"]["agentls"]["sessionUpdate"] is True, run.report()
-    # The model got the prompt and the tool results in order: Read, Edit, then the final reply.
-    assert len(fake.requests) == 3, f"{len(fake.requests)} model requests\n{run.report()}"
+    # The model got the prompt and the tool results in order: Read, Edit, then the final reply;
+    # then the summary request of :AgentlsCompact.
+    assert len(fake.requests) == 4, f"{len(fake.requests)} model requests\n{run.report()}"
     first_user = fake.requests[0]["messages"][0]
     assert PROMPT in str(first_user), run.report()
     edit_result = fake.requests[2]["messages"][-1]["content"][0]
@@ -110,11 +151,37 @@ def check_turn(run: NvimRun, fake: FakeMessagesAPI, app: Path) -> None:
     assert "answer: Allow once" in chat, run.report()
     assert REPLY in chat, run.report()
     assert r["chat_busy"] is False and r["pending_permissions"] == 0, run.report()
-    # The statusline function followed the turn and is empty again afterwards.
+    # The statusline function followed the turn; afterwards it shows the context fill (of the
+    # window given in init_options) and the session's cost, from the fake's usage.
     assert any(s.startswith("agentls: ") for s in r["statuses"]), run.report()
     assert "agentls: waiting for permission" in r["statuses"], run.report()
-    assert r["status_after"] == "", run.report()
+    costs = [api_cost(u) for u in fake.usages]
+    assert len(costs) == 4, run.report()
+    usage = r["usage_after"]
+    assert usage["size"] == CONTEXT_WINDOW and usage["used"] > 0, run.report()
+    assert r["status_after"] == statusline(usage["used"], sum(costs[:3])), run.report()
+    assert r["context_after"] == r["status_after"].removeprefix("agentls "), run.report()
     assert not r["errors"], run.report()
+
+    # :AgentlsCompact {instructions}: the instructions reached the summary request; the chat
+    # shows "compacting" while the model writes it, then one line with the sizes; a notification
+    # says what happened; the statusline follows (the cost includes the summary request).
+    assert COMPACT_INSTRUCTIONS in json.dumps(fake.requests[3]), run.report()
+    assert r["compaction_started_line"].startswith("_(compacting the context (summary, "), run.report()
+    assert r["status_while_compacting"].startswith("agentls: "), run.report()
+    done = [line for line in r["chat_after_compact"] if "context compacted" in line]
+    assert len(done) == 1, run.report()
+    sizes = re.fullmatch(r"_\(context compacted \(summary\): ([\d,]+) → ([\d,]+) tokens\)_", done[0])
+    assert sizes, run.report()
+    after = int(sizes.group(2).replace(",", ""))
+    assert not any("compacting the context" in line for line in r["chat_after_compact"]), run.report()
+    assert not any(SUMMARY in line for line in r["chat_after_compact"]), run.report()
+    notification = f"agentls: compacted {sizes.group(1)} → {sizes.group(2)} tokens ("
+    assert r["compact_notification"].startswith(notification), run.report()
+    assert r["usage_after_compact"]["used"] == after, run.report()
+    assert r["status_after_compact"] == statusline(after, sum(costs)), run.report()
+    assert r["context_after_compact"] == r["status_after_compact"].removeprefix("agentls "), run.report()
+    assert r["compact_again"] == "agentls: not compacted: nothing to compact yet", run.report()
 
 
 def test_nvim07_chat_turn_with_float_permission(nvim07: Path, tmp_path: Path) -> None:

@@ -4,9 +4,12 @@ driven by Playwright, against the real `agentls` and the fake Messages API on lo
 One whole turn as a user would do it (tests/editors/vscode/drive.js): open app.py, run
 "agentls: Open Chat", type a prompt and press Enter; the scripted model reads the file, sets a
 plan and asks to Edit it; the "Allow once" button in the chat panel approves it; the edit must
-appear in the open editor and the reply in the panel. Then the window is reloaded and the panel
-must show the session again, replayed by the server. Screenshots of the panel while the
-permission buttons are shown, after the turn and after the reload go to tests/editors/artifacts/.
+appear in the open editor and the reply in the panel, and the header must show the context meter
+and the session's cost as the fake API's usage makes them. Then the session is compacted with
+instructions from the header (the model writes the summary), compacted again (nothing left), and
+the window is reloaded: the panel must show the session again, replayed by the server, with its
+meter and cost. Screenshots of the panel while the permission buttons are shown, after the turn,
+after the compaction and after the reload go to tests/editors/artifacts/.
 
 The first run installs Node 24, code-server and playwright-core from the npm registry (and
 Debian's chromium) into a cache (tests/editors/vscode/install.sh), which takes a few minutes;
@@ -16,12 +19,17 @@ later runs reuse it. Nothing but the package registries is reached, and only whi
 from __future__ import annotations
 
 import json
+import math
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from agentls.core.context.catalog import model_info
+from agentls.core.model import TokenUsage
 from tests.editors.vscode.codeserver import (
     CLIENT_DIR,
     RunDirs,
@@ -36,7 +44,7 @@ from tests.editors.vscode.codeserver import (
     running_code_server,
     write_settings,
 )
-from tests.fakeapi import FakeMessagesAPI, Reply, Text, Thinking, ToolCall
+from tests.fakeapi import Delay, FakeMessagesAPI, Reply, Step, Text, Thinking, ToolCall
 from tests.lsp.harness import result_text, tool_results
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2700)]
@@ -56,6 +64,16 @@ REPLY = (
     '```python\ndef greet(name):\n    return f"Hello, {name.title()}!"\n```\n\n'
     "VSCODE-TURN-DONE"
 )
+STYLE = "".join(
+    f"- Rule {i}: a greeting names the person as they wrote their name, title-cased, then says hello.\n"
+    for i in range(1, 81)
+)
+"""STYLE.md, read with app.py: a tool result large enough that compacting the turn frees room."""
+CONTEXT_WINDOW = 20_000
+"""`agentls.contextWindow`: small enough for a meter that moves, large enough that nothing compacts
+by itself (the turn here is about 7,000 tokens)."""
+COMPACT_INSTRUCTIONS = "Keep the decision to title-case names"
+SUMMARY = "Goal: a friendlier greeting. Done: greet() in app.py title-cases the name. SUMMARY-MARKER"
 TODOS = [
     {"content": "Read app.py", "status": "completed", "activeForm": "Reading app.py"},
     {"content": "Make the greeting friendlier", "status": "in_progress", "activeForm": "Editing greet"},
@@ -76,13 +94,14 @@ def vsix(tools: Tools) -> Path:
     return build_vsix()
 
 
-def turn_script(app: Path) -> list[Reply]:
+def turn_script(app: Path) -> list[Step]:
     return [
         Reply(
             [
                 Thinking("The user wants a friendlier greeting; read app.py before changing it."),
-                Text("Let me read the file first."),
+                Text("Let me read the file and the style guide first."),
                 ToolCall("Read", {"file_path": str(app)}),
+                ToolCall("Read", {"file_path": str(app.parent / "STYLE.md")}),
             ]
         ),
         Reply(
@@ -93,7 +112,52 @@ def turn_script(app: Path) -> list[Reply]:
             ]
         ),
         Reply([Text(REPLY)]),
+        # The summary request of "Compact with instructions…": slow enough to see it compacting.
+        Delay(Reply([Text(f"<summary>\n{SUMMARY}\n</summary>")]), before_s=2.0),
     ]
+
+
+def api_usage(usage: dict[str, Any]) -> TokenUsage:
+    """The fake's usage of one reply, as the server reads it."""
+    one_hour = (usage.get("cache_creation") or {}).get("ephemeral_1h_input_tokens", 0)
+    return TokenUsage(
+        input_tokens=usage["input_tokens"],
+        output_tokens=usage["output_tokens"],
+        cache_read_input_tokens=usage["cache_read_input_tokens"],
+        cache_creation_input_tokens=usage["cache_creation_input_tokens"],
+        cache_creation_1h_input_tokens=one_hour,
+    )
+
+
+def dollars(amount: float) -> str:
+    """As the panel shows a cost (usage.ts formatCost)."""
+    return f"${amount:.4f}" if 0 < amount < 0.01 else f"${amount:.2f}"
+
+
+def percent(used: int, size: int) -> str:
+    """As the panel shows the share of the window (usage.ts formatPercent; Math.round)."""
+    share = used / size * 100
+    return "0%" if used <= 0 else "<1%" if share < 1 else f"{math.floor(share + 0.5)}%"
+
+
+def tokens(n: int) -> str:
+    """As the panel shows a token count (usage.ts formatTokens), for counts under a million."""
+    if n < 1000:
+        return str(n)
+    return f"{n / 1000:.{1 if n < 10_000 else 0}f}".removesuffix(".0") + "k"
+
+
+def check_context(context: dict[str, str], cost: float, report: str) -> int:
+    """The header's meter and cost agree with each other and with the expected cost; returns the
+    context tokens the tooltip states."""
+    match = re.search(r"Context: ([\d,]+) of ([\d,]+) tokens", context["tooltip"] or "")
+    assert match, report
+    used, size = (int(g.replace(",", "")) for g in match.groups())
+    assert size == CONTEXT_WINDOW, report
+    assert context["meter"] == f"{percent(used, size)} · {tokens(used)} / {tokens(size)}", report
+    assert context["cost"] == dollars(cost), report
+    assert abs(float(context["fill"].removesuffix("%")) - used / size * 100) < 0.06, report
+    return used
 
 
 def artifacts_dir() -> Path:
@@ -110,6 +174,7 @@ def test_chat_turn_with_permission_in_code_server(tools: Tools, vsix: Path, tmp_
     workspace.mkdir()
     app = workspace / "app.py"
     app.write_text(APP, encoding="utf-8")
+    (workspace / "STYLE.md").write_text(STYLE, encoding="utf-8")
     home = tmp_path / "agentls-home"
     dirs = RunDirs.under(tmp_path / "run")
     artifacts = artifacts_dir()
@@ -125,7 +190,13 @@ def test_chat_turn_with_permission_in_code_server(tools: Tools, vsix: Path, tmp_
         install_extension(tools, dirs, vsix, env)
         write_settings(
             dirs,
-            {"agentls.server.command": [str(AGENTLS)], "agentls.maxTurns": 8, "agentls.thinking": "adaptive"},
+            {
+                "agentls.server.command": [str(AGENTLS)],
+                "agentls.maxTurns": 8,
+                "agentls.thinking": "adaptive",
+                "agentls.contextWindow": CONTEXT_WINDOW,
+                "agentls.budget.maxUsd": 5,
+            },
         )
         with running_code_server(tools, dirs, workspace, env) as url:
             config = {
@@ -137,6 +208,8 @@ def test_chat_turn_with_permission_in_code_server(tools: Tools, vsix: Path, tmp_
                 "promptNeedle": PROMPT,
                 "editNeedle": 'return f"Hello, {name.title()}!"',
                 "replyNeedle": "VSCODE-TURN-DONE",
+                "compactInstructions": COMPACT_INSTRUCTIONS,
+                "compactCommand": "agentls: Compact the Session's Context",
                 "artifacts": str(artifacts),
                 "result": str(result_path),
                 "playwright": str(tools.playwright),
@@ -157,6 +230,7 @@ def test_chat_turn_with_permission_in_code_server(tools: Tools, vsix: Path, tmp_
             )
             logs = extension_logs(dirs)
         requests = list(fake.requests)
+        usages = [api_usage(u) for u in fake.usages]
         remaining = fake.remaining
 
     result = json.loads(result_path.read_text(encoding="utf-8")) if result_path.exists() else {}
@@ -190,20 +264,62 @@ def test_chat_turn_with_permission_in_code_server(tools: Tools, vsix: Path, tmp_
     assert result["diffCount"] >= 1, result["panelText"]
     assert "Make the greeting friendlier" in result["planText"]
     assert result["thoughts"] == 1, result["panelText"]
-    assert "in " in result["usageText"] and "out " in result["usageText"], result["usageText"]
     assert "agentls" in result["statusBarAfter"] and "waiting" not in result["statusBarAfter"]
+
+    # The header's context meter and cost after the turn: the window from agentls.contextWindow,
+    # the cost from the fake's usage at the default model's prices, the last request's tokens.
+    prices = model_info("claude-sonnet-5-5").prices
+    assert prices is not None and len(usages) == 4, context
+    costs = [prices.cost(u) for u in usages]
+    report = json.dumps({k: v for k, v in result.items() if k.startswith("context")}, indent=1)
+    used = check_context(result["contextAfterTurn"], sum(costs[:3]), report)
+    last = usages[2]
+    last_in = last.input_tokens + last.cache_read_input_tokens + last.cache_creation_input_tokens
+    assert f"Last request: {last_in:,} in" in result["contextAfterTurn"]["tooltip"], report
+    assert f"· {last.output_tokens:,} out" in result["contextAfterTurn"]["tooltip"], report
+
+    # Compact with instructions: the input box, a spinning notice while the model summarises,
+    # then the notice with the sizes and the summary; the meter drops, the cost includes the
+    # summary request.
+    assert "Compact with instructions" in result["compactInputTitle"], context
+    assert result["compactionStartedText"].startswith("Compacting the context (summary, "), context
+    assert result["compactButtonWhileCompacting"] == {"text": "Compacting…", "disabled": True}, context
+    assert result["stateWhileCompacting"] == "compacting…", context
+    line = r"Context compacted \(summary\): ([\d,]+) → ([\d,]+) tokens"
+    sizes = re.fullmatch(line, result["compactionText"])
+    assert sizes, result["compactionText"]
+    before, after = (int(g.replace(",", "")) for g in sizes.groups())
+    assert after < before - 1000, result["compactionText"]  # The style guide's Read result went.
+    assert "SUMMARY-MARKER" in result["compactionSummary"], result["compactionSummary"]
+    assert result["compactionCount"] == 1, context
+    summary_request = json.dumps(requests[3])
+    assert COMPACT_INSTRUCTIONS in summary_request, summary_request[-2000:]
+    used_after = check_context(result["contextAfterCompact"], sum(costs), report)
+    assert used_after == after < used, report
+    assert result["compactAgainNotice"] == "Not compacted: nothing to compact yet", context
+    assert "Compact with instructions" in result["paletteCompactTitle"], context
+    assert result["noticesAdded"] == 1, context  # Escape in the palette's box compacted nothing.
 
     # After a reload the panel shows the same session, replayed by the server.
     assert PROMPT in result["panelTextAfterReload"]
     assert "VSCODE-TURN-DONE" in result["panelTextAfterReload"]
     assert PROMPT in result["sessionMenu"], result["sessionMenu"]
+    # ... with the meter and the cost as they were (the cost is kept in the transcript).
+    after_reload = result["contextAfterReload"]
+    assert after_reload["cost"] == result["contextAfterCompact"]["cost"], report
+    check_context(after_reload, sum(costs), report)
 
-    # The model was asked three times; the Edit succeeded (the user allowed it).
+    # The model was asked three times for the turn and once for the summary; the Edit succeeded.
     assert remaining == 0, f"{remaining} scripted replies unused; {len(requests)} requests"
-    assert len(requests) == 3
+    assert len(requests) == 4
     todo_result, edit_result = tool_results(requests[2])
     assert not todo_result.get("is_error"), result_text(todo_result)
     assert not edit_result.get("is_error"), result_text(edit_result)
 
-    for name in ("vscode-chat-permission.png", "vscode-chat-after-turn.png", "vscode-chat-after-reload.png"):
+    for name in (
+        "vscode-chat-permission.png",
+        "vscode-chat-after-turn.png",
+        "vscode-chat-compacted.png",
+        "vscode-chat-after-reload.png",
+    ):
         assert (artifacts / name).stat().st_size > 10_000, name

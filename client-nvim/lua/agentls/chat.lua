@@ -117,8 +117,9 @@ local function add_user(chat, text)
 end
 
 local function add_note(chat, text)
-  insert_lines(chat, { '', text })
+  local row = insert_lines(chat, { '', (text:gsub('\n', ' ')) })
   chat.last = 'note'
+  return row and row + 1
 end
 
 -- --- The buffer -------------------------------------------------------------------------------
@@ -305,11 +306,91 @@ local function clear_prompt(chat)
   vim.api.nvim_buf_set_lines(chat.buf, row + 1, -1, false, { '' })
 end
 
+-- --- Compaction notices ---------------------------------------------------------------------------
+
+local function compaction_line(u, state)
+  local tier = tostring(u.tier or 'compaction')
+  if state == 'started' then
+    local size = type(u.tokensBefore) == 'number' and (', ' .. status.format_count(u.tokensBefore) .. ' tokens') or ''
+    return '_(compacting the context (' .. tier .. size .. ')…)_'
+  elseif state == 'interrupted' then
+    return '_(compaction (' .. tier .. ') did not finish)_'
+  end
+  local sizes = ''
+  if type(u.tokensBefore) == 'number' and type(u.tokensAfter) == 'number' then
+    sizes = ': ' .. status.format_count(u.tokensBefore) .. ' → ' .. status.format_count(u.tokensAfter) .. ' tokens'
+  end
+  return '_(context compacted (' .. tier .. ')' .. sizes .. ')_'
+end
+
+-- A compaction update: one line in the transcript ("started" shows until "completed" replaces
+-- it). The summary itself is not shown; the session's transcript keeps it.
+local function on_compaction(chat, u)
+  if u.status == 'started' then
+    if chat.compaction then
+      set_line(chat, mark_row(chat, chat.compaction.mark), compaction_line(chat.compaction.update, 'interrupted'))
+    end
+    local row = add_note(chat, compaction_line(u, 'started'))
+    chat.compaction = row and { mark = mark(chat, row), update = u } or nil
+    return
+  end
+  if chat.compaction then
+    set_line(chat, mark_row(chat, chat.compaction.mark), compaction_line(u, 'completed'))
+    chat.compaction = nil
+  else
+    add_note(chat, compaction_line(u, 'completed'))
+  end
+end
+
+-- A compaction that started and will not complete (the turn or the request is over).
+local function compaction_over(chat)
+  if chat.compaction and valid(chat) then
+    set_line(chat, mark_row(chat, chat.compaction.mark), compaction_line(chat.compaction.update, 'interrupted'))
+  end
+  chat.compaction = nil
+end
+
+-- "budget reached ($0.42 of $0.50 spent)", "the conversation no longer fits ...", or the reason.
+local function stop_text(result)
+  local reason = tostring(result.stopReason)
+  local message = type(result.message) == 'string' and result.message ~= '' and result.message or nil
+  if reason == 'budget_exceeded' then
+    local b = type(result.budget) == 'table' and result.budget or {}
+    local text = 'budget reached'
+    if type(b.spent) == 'number' and type(b.limit) == 'number' then
+      if b.kind == 'tokens' then
+        text = string.format('%s (%s of %s tokens used)', text, status.format_count(b.spent), status.format_count(b.limit))
+      else
+        text = string.format('%s (%s of %s spent)', text, status.format_cost(b.spent), status.format_cost(b.limit))
+      end
+    end
+    return message and (text .. ': ' .. message) or text
+  elseif reason == 'context_overflow' then
+    local c = type(result.context) == 'table' and result.context or {}
+    local text = 'the conversation no longer fits the context window'
+    if type(c.tokens) == 'number' and type(c.size) == 'number' then
+      text = string.format('%s (%s tokens for a %s-token window', text, status.format_count(c.tokens), status.format_count(c.size))
+      if type(c.attempts) == 'number' then
+        text = text .. string.format(', after %d compaction%s', c.attempts, c.attempts == 1 and '' or 's')
+      end
+      text = text .. ')'
+    end
+    return message and (text .. ': ' .. message) or text
+  end
+  if type(result.error) == 'table' and result.error.message then
+    return reason .. ': ' .. tostring(result.error.message)
+  end
+  return message and (reason .. ': ' .. message) or reason
+end
+
+M.stop_text = stop_text
+
 local function finish(chat, err, result)
   chat.busy = false
   chat.request_id = nil
   status.set_busy(chat.session_id, false)
   require('agentls.permission').withdraw(chat.session_id)
+  compaction_over(chat)
   if err then
     local message = err.message or vim.inspect(err)
     if err.code == -32001 then
@@ -317,11 +398,7 @@ local function finish(chat, err, result)
     end
     add_note(chat, 'error: ' .. message)
   elseif result and result.stopReason and result.stopReason ~= 'end_turn' then
-    local line = '_(turn ended: ' .. tostring(result.stopReason)
-    if type(result.error) == 'table' and result.error.message then
-      line = line .. ': ' .. tostring(result.error.message)
-    end
-    add_note(chat, line .. ')_')
+    add_note(chat, '_(turn ended: ' .. stop_text(result) .. ')_')
   end
   chat.role = nil
   pcall(vim.api.nvim_exec_autocmds, 'User', { pattern = 'AgentlsTurnEnded', modeline = false })
@@ -344,6 +421,10 @@ function M.send(chat, text, attachments)
   end
   if chat.busy then
     vim.notify('agentls: the agent is still working: wait, or :AgentlsStop', vim.log.levels.WARN)
+    return
+  end
+  if chat.compacting then
+    vim.notify('agentls: the session is being compacted: send when it is done', vim.log.levels.WARN)
     return
   end
   local client = get_client(chat)
@@ -373,6 +454,69 @@ function M.send(chat, text, attachments)
       chat.request_id = id
     else
       finish(chat, { message = 'could not send the prompt' })
+    end
+  end)
+end
+
+-- :AgentlsCompact [instructions]: replace the earlier conversation with a summary now.
+function M.compact(chat, instructions)
+  chat = chat or M.find()
+  if not valid(chat) then
+    vim.notify('agentls: no chat to compact; :AgentlsChat opens one', vim.log.levels.WARN)
+    return
+  end
+  local client = get_client(chat)
+  if not client then
+    vim.notify('agentls: the server of this chat has stopped', vim.log.levels.ERROR)
+    return
+  end
+  if chat.busy then
+    vim.notify('agentls: a turn is running: compact when it has ended (or :AgentlsStop)', vim.log.levels.WARN)
+    return
+  end
+  if chat.compacting then
+    vim.notify('agentls: the session is being compacted already', vim.log.levels.INFO)
+    return
+  end
+  local params = { sessionId = chat.session_id }
+  if instructions and instructions ~= '' then
+    params.instructions = instructions
+  end
+  chat.compacting = true
+  M.current = chat
+  local function done(err, result)
+    chat.compacting = false
+    compaction_over(chat)
+    if err then
+      if err.code == -32001 then
+        vim.notify('agentls: not compacted: a turn is running; compact when it has ended', vim.log.levels.WARN)
+      elseif err.code == -32002 then
+        vim.notify('agentls: not compacted: the server does not know this session any more', vim.log.levels.ERROR)
+      else
+        vim.notify('agentls: the compaction failed: ' .. tostring(err.message or vim.inspect(err)), vim.log.levels.ERROR)
+      end
+    elseif type(result) == 'table' and result.compacted then
+      vim.notify(
+        string.format(
+          'agentls: compacted %s → %s tokens (%s of the window)',
+          status.format_count(result.tokensBefore or 0),
+          status.format_count(result.tokensAfter or 0),
+          status.format_percent(result.tokensAfter, result.size)
+        ),
+        vim.log.levels.INFO
+      )
+    else
+      vim.notify('agentls: ' .. tostring(type(result) == 'table' and result.message or 'not compacted'), vim.log.levels.INFO)
+    end
+    status.changed()
+    pcall(vim.api.nvim_exec_autocmds, 'User', { pattern = 'AgentlsCompacted', modeline = false })
+  end
+  client_mod.when_ready(client, function()
+    local ok = compat.request(client, 'agentls/compact', params, function(err, result)
+      done(err, result)
+    end)
+    if not ok then
+      done({ message = 'could not send the request' })
     end
   end)
 end
@@ -496,7 +640,10 @@ function M.on_update(_, params)
   elseif kind == 'plan' then
     on_plan(chat, u)
   elseif kind == 'usage_update' then
-    chat.usage = u
+    status.set_usage(chat.session_id, u)
+    chat.usage = status.usage[chat.session_id]
+  elseif kind == 'compaction' then
+    on_compaction(chat, u)
   end
 end
 

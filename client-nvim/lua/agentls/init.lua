@@ -35,13 +35,23 @@ function M.ensure_setup()
   end
 end
 
--- For a statusline: "" when idle, else e.g. "agentls: Edit app.py".
+-- For a statusline: while the agent works e.g. "agentls: Edit app.py"; when it is idle the
+-- current chat's context and cost, e.g. "agentls 42% ctx · $0.43"; "" before there is any.
 function M.status()
   local ok, status = pcall(require, 'agentls.status')
   if not ok then
     return ''
   end
   return status.text()
+end
+
+-- For a statusline: the current chat's context fill and cost, e.g. "42% ctx · $0.43", at any time.
+function M.context()
+  local ok, status = pcall(require, 'agentls.status')
+  if not ok then
+    return ''
+  end
+  return status.current_context()
 end
 
 function M.chat(text)
@@ -62,6 +72,11 @@ end
 function M.stop()
   M.ensure_setup()
   chat.stop()
+end
+
+function M.compact(instructions)
+  M.ensure_setup()
+  chat.compact(nil, instructions)
 end
 
 function M.ask(question, line1, line2, buf, with_range)

@@ -40,6 +40,10 @@ const OPTION_SETTINGS = [
   'agentls.maxTurns',
   'agentls.thinking',
   'agentls.saveBeforeCommands',
+  'agentls.contextWindow',
+  'agentls.autoCompact',
+  'agentls.autoCompactPercent',
+  'agentls.budget',
 ];
 
 class AgentCapabilities implements StaticFeature {
@@ -73,7 +77,48 @@ export function initializationOptions(config: vscode.WorkspaceConfiguration): Re
   if (thinking !== 'off' && thinking !== '') {
     options.thinking = thinking;
   }
+  const contextWindow = config.get<number | null>('contextWindow', null);
+  if (typeof contextWindow === 'number') {
+    options.contextWindow = contextWindow;
+  }
+  // Sent only when set in VS Code: an editor option wins over the agentls settings files, so the
+  // defaults shown in VS Code's settings must not override what those files say.
+  const context: Record<string, unknown> = {};
+  for (const [setting, key] of [
+    ['autoCompact', 'autoCompact'],
+    ['autoCompactPercent', 'autoCompactPercent'],
+  ] as const) {
+    if (isSet(config, setting)) {
+      context[key] = config.get(setting);
+    }
+  }
+  if (Object.keys(context).length > 0) {
+    options.context = context;
+  }
+  const budget: Record<string, number> = {};
+  for (const key of ['maxUsd', 'maxTokens'] as const) {
+    const value = config.get<number | null>(`budget.${key}`, null);
+    if (typeof value === 'number') {
+      budget[key] = value;
+    }
+  }
+  if (Object.keys(budget).length > 0) {
+    options.budget = budget;
+  }
   return options;
+}
+
+/**
+ * The user (or a trusted workspace) set this setting, as opposed to its default applying. An
+ * untrusted workspace's value does not count: VS Code ignores it for the restricted settings.
+ */
+function isSet(config: vscode.WorkspaceConfiguration, key: string): boolean {
+  const inspected = config.inspect(key);
+  if (inspected === undefined) {
+    return false;
+  }
+  const workspace = vscode.workspace.isTrusted && (inspected.workspaceValue !== undefined || inspected.workspaceFolderValue !== undefined);
+  return inspected.globalValue !== undefined || workspace;
 }
 
 export class AgentClient implements vscode.Disposable {

@@ -19,7 +19,6 @@ import type { Sessions } from './sessions';
 
 export const VIEW_TYPE = 'agentls.chat';
 const FRAME_MS = 40;
-const DEFAULT_MODEL = 'claude-sonnet-5-5';
 
 export class ChatPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
@@ -99,6 +98,46 @@ export class ChatPanel implements vscode.Disposable {
       this.postMessage({ type: 'focusComposer' });
     } else {
       this.queuedAttachments.push(mention);
+    }
+  }
+
+  /**
+   * Compact the shown session's context (the header's Compact buttons, `agentls.compactSession`).
+   * With `askInstructions`, first ask what the summary should keep; Escape cancels.
+   */
+  async compact(askInstructions: boolean): Promise<void> {
+    const id = this.sessions.currentId;
+    if (id !== undefined && this.sessions.models.get(id) === undefined) {
+      // The panel's session after a reload, not shown yet: load it (the server may have it only on disk).
+      await this.showSession(id);
+    }
+    const view = id === undefined ? undefined : this.sessions.models.get(id)?.view;
+    if (id === undefined || view === undefined) {
+      void vscode.window.showInformationMessage('agentls: no session to compact. Open the chat and start one first.');
+      return;
+    }
+    if (view.busy || view.compacting) {
+      void vscode.window.showInformationMessage(
+        view.busy ? 'agentls: a turn is running; compact the session when it has ended.' : 'agentls: the session is being compacted already.',
+      );
+      return;
+    }
+    let instructions: string | undefined;
+    if (askInstructions) {
+      instructions = await vscode.window.showInputBox({
+        title: 'agentls: Compact with instructions',
+        prompt: 'What the summary should keep or focus on (empty: no instructions). The earlier conversation is replaced by a summary.',
+        placeHolder: 'e.g. keep the API design decisions',
+        ignoreFocusOut: true,
+      });
+      if (instructions === undefined) {
+        return;
+      }
+    }
+    const result = await this.sessions.compact(id, instructions);
+    if (result !== null && !this.visible) {
+      // The panel shows what happened; without it (the palette command), a message does.
+      void vscode.window.showInformationMessage(`agentls: ${result.message}`);
     }
   }
 
@@ -198,6 +237,9 @@ export class ChatPanel implements vscode.Disposable {
           }
           break;
         }
+        case 'compact':
+          await this.compact(msg.askInstructions);
+          break;
         case 'permission':
           this.sessions.answerPermission(msg.requestId, msg.optionId);
           break;
@@ -302,18 +344,17 @@ export class ChatPanel implements vscode.Disposable {
       this.shownSession = id ?? undefined;
     }
     const view = model?.view;
-    const config = vscode.workspace.getConfiguration('agentls');
     const header: HeaderState = {
       sessionId: id ?? null,
       title: model?.title ?? '',
       busy: view?.busy ?? false,
+      compacting: view?.compacting ?? false,
       activity: view?.activity ?? 'idle',
       activityDetail: view?.activityDetail ?? '',
       usage: view?.usage ?? null,
       plan: view?.plan ?? [],
       planRev: view?.planRev ?? 0,
       commands: view?.commands ?? [],
-      model: config.get<string>('model', '') || DEFAULT_MODEL,
       connection: this.client.connection,
       banner: this.banner || (this.client.connection === 'stopped' ? this.client.lastError : ''),
       workspaceRoot: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '',

@@ -96,6 +96,9 @@ export function activate(context: vscode.ExtensionContext): void {
         await sessions.cancel(id);
       }
     }),
+    vscode.commands.registerCommand('agentls.compactSession', async () => {
+      await chat.compact(true);
+    }),
     vscode.commands.registerCommand('agentls.restartServer', async () => {
       await client.restart().catch((err: unknown) => chat.setBanner(errorMessage(err)));
     }),

@@ -1,6 +1,7 @@
 /**
  * Every session this window has heard of, as `SessionModel`s fed by the server's notifications
- * and requests, plus the `agentls/*` requests the panel makes (new, prompt, cancel, list, load).
+ * and requests, plus the `agentls/*` requests the panel makes (new, prompt, cancel, compact, list,
+ * load).
  *
  * The only thing kept across reloads is the id of the session the panel shows (workspace state);
  * its content comes back from the server through `agentls/loadSession`.
@@ -12,6 +13,7 @@ import { ResponseError, type WorkDoneProgressBegin, type WorkDoneProgressEnd, ty
 import { SessionModel } from '../shared/model';
 import { promptBlocks, promptText, type Mention } from '../shared/prompt';
 import {
+  type CompactResult,
   METHODS,
   SESSION_BUSY,
   SESSION_NOT_FOUND,
@@ -73,7 +75,7 @@ export class Sessions implements vscode.Disposable {
   }
 
   isBusy(): boolean {
-    return [...this.models.values()].some((m) => m.view.busy) || this.pending.size > 0;
+    return [...this.models.values()].some((m) => m.view.busy || m.view.compacting) || this.pending.size > 0;
   }
 
   // --- from the server ---
@@ -215,6 +217,36 @@ export class Sessions implements vscode.Disposable {
     } finally {
       this.prompting.delete(id);
       this.changed.fire(id);
+    }
+  }
+
+  /**
+   * Compact a session's context now (`agentls/compact`); resolves when it is done. What happened
+   * shows in the session's view: the server's `compaction` and `usage_update` updates, or a notice.
+   */
+  async compact(sessionId: string, instructions?: string): Promise<CompactResult | null> {
+    const model = this.model(sessionId);
+    model.compactStarted();
+    this.changed.fire(sessionId);
+    const params: { sessionId: string; instructions?: string } = { sessionId };
+    if (instructions !== undefined && instructions.trim() !== '') {
+      params.instructions = instructions.trim();
+    }
+    try {
+      const result = await this.requireClient().request<CompactResult>(METHODS.compact, params);
+      model.compactEnded(result);
+      return result;
+    } catch (err) {
+      if (err instanceof ResponseError && err.code === SESSION_BUSY) {
+        model.compactEnded(null, 'Not compacted: a turn is running. Compact when it has ended.');
+      } else if (err instanceof ResponseError && err.code === SESSION_NOT_FOUND) {
+        model.compactEnded(null, `Not compacted: the server does not know this session any more (${err.message}).`);
+      } else {
+        model.compactEnded(null, `The compaction failed: ${errorMessage(err)}`);
+      }
+      return null;
+    } finally {
+      this.changed.fire(sessionId);
     }
   }
 

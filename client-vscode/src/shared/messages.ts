@@ -10,13 +10,14 @@ export interface HeaderState {
   sessionId: string | null;
   title: string;
   busy: boolean;
+  /** A compaction runs (ours, or one the server started during a turn). */
+  compacting: boolean;
   activity: SessionView['activity'];
   activityDetail: string;
   usage: UsageView | null;
   plan: PlanEntry[];
   planRev: number;
   commands: AvailableCommand[];
-  model: string;
   connection: Connection;
   /** Why the server is not running, or another problem to show above the composer. */
   banner: string;
@@ -48,6 +49,8 @@ export type FromWebview =
   | { type: 'ready' }
   | { type: 'send'; text: string; mentions: Mention[] }
   | { type: 'stop' }
+  /** Compact the shown session's context; `askInstructions`: ask what the summary should keep first. */
+  | { type: 'compact'; askInstructions: boolean }
   | { type: 'permission'; requestId: string; optionId: string }
   | { type: 'newSession' }
   | { type: 'listSessions' }

@@ -9,6 +9,9 @@
 
 import type {
   AvailableCommand,
+  CompactionUpdate,
+  CompactResult,
+  Money,
   PermissionOption,
   PlanEntry,
   PromptResult,
@@ -18,7 +21,11 @@ import type {
   ToolCallContent,
   ToolCallFields,
   ToolStatus,
+  UsageUpdate,
 } from './protocol';
+import { type CompactionView, formatCost, formatCount, type UsageView } from './usage';
+
+export type { CompactionView, UsageView } from './usage';
 
 export interface DiffView {
   path: string;
@@ -62,26 +69,23 @@ export type Entry =
   | (EntryBase & { kind: 'agent'; text: string })
   | (EntryBase & { kind: 'thought'; text: string })
   | (EntryBase & { kind: 'tool'; call: ToolCallView })
+  | (EntryBase & { kind: 'compaction'; compaction: CompactionView })
   | (EntryBase & { kind: 'notice'; level: 'info' | 'warning' | 'error'; text: string });
 
-export type Activity = 'idle' | 'thinking' | 'tool' | 'permission';
-
-export interface UsageView {
-  session: Required<TokenUsage>;
-  request: Required<TokenUsage>;
-  /** Set only if the server reports a cost. */
-  cost: { amount: number; currency: string } | null;
-}
+export type Activity = 'idle' | 'thinking' | 'tool' | 'compacting' | 'permission';
 
 export interface SessionView {
   sessionId: string;
   entries: Entry[];
   plan: PlanEntry[];
   planRev: number;
+  /** The context meter and the cost, from the server's `usage_update`s; null before the first. */
   usage: UsageView | null;
   commands: AvailableCommand[];
   /** A turn is running (our prompt request is in flight, or updates arrived for a turn we did not start). */
   busy: boolean;
+  /** Our `agentls/compact` is in flight, or a compaction the server started has not finished. */
+  compacting: boolean;
   activity: Activity;
   /** e.g. the running tool's title. */
   activityDetail: string;
@@ -93,6 +97,7 @@ const EMPTY_USAGE: Required<TokenUsage> = {
   output_tokens: 0,
   cache_read_input_tokens: 0,
   cache_creation_input_tokens: 0,
+  cache_creation_1h_input_tokens: 0,
 };
 
 export class SessionModel {
@@ -101,6 +106,10 @@ export class SessionModel {
   private readonly tools = new Map<string, Extract<Entry, { kind: 'tool' }>>();
   /** requestId -> toolCallId */
   private readonly permissions = new Map<string, string>();
+  /** The notice of a compaction the server started and has not finished yet. */
+  private pendingCompaction: Extract<Entry, { kind: 'compaction' }> | null = null;
+  /** Our `agentls/compact` request is in flight. */
+  private compactRequested = false;
 
   constructor(sessionId: string) {
     this.view = {
@@ -111,6 +120,7 @@ export class SessionModel {
       usage: null,
       commands: [],
       busy: false,
+      compacting: false,
       activity: 'idle',
       activityDetail: '',
       rev: 0,
@@ -148,6 +158,9 @@ export class SessionModel {
     v.busy = false;
     this.tools.clear();
     this.permissions.clear();
+    this.pendingCompaction = null;
+    this.compactRequested = false;
+    v.compacting = false;
     this.bump();
     v.planRev = v.rev;
     this.refreshActivity();
@@ -184,16 +197,12 @@ export class SessionModel {
         this.view.planRev = this.view.rev;
         break;
       }
-      case 'usage_update': {
-        const u = update as { request?: TokenUsage; session?: TokenUsage; cost?: { amount: number; currency: string } | null };
-        this.view.usage = {
-          session: fillUsage(u.session),
-          request: fillUsage(u.request),
-          cost: u.cost && typeof u.cost.amount === 'number' ? { amount: u.cost.amount, currency: typeof u.cost.currency === 'string' ? u.cost.currency : 'USD' } : null,
-        };
-        this.bump();
+      case 'usage_update':
+        this.applyUsage(update as UsageUpdate);
         break;
-      }
+      case 'compaction':
+        this.applyCompaction(update as CompactionUpdate);
+        break;
       case 'available_commands_update': {
         const cmds = (update as { availableCommands?: AvailableCommand[] }).availableCommands;
         this.view.commands = Array.isArray(cmds) ? cmds.filter((c) => typeof c.name === 'string' && c.name !== '') : [];
@@ -231,12 +240,30 @@ export class SessionModel {
         entry.rev = this.bump();
       }
     }
+    this.compactionInterrupted();
     if (error !== undefined) {
       this.pushEntry({ kind: 'notice', level: 'error', text: error });
     } else if (result !== null && result.stopReason !== 'end_turn') {
-      const text = STOP_TEXT[result.stopReason] ?? `Stopped: ${result.stopReason}`;
-      const detail = result.error?.message ? `: ${result.error.message}` : '';
-      this.pushEntry({ kind: 'notice', level: result.stopReason === 'error' ? 'error' : 'warning', text: text + detail });
+      this.pushEntry({ kind: 'notice', ...stopNotice(result) });
+    }
+    this.refreshActivity();
+  }
+
+  /** We sent `agentls/compact`. */
+  compactStarted(): void {
+    this.compactRequested = true;
+    this.refreshActivity();
+  }
+
+  /** Our `agentls/compact` answered (or failed: `error` is the message). */
+  compactEnded(result: CompactResult | null, error?: string): void {
+    this.compactRequested = false;
+    this.compactionInterrupted();
+    if (error !== undefined) {
+      this.pushEntry({ kind: 'notice', level: 'error', text: error });
+    } else if (result !== null && !result.compacted) {
+      // A compaction that happened shows as its own notice (from the `compaction` update).
+      this.pushEntry({ kind: 'notice', level: 'info', text: `Not compacted: ${result.message.replace(/^not compacted: /, '')}` });
     }
     this.refreshActivity();
   }
@@ -296,6 +323,60 @@ export class SessionModel {
       entry.rev = this.bump();
     }
     this.refreshActivity();
+  }
+
+  private applyUsage(u: UsageUpdate): void {
+    const prev = this.view.usage;
+    // Only an API call's update has the request's figures; one after a compaction or a load
+    // carries the context (and maybe the cost) only, and the earlier figures still hold.
+    const afterCall = isObject(u.request) || isObject(u.session);
+    const cost = money(u.cost);
+    this.view.usage = {
+      used: finite(u.used) ?? prev?.used ?? null,
+      size: finite(u.size) ?? prev?.size ?? null,
+      // An API call's update without a cost means the price is unknown; a context-only update
+      // may simply not repeat it.
+      cost: cost ?? (afterCall ? null : (prev?.cost ?? null)),
+      request: afterCall ? fillUsage(u.request) : (prev?.request ?? null),
+      requestCost: afterCall ? money(u.requestCost) : (prev?.requestCost ?? null),
+      session: afterCall ? fillUsage(u.session) : (prev?.session ?? null),
+    };
+    this.bump();
+  }
+
+  private applyCompaction(u: CompactionUpdate): void {
+    const fields: CompactionView = {
+      status: u.status === 'started' ? 'started' : 'completed',
+      tier: typeof u.tier === 'string' && u.tier !== '' ? u.tier : 'compaction',
+      trigger: typeof u.trigger === 'string' ? u.trigger : '',
+      tokensBefore: finite(u.tokensBefore),
+      tokensAfter: finite(u.tokensAfter),
+      size: finite(u.size),
+      message: typeof u.message === 'string' ? u.message : '',
+      summary: typeof u.summary === 'string' && u.summary.trim() !== '' ? u.summary : null,
+    };
+    const pending = this.pendingCompaction;
+    if (pending !== null) {
+      // The completed update replaces the started one's notice (its tier may differ: a summary
+      // that failed is replaced by a snip).
+      pending.compaction = fields;
+      pending.rev = this.bump();
+    } else {
+      const entry = this.pushEntry({ kind: 'compaction', compaction: fields }) as Extract<Entry, { kind: 'compaction' }>;
+      this.pendingCompaction = fields.status === 'started' ? entry : null;
+      return;
+    }
+    this.pendingCompaction = fields.status === 'started' ? pending : null;
+  }
+
+  /** A compaction that started and will not complete (the turn or the request is over). */
+  private compactionInterrupted(): void {
+    const pending = this.pendingCompaction;
+    if (pending !== null) {
+      pending.compaction = { ...pending.compaction, status: 'interrupted' };
+      pending.rev = this.bump();
+      this.pendingCompaction = null;
+    }
   }
 
   private markBusy(): void {
@@ -402,11 +483,19 @@ export class SessionModel {
 
   private refreshActivity(): void {
     const v = this.view;
+    const compacting = this.compactRequested || this.pendingCompaction !== null;
+    if (compacting !== v.compacting) {
+      v.compacting = compacting;
+      this.bump();
+    }
     let activity: Activity = 'idle';
     let detail = '';
     if (this.permissions.size > 0) {
       activity = 'permission';
       detail = this.pendingPermissions[0]?.title ?? '';
+    } else if (compacting) {
+      activity = 'compacting';
+      detail = this.pendingCompaction?.compaction.tier ?? '';
     } else if (v.busy) {
       const running = [...this.tools.values()].reverse().find((t) => t.call.status === 'in_progress');
       if (running) {
@@ -433,6 +522,64 @@ const STOP_TEXT: Record<string, string> = {
   refusal: 'The model refused to continue.',
   error: 'The turn failed',
 };
+
+/** The notice for a turn that ended otherwise than `end_turn`. */
+export function stopNotice(result: PromptResult): { level: 'warning' | 'error'; text: string } {
+  const message = typeof result.message === 'string' && result.message !== '' ? result.message : '';
+  switch (result.stopReason) {
+    case 'budget_exceeded': {
+      const b = result.budget ?? {};
+      const spent = finite(b.spent);
+      const limit = finite(b.limit);
+      let figures = '';
+      if (spent !== null && limit !== null) {
+        figures = b.kind === 'tokens' ? ` (${formatCount(spent)} of ${formatCount(limit)} tokens used)` : ` (${formatCost(spent)} of ${formatCost(limit)} spent)`;
+      }
+      return { level: 'warning', text: `Stopped: the session's budget is reached${figures}.${message ? ` ${sentence(message)}` : ''}` };
+    }
+    case 'context_overflow': {
+      const c = result.context ?? {};
+      const tokens = finite(c.tokens);
+      const size = finite(c.size);
+      const attempts = finite(c.attempts);
+      const parts: string[] = [];
+      if (tokens !== null && size !== null) {
+        parts.push(`${formatCount(tokens)} tokens for a ${formatCount(size)}-token window`);
+      }
+      if (attempts !== null) {
+        parts.push(`after ${attempts} compaction${attempts === 1 ? '' : 's'}`);
+      }
+      const figures = parts.length > 0 ? ` (${parts.join(', ')})` : '';
+      return { level: 'error', text: `Stopped: the conversation no longer fits the context window${figures}.${message ? ` ${sentence(message)}` : ''}` };
+    }
+    default: {
+      const text = STOP_TEXT[result.stopReason] ?? `Stopped: ${result.stopReason}`;
+      const detail = result.error?.message ? `: ${result.error.message}` : message ? `: ${message}` : '';
+      return { level: result.stopReason === 'error' ? 'error' : 'warning', text: text + detail };
+    }
+  }
+}
+
+/** "the next request would…" → "The next request would….": the server's line as a sentence. */
+function sentence(s: string): string {
+  const t = s.trim();
+  return `${t.charAt(0).toUpperCase()}${t.slice(1)}${/[.!?]$/.test(t) ? '' : '.'}`;
+}
+
+function finite(n: unknown): number | null {
+  return typeof n === 'number' && Number.isFinite(n) ? n : null;
+}
+
+function isObject(v: unknown): v is object {
+  return typeof v === 'object' && v !== null;
+}
+
+function money(m: Money | null | undefined): Money | null {
+  if (!isObject(m) || finite(m.amount) === null) {
+    return null;
+  }
+  return { amount: m.amount, currency: typeof m.currency === 'string' && m.currency !== '' ? m.currency : 'USD' };
+}
 
 function fillUsage(u: TokenUsage | undefined): Required<TokenUsage> {
   const out = { ...EMPTY_USAGE };

@@ -13,9 +13,10 @@ export const METHODS = {
   sessionUpdate: 'agentls/sessionUpdate',
   requestPermission: 'agentls/requestPermission',
   saveDocuments: 'agentls/saveDocuments',
+  compact: 'agentls/compact',
 } as const;
 
-/** JSON-RPC error code of `agentls/prompt` on a session that already runs a turn. */
+/** JSON-RPC error code of `agentls/prompt` and `agentls/compact` on a session that already runs a turn. */
 export const SESSION_BUSY = -32001;
 export const SESSION_NOT_FOUND = -32002;
 
@@ -42,6 +43,49 @@ export interface TokenUsage {
   output_tokens?: number;
   cache_read_input_tokens?: number;
   cache_creation_input_tokens?: number;
+  /** The part of `cache_creation_input_tokens` written with a one-hour lifetime. */
+  cache_creation_1h_input_tokens?: number;
+}
+
+export interface Money {
+  amount: number;
+  currency: string;
+}
+
+/**
+ * ACP's `usage_update {used, size, cost}` plus ours. After an API call it also carries the request's
+ * and the session's tokens, the request's cost and what the call was for; after a compaction and at
+ * the end of `agentls/loadSession` only `used`, `size` and (when the price is known) `cost`.
+ */
+export interface UsageUpdate {
+  sessionUpdate: 'usage_update';
+  /** Context tokens in use: what the next request carries. */
+  used?: number;
+  /** The context window, in tokens. */
+  size?: number;
+  /** The session's cost; absent when the model's price is unknown. */
+  cost?: Money | null;
+  request?: TokenUsage;
+  session?: TokenUsage;
+  requestCost?: Money | null;
+  purpose?: 'turn' | 'compaction';
+}
+
+/** A compaction of the context: `started` only for the tiers that call the model (summary, collapse). */
+export interface CompactionUpdate {
+  sessionUpdate: 'compaction';
+  status: 'started' | 'completed';
+  /** `micro`, `snip`, `summary` or `collapse`. */
+  tier: string;
+  /** `auto`, `manual` or `reactive` (a request was too long). */
+  trigger: string;
+  tokensBefore?: number;
+  /** Completed only. */
+  tokensAfter?: number;
+  size?: number;
+  message?: string;
+  /** The summary the model wrote (completed summary and collapse only). */
+  summary?: string | null;
 }
 
 export type ToolStatus = 'pending' | 'in_progress' | 'completed' | 'failed';
@@ -88,12 +132,8 @@ export type SessionUpdate =
   | ({ sessionUpdate: 'tool_call' } & ToolCallFields)
   | ({ sessionUpdate: 'tool_call_update' } & ToolCallFields)
   | { sessionUpdate: 'plan'; entries: PlanEntry[] }
-  | {
-      sessionUpdate: 'usage_update';
-      request?: TokenUsage;
-      session?: TokenUsage;
-      cost?: { amount: number; currency: string } | null;
-    }
+  | UsageUpdate
+  | CompactionUpdate
   | { sessionUpdate: 'available_commands_update'; availableCommands: AvailableCommand[] }
   | { sessionUpdate: string; [key: string]: unknown };
 
@@ -119,8 +159,24 @@ export type RequestPermissionResult =
   | { outcome: { outcome: 'cancelled' } };
 
 export interface PromptResult {
+  /** ACP's stop reasons, plus `error`, `budget_exceeded` and `context_overflow`. */
   stopReason: string;
   error?: { message?: string; kind?: string; [key: string]: unknown };
+  /** `budget_exceeded`: which budget (`usd` or `tokens`), in its unit. */
+  budget?: { kind?: string; spent?: number; limit?: number; projected?: number };
+  /** `context_overflow`: the last request's size, the window, and the compactions tried. */
+  context?: { tokens?: number; size?: number; attempts?: number };
+  /** `budget_exceeded`, `context_overflow`: one line for people. */
+  message?: string;
+}
+
+/** The answer to `agentls/compact`. */
+export interface CompactResult {
+  compacted: boolean;
+  tokensBefore: number;
+  tokensAfter: number;
+  size: number;
+  message: string;
 }
 
 export interface SessionSummary {

@@ -19,18 +19,24 @@ export interface StatusInput {
 }
 
 export interface StatusView {
-  state: 'idle' | 'thinking' | 'tool' | 'permission' | 'starting' | 'stopped';
+  state: 'idle' | 'thinking' | 'tool' | 'compacting' | 'permission' | 'starting' | 'stopped';
   text: string;
   tooltip: string;
 }
 
-const RANK: Record<Activity, number> = { idle: 0, thinking: 1, tool: 2, permission: 3 };
+const RANK: Record<Activity, number> = { idle: 0, thinking: 1, compacting: 2, tool: 2, permission: 3 };
 
-/** The server's progress messages: "starting", "thinking", "thinking (retry 2)", "waiting for permission: X", or a tool title. */
+/**
+ * The server's progress messages: "starting", "thinking", "thinking (retry 2)", "compacting the
+ * context", "waiting for permission: X", or a tool title.
+ */
 export function activityOfProgress(message: string): { activity: Activity; detail: string } {
   const m = message.trim();
   if (m === '' || m === 'starting' || m.startsWith('thinking')) {
     return { activity: 'thinking', detail: '' };
+  }
+  if (m.startsWith('compacting')) {
+    return { activity: 'compacting', detail: '' };
   }
   const wait = /^waiting for permission:?\s*(.*)$/.exec(m);
   if (wait !== null) {
@@ -62,6 +68,8 @@ export function statusView(input: StatusInput): StatusView {
       };
     case 'tool':
       return { state: 'tool', text: `$(sync~spin) agentls: ${detail || 'running a tool'}`, tooltip: `agentls is running ${best.detail || 'a tool'}` };
+    case 'compacting':
+      return { state: 'compacting', text: '$(loading~spin) agentls: compacting', tooltip: 'agentls is compacting the context (click to open the chat)' };
     case 'thinking':
       return { state: 'thinking', text: '$(loading~spin) agentls: thinking', tooltip: 'agentls is thinking (click to open the chat)' };
     default:

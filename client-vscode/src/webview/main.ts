@@ -4,16 +4,17 @@
  *
  * Entries are keyed by id and redrawn only when the extension sends them again (they changed).
  * Everything from the server goes in as text (textContent) or through `renderMarkdown`, which
- * escapes raw HTML; no inline script or style is ever created (the CSP forbids both anyway).
+ * escapes raw HTML; no inline script or style is ever created (the CSP forbids both anyway; the
+ * context meter's width is set through the CSSOM, which the CSP allows).
  */
 
 import { diffLines } from '../shared/diff';
 import { renderInline, renderMarkdown } from '../shared/markdown';
 import type { FromWebview, HeaderState, ToWebview } from '../shared/messages';
-import type { Entry, PermissionView, ToolCallView } from '../shared/model';
+import type { CompactionView, Entry, PermissionView, ToolCallView } from '../shared/model';
 import { mentionLabel, type Mention } from '../shared/prompt';
 import type { AvailableCommand, SessionSummary } from '../shared/protocol';
-import { summarizeUsage } from '../shared/usage';
+import { compactionDetail, compactionText, meterView } from '../shared/usage';
 
 declare function acquireVsCodeApi(): { postMessage(msg: FromWebview): void };
 
@@ -58,13 +59,22 @@ const app = document.getElementById('app') as HTMLElement;
 const sessionButton = h('button', { class: 'session-button', type: 'button', title: 'Sessions: start a new one or resume an old one' }, 'New session');
 const newButton = h('button', { class: 'icon-button', type: 'button', title: 'New session' }, '+');
 const sessionMenu = h('div', { class: 'menu hidden', role: 'menu' });
-const usageBox = h('span', { class: 'usage' });
 const statePill = h('span', { class: 'state state-idle' }, 'idle');
+// The context meter, the session's cost and the Compact buttons: a second header row, shown
+// whenever a session is.
+const meterFill = h('span', { class: 'meter-fill' });
+const meterBar = h('span', { class: 'meter-bar', role: 'meter', 'aria-label': 'Context window in use', 'aria-valuemin': '0', 'aria-valuemax': '100' }, meterFill);
+const meterText = h('span', { class: 'meter-text' });
+const meterBox = h('span', { class: 'meter' }, h('span', { class: 'meter-label' }, 'context'), meterBar, meterText);
+const costBox = h('span', { class: 'cost' });
+const compactButton = h('button', { class: 'compact-button', type: 'button', title: 'Compact: replace the earlier conversation with a summary to free the context window' }, 'Compact');
+const compactMoreButton = h('button', { class: 'compact-more', type: 'button', title: 'Compact with instructions…', 'aria-label': 'Compact with instructions…' }, '…');
+const contextRow = h('div', { class: 'context-row hidden' }, meterBox, costBox, h('span', { class: 'spacer' }), h('span', { class: 'compact-group' }, compactButton, compactMoreButton));
 const header = h(
   'header',
   { class: 'top' },
-  h('div', { class: 'session-picker' }, sessionButton, newButton, sessionMenu),
-  statePill,
+  h('div', { class: 'top-row' }, h('div', { class: 'session-picker' }, sessionButton, newButton, sessionMenu), statePill),
+  contextRow,
 );
 
 const planBox = h('details', { class: 'plan hidden', open: true });
@@ -90,7 +100,7 @@ const composer = h(
   banner,
   chips,
   h('div', { class: 'input-wrap' }, popup, input),
-  h('div', { class: 'actions' }, mentionButton, selectionButton, h('span', { class: 'spacer' }), usageBox, stopButton, sendButton),
+  h('div', { class: 'actions' }, mentionButton, selectionButton, h('span', { class: 'spacer' }), stopButton, sendButton),
 );
 
 app.append(header, planBox, transcript, composer);
@@ -202,7 +212,7 @@ function applyView(msg: Extract<ToWebview, { type: 'view' }>): void {
 
 // --- header, plan, composer state --------------------------------------------------------------
 
-const STATE_TEXT = { idle: 'idle', thinking: 'thinking…', tool: 'running', permission: 'waiting for permission' } as const;
+const STATE_TEXT = { idle: 'idle', thinking: 'thinking…', tool: 'running', compacting: 'compacting…', permission: 'waiting for permission' } as const;
 
 function renderHeader(): void {
   const s = head;
@@ -211,13 +221,7 @@ function renderHeader(): void {
   }
   sessionButton.textContent = `${s.sessionId === null ? 'New session' : s.title || `Session ${s.sessionId.slice(0, 8)}`} ▾`;
   sessionButton.title = s.sessionId === null ? 'Sessions' : `Session ${s.sessionId} (click for other sessions)`;
-  if (s.usage !== null) {
-    const summary = summarizeUsage(s.usage.session, s.model, s.usage.cost);
-    usageBox.textContent = summary.cost ? `${summary.tokens} · ${summary.cost}` : summary.tokens;
-    usageBox.title = summary.detail;
-  } else {
-    usageBox.textContent = '';
-  }
+  renderContext(s);
   let stateText: string = STATE_TEXT[s.activity];
   if (s.activity === 'tool' && s.activityDetail) {
     stateText = `running ${s.activityDetail}`;
@@ -231,7 +235,7 @@ function renderHeader(): void {
   statePill.title = stateText;
   statePill.className = `state state-${s.connection === 'running' ? s.activity : s.connection}`;
   stopButton.classList.toggle('hidden', !s.busy);
-  sendButton.disabled = s.busy || s.connection === 'stopped';
+  sendButton.disabled = s.busy || s.compacting || s.connection === 'stopped';
   if (s.banner !== headerBanner) {
     // The extension's standing message (e.g. why the server is not running): shown when it
     // changes, hidden when it clears; a dismissed one stays dismissed until it changes.
@@ -243,6 +247,23 @@ function renderHeader(): void {
     headerBanner = s.banner;
   }
   renderPlan(s);
+}
+
+function renderContext(s: HeaderState): void {
+  contextRow.classList.toggle('hidden', s.sessionId === null);
+  const meter = meterView(s.usage);
+  meterFill.style.width = `${(meter.fraction * 100).toFixed(1)}%`;
+  meterBar.className = `meter-bar meter-${meter.level}`;
+  meterBar.setAttribute('aria-valuenow', String(Math.round(meter.fraction * 100)));
+  meterText.textContent = meter.text;
+  meterBox.title = meter.tooltip;
+  costBox.textContent = meter.cost;
+  costBox.title = meter.costTooltip;
+  costBox.classList.toggle('cost-unknown', s.usage?.cost == null);
+  const blocked = s.busy || s.compacting || s.connection !== 'running';
+  compactButton.disabled = blocked;
+  compactMoreButton.disabled = blocked;
+  compactButton.textContent = s.compacting ? 'Compacting…' : 'Compact';
 }
 
 function renderPlan(s: HeaderState): void {
@@ -294,9 +315,23 @@ function renderEntry(entry: Entry): HTMLElement {
     }
     case 'notice':
       return h('div', { class: `entry notice notice-${entry.level}`, 'data-id': entry.id }, entry.text);
+    case 'compaction':
+      return renderCompaction(entry.id, entry.compaction);
     case 'tool':
       return renderTool(entry.id, entry.call);
   }
+}
+
+/** "Context compacted (summary): 150,000 → 40,000 tokens", the summary folded under it. */
+function renderCompaction(id: string, c: CompactionView): HTMLElement {
+  const cls = `entry compaction compaction-${c.status}`;
+  const line = [c.status === 'started' ? h('span', { class: 'spinner', 'aria-hidden': 'true' }) : null, h('span', { class: 'compaction-text' }, compactionText(c))];
+  if (c.status !== 'completed' || c.summary === null) {
+    return h('div', { class: cls, 'data-id': id, title: compactionDetail(c) }, ...line);
+  }
+  const details = h('details', { class: cls, 'data-id': id, open: openDetails.has(id) }, h('summary', { title: `${compactionDetail(c)} (click for the summary)` }, ...line), markdown(c.summary, 'md compaction-summary'));
+  details.addEventListener('toggle', () => (details.open ? openDetails.add(id) : openDetails.delete(id)));
+  return details;
 }
 
 /** A sent prompt shows its mentions as short paths instead of full file URIs. */
@@ -681,6 +716,8 @@ mentionButton.addEventListener('click', () => {
 
 selectionButton.addEventListener('click', () => send({ type: 'attachSelection' }));
 stopButton.addEventListener('click', () => send({ type: 'stop' }));
+compactButton.addEventListener('click', () => send({ type: 'compact', askInstructions: false }));
+compactMoreButton.addEventListener('click', () => send({ type: 'compact', askInstructions: true }));
 sendButton.addEventListener('click', submit);
 
 function submit(): void {

@@ -5,7 +5,16 @@ local plugin = assert(vim.env.AGENTLS_PLUGIN_DIR)
 local ok, err = pcall(vim.cmd, 'helptags ' .. vim.fn.fnameescape(plugin .. '/doc'))
 out:write('helptags=' .. tostring(ok) .. (ok and '' or ' ' .. tostring(err)) .. '\n')
 vim.opt.runtimepath:prepend(plugin)
-local tags = { 'agentls', 'agentls-commands', ':AgentlsChat', 'agentls-options', 'agentls.status()', 'agentls-permissions' }
+local tags = {
+  'agentls',
+  'agentls-commands',
+  ':AgentlsChat',
+  ':AgentlsCompact',
+  'agentls-options',
+  'agentls.status()',
+  'agentls.context()',
+  'agentls-permissions',
+}
 for _, tag in ipairs(tags) do
   local found, msg = pcall(vim.cmd, 'help ' .. tag)
   out:write(tag .. '=' .. tostring(found) .. ' ' .. (found and vim.fn.expand('%:t') or tostring(msg)) .. '\n')

@@ -4,7 +4,9 @@
 -- Steps: load the plugin from a plain runtimepath entry, setup(), open the project file (the
 -- client attaches), :AgentlsChat, type the prompt into the chat's prompt area and press <CR>,
 -- answer the permission prompt the plugin shows (the float's "a" key, or the vim.ui.select
--- stand-in on 0.9+), wait for the turn to end, then record the buffers.
+-- stand-in on 0.9+), wait for the turn to end, then record the buffers and the statusline;
+-- then :AgentlsCompact {instructions} (the model writes the summary) and :AgentlsCompact again
+-- (nothing left to compact), recording the chat, the notifications and the statusline.
 --
 -- Nothing here blocks: each step is polled from a timer, so the editor's event loop (LSP
 -- messages, typed keys) keeps running. A watchdog writes a failure and quits if a step hangs.
@@ -18,6 +20,9 @@ local permission_ui = env.AGENTLS_TEST_PERMISSION_UI or 'auto'
 -- Replace vim.ui.select as a UI plugin would (the built-in one is the blocking inputlist).
 local select_stub = env.AGENTLS_TEST_SELECT_STUB == '1'
 local timeout_ms = tonumber(env.AGENTLS_TEST_TIMEOUT_MS or '180000')
+-- Extra initializationOptions (JSON), e.g. {"contextWindow": 20000}.
+local extra_init = env.AGENTLS_TEST_INIT_OPTIONS and vim.fn.json_decode(env.AGENTLS_TEST_INIT_OPTIONS) or {}
+local compact_instructions = env.AGENTLS_TEST_COMPACT_INSTRUCTIONS or 'keep the decisions'
 
 local result = {
   nvim = vim.fn.matchstr(vim.fn.execute('version'), [[NVIM v\zs[^ \n]\+]]),
@@ -25,6 +30,7 @@ local result = {
   statuses = {},
   permission = {},
   errors = {},
+  notifications = {},
 }
 local finished = false
 local step_name = 'start'
@@ -115,10 +121,17 @@ if select_stub then
   end
 end
 
+-- Record what the plugin tells the user.
+local builtin_notify = vim.notify
+vim.notify = function(msg, level, opts)
+  table.insert(result.notifications, { msg = tostring(msg), level = level })
+  return builtin_notify(msg, level, opts)
+end
+
 local agentls = require('agentls')
 agentls.setup({
   cmd = { env.AGENTLS_CMD },
-  init_options = { maxTurns = 8 },
+  init_options = vim.tbl_extend('force', { maxTurns = 8 }, extra_init),
   permission_ui = permission_ui ~= 'auto' and permission_ui or nil,
 })
 result.permission_ui = require('agentls.config').permission_ui()
@@ -144,6 +157,55 @@ end
 
 local chat_buf
 
+-- The first notification since #result.notifications was `since` whose text holds `needle`.
+local function notified(since, needle)
+  for i = since + 1, #result.notifications do
+    if result.notifications[i].msg:find(needle, 1, true) then
+      return result.notifications[i].msg
+    end
+  end
+end
+
+local function usage()
+  return vim.deepcopy(require('agentls.status').usage[vim.b[chat_buf].agentls_session])
+end
+
+local function compact_again()
+  local since = #result.notifications
+  vim.cmd('AgentlsCompact')
+  wait_for('second :AgentlsCompact answered', function()
+    return notified(since, 'agentls: not compacted') or notified(since, 'agentls: compacted')
+  end, function(msg)
+    result.compact_again = msg
+    finish(true, nil)
+  end)
+end
+
+local function compact()
+  local since = #result.notifications
+  vim.cmd('AgentlsCompact ' .. compact_instructions)
+  wait_for('compaction started', function()
+    for _, line in ipairs(lines_of(chat_buf)) do
+      if line:find('compacting the context', 1, true) then
+        return line
+      end
+    end
+  end, function(line)
+    result.compaction_started_line = line
+    result.status_while_compacting = agentls.status()
+    wait_for('compaction notified', function()
+      return notified(since, 'agentls: compacted') or notified(since, 'agentls: not compacted')
+    end, function(msg)
+      result.compact_notification = msg
+      result.chat_after_compact = lines_of(chat_buf)
+      result.status_after_compact = agentls.status()
+      result.context_after_compact = agentls.context()
+      result.usage_after_compact = usage()
+      compact_again()
+    end)
+  end)
+end
+
 local function after_turn()
   local chat = require('agentls.chat').chats[vim.b[chat_buf].agentls_session]
   result.file_lines = lines_of(file_buf)
@@ -151,9 +213,11 @@ local function after_turn()
   result.chat_lines = lines_of(chat_buf)
   result.chat_busy = chat and chat.busy
   result.status_after = agentls.status()
+  result.context_after = agentls.context()
+  result.usage_after = usage()
   result.pending_permissions = #require('agentls.permission').pending
   result.offset_encoding = agentls_client() and agentls_client().offset_encoding
-  finish(true, nil)
+  compact()
 end
 
 local function wait_turn_end()

@@ -1,11 +1,14 @@
 // Drives code-server in headless Chromium (playwright-core) through one agentls chat turn:
 // open a file, run "agentls: Open Chat", send a prompt, approve the edit with the panel's
-// "Allow once" button, wait for the edit in the editor and the reply in the panel, then reload
-// the window and check the panel shows the session again (replayed by the server).
+// "Allow once" button, wait for the edit in the editor and the reply in the panel, read the
+// header's context meter and cost, compact the session with instructions (the header's "…"
+// button and VS Code's input box), compact again (nothing left), open and cancel the palette's
+// compact command, then reload the window and check the panel shows the session again (replayed
+// by the server) with its meter and cost.
 //
 // Usage: node drive.js CONFIG.json
-// CONFIG: {url, workspace, file, prompt, editNeedle, replyNeedle, artifacts, result, playwright,
-//          chromium, timeoutMs}
+// CONFIG: {url, workspace, file, prompt, editNeedle, replyNeedle, compactInstructions, artifacts,
+//          result, playwright, chromium, timeoutMs}
 // Writes CONFIG.result (JSON): {ok, steps, error?, editorText, panelText, ...} and screenshots
 // into CONFIG.artifacts. Every wait has a generous deadline; nothing asserts on timing.
 'use strict';
@@ -35,6 +38,18 @@ async function commandPalette(page, command) {
   await row.waitFor({ state: 'visible', timeout: T });
   await box.press('Enter');
   await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: T });
+}
+
+// The header's context row: the meter's text and tooltip, and the cost.
+async function readContext(frame) {
+  const row = frame.locator('.context-row');
+  await row.waitFor({ state: 'visible', timeout: T });
+  return {
+    meter: await row.locator('.meter-text').innerText(),
+    tooltip: await row.locator('.meter').getAttribute('title'),
+    cost: await row.locator('.cost').innerText(),
+    fill: await row.locator('.meter-fill').evaluate((el) => el.style.width),
+  };
 }
 
 async function quickOpen(page, name) {
@@ -167,12 +182,66 @@ async function main() {
     await frame.locator('button.stop').waitFor({ state: 'hidden', timeout: T });
     result.panelText = await frame.locator('main.transcript').innerText();
     result.planText = await frame.locator('details.plan').innerText().catch(() => '');
-    result.usageText = await frame.locator('.usage').innerText();
     result.toolCards = await frame.locator('.tool-card').count();
     result.thoughts = await frame.locator('details.thought').count();
     result.diffCount = await frame.locator('.tool-card .diff').count();
     result.statusBarAfter = await page.locator('.statusbar-item', { hasText: 'agentls' }).first().innerText();
+    result.contextAfterTurn = await readContext(frame);
     await page.screenshot({ path: path.join(config.artifacts, 'vscode-chat-after-turn.png') });
+
+    step('Compact with instructions…: the header button, then VS Code\'s input box');
+    await frame.locator('button.compact-more').click();
+    const instructions = page.locator('.quick-input-widget input.input');
+    await instructions.waitFor({ state: 'visible', timeout: T });
+    result.compactInputTitle = await page.locator('.quick-input-widget .quick-input-title').innerText().catch(() => '');
+    await instructions.fill(config.compactInstructions);
+    await instructions.press('Enter');
+
+    step('while the model writes the summary: the notice spins and Compact is disabled');
+    const started = frame.locator('.entry.compaction.compaction-started');
+    await started.waitFor({ state: 'visible', timeout: T });
+    result.compactionStartedText = await started.innerText();
+    result.compactButtonWhileCompacting = {
+      text: await frame.locator('button.compact-button').innerText(),
+      disabled: await frame.locator('button.compact-button').isDisabled(),
+    };
+    result.stateWhileCompacting = await frame.locator('.state').innerText();
+
+    step('the compaction notice, its summary, and the meter after it');
+    const done = frame.locator('.entry.compaction.compaction-completed');
+    await done.waitFor({ state: 'visible', timeout: T });
+    await frame.locator('button.compact-button:not([disabled])', { hasText: 'Compact' }).waitFor({ state: 'visible', timeout: T });
+    result.compactionText = await done.locator('summary').innerText();
+    await done.locator('summary').click();
+    await done.locator('.compaction-summary').waitFor({ state: 'visible', timeout: T });
+    result.compactionSummary = await done.locator('.compaction-summary').innerText();
+    result.compactionCount = await frame.locator('.entry.compaction').count();
+    result.contextAfterCompact = await readContext(frame);
+    await done.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(config.artifacts, 'vscode-chat-compacted.png') });
+
+    step('Compact again: nothing is left to compact');
+    const notices = frame.locator('.entry.notice');
+    const noticesBefore = await notices.count();
+    await frame.locator('button.compact-button').click();
+    const notCompacted = frame.locator('.entry.notice-info', { hasText: 'Not compacted' });
+    await notCompacted.waitFor({ state: 'visible', timeout: T });
+    result.compactAgainNotice = await notCompacted.innerText();
+
+    step('the palette command asks for instructions; Escape cancels');
+    await page.keyboard.press('F1');
+    const palette = page.locator('.quick-input-widget input.input');
+    await palette.waitFor({ state: 'visible', timeout: T });
+    await palette.fill(`>${config.compactCommand}`);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: config.compactCommand }).first().waitFor({ state: 'visible', timeout: T });
+    await palette.press('Enter');
+    const askTitle = page.locator('.quick-input-widget .quick-input-title', { hasText: 'Compact with instructions' });
+    await askTitle.waitFor({ state: 'visible', timeout: T });
+    result.paletteCompactTitle = await askTitle.innerText();
+    await page.keyboard.press('Escape');
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: T });
+    await page.waitForTimeout(500);
+    result.noticesAdded = (await notices.count()) - noticesBefore;
 
     step('reload the window: the panel shows the session again, from the server');
     await page.reload({ timeout: T });
@@ -193,6 +262,9 @@ async function main() {
     result.panelRestoredByVSCode = restored;
     await reloaded.locator('.entry.user', { hasText: config.promptNeedle }).waitFor({ state: 'visible', timeout: T });
     result.panelTextAfterReload = await reloaded.locator('main.transcript').innerText();
+    // The meter and the cost come back with the replay (its last update).
+    await reloaded.locator('.context-row .meter-text', { hasNotText: 'no requests yet' }).waitFor({ state: 'visible', timeout: T });
+    result.contextAfterReload = await readContext(reloaded);
     await page.screenshot({ path: path.join(config.artifacts, 'vscode-chat-after-reload.png') });
 
     step('the session picker lists the session');
