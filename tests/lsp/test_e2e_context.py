@@ -144,3 +144,26 @@ async def test_bad_context_options_are_a_clear_error(env: Env) -> None:
             with pytest.raises(JsonRpcException) as err:
                 await editor.new_session()
     assert "contextWindow" in str(err.value) or "context" in str(err.value).lower()
+
+
+async def test_a_loaded_session_shows_where_it_was_compacted_and_its_meter(env: Env) -> None:
+    script = [*_reads(_notes(env.root)), SUMMARY]
+    with FakeMessagesAPI(script) as fake:
+        async with env.editor(VSCODE, fake) as editor:
+            session_id = await editor.new_session()
+            await editor.prompt(session_id, "Read my notes.")
+            result = await editor.request("agentls/compact", {"sessionId": session_id})
+            live_cost = editor.updates("usage_update", session_id)[-1]["cost"]["amount"]
+    assert result["compacted"]
+    with FakeMessagesAPI([]) as fake:
+        async with env.editor(VSCODE, fake) as editor:
+            await editor.request("agentls/loadSession", {"sessionId": session_id})
+            await wait_until(lambda: editor.updates("usage_update", session_id), what="the replay")
+            replay = editor.updates(session_id=session_id)
+    kinds = [u["sessionUpdate"] for u in replay]
+    assert kinds.count("user_message_chunk") == 1 and kinds[-2:] == ["compaction", "usage_update"]
+    assert replay[-2]["summary"] == "Read three notes files; they list groceries."
+    meter = replay[-1]
+    assert meter["cost"]["amount"] == live_cost
+    # The resumed estimate is calibrated against the API's counts: close to what the API said.
+    assert abs(meter["used"] - result["tokensAfter"]) <= 0.1 * result["tokensAfter"]

@@ -95,6 +95,8 @@ class UsageRecord(_Record):
     session: TokenUsage
     session_cost_usd: float | None = None
     """The session's cost so far (None when the model's price is unknown)."""
+    calibration: float | None = None
+    """Measured tokens per estimated token, so a resumed session's context meter starts right."""
 
 
 class StateRecord(_Record):

@@ -57,11 +57,14 @@ class Replayed:
     """The context the model sees: the conversation as its compactions left it."""
     display: list[Message] | None = None
     """Every message of the conversation, compacted or not (only when asked for)."""
+    display_compactions: list[tuple[int, CompactionRecord]] = field(default_factory=list)
+    """With `display`: each compaction and how many displayed messages came before it."""
     base: Base | None = None
     cleared: set[str] = field(default_factory=set)
     compactions: int = 0
     usage: TokenUsage = field(default_factory=TokenUsage)
     cost_usd: float | None = None
+    calibration: float | None = None
     learned_window: int | None = None
     """The context window an overflow answer stated, if one did."""
     todos: list[dict[str, Any]] = field(default_factory=list)
@@ -118,6 +121,7 @@ def _note(out: Replayed, record: Record) -> None:
     elif isinstance(record, UsageRecord):
         out.usage = record.session
         out.cost_usd = record.session_cost_usd
+        out.calibration = record.calibration or out.calibration
     elif isinstance(record, PlanRecord):
         out.todos = record.todos
 
@@ -131,6 +135,8 @@ def _append(out: Replayed, message: Message) -> None:
 def _compact(out: Replayed, record: CompactionRecord) -> None:
     """Reshape the context as the live session did when it wrote `record`."""
     out.compactions += 1
+    if out.display is not None:
+        out.display_compactions.append((len(out.display), record))
     if record.markers:
         out.history = apply_markers(out.history, record.markers)
         out.cleared |= record.markers.keys()

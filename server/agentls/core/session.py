@@ -167,7 +167,9 @@ class Session:
         state.spending.usage = replayed.usage
         state.spending.cost_usd = replayed.cost_usd or 0.0
         state.todos = _todos(replayed.todos)
-        state.context.restore(replayed.base, replayed.cleared, state.history, replayed.learned_window)
+        state.context.restore(
+            replayed.base, replayed.cleared, state.history, replayed.learned_window, replayed.calibration
+        )
         if replayed.compactions:
             notices.append(
                 f"The session was compacted {replayed.compactions} time(s); it continues from the "

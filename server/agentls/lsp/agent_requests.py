@@ -76,8 +76,8 @@ def register(server: AgentServer) -> None:
         session = await _guard(ls.sessions.load(params.session_id))
         # As ACP's session/load: replay the conversation so the client can show it. The whole of
         # it, from the transcript: what the model still sees may have been compacted.
-        history = await asyncio.to_thread(display_history, session)
-        updates = to_proto.history_updates(history)
+        history, compactions = await asyncio.to_thread(display_history, session)
+        updates = to_proto.history_updates(history, compactions)
         state = session.state
         spending = state.spending
         updates.append(

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from agentls.core.anthropic_model import DEFAULT_MODEL, AnthropicModel
 from agentls.core.config import AgentConfig
 from agentls.core.messages import Message
+from agentls.core.records import CompactionRecord
 from agentls.core.replay import replay
 from agentls.core.session import Session, SessionDeps
 from agentls.lsp.approver import LspApprover
@@ -183,17 +184,19 @@ class SessionManager:
         return self._workspaces[root]
 
 
-def display_history(session: Session) -> list[Message]:
+def display_history(session: Session) -> tuple[list[Message], list[tuple[int, CompactionRecord]]]:
     """The whole conversation, compacted parts included, as the transcript has it (for showing it
-    to the user); the in-memory context when the session keeps no transcript."""
+    to the user), and where it was compacted; the in-memory context when there is no transcript."""
     if session.transcript is None:
-        return list(session.state.history)
+        return list(session.state.history), []
     try:
         records = read_jsonl(session.transcript).records
     except OSError:
-        return list(session.state.history)
-    shown = replay(records, display=True).display
-    return shown if shown is not None else list(session.state.history)
+        return list(session.state.history), []
+    replayed = replay(records, display=True)
+    if replayed.display is None:
+        return list(session.state.history), []
+    return replayed.display, replayed.display_compactions
 
 
 def _title(session: Session) -> str:

@@ -5,6 +5,7 @@ This is the only place that knows the ACP names; the core's types are never seri
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from agentls.core.events import (
@@ -18,6 +19,7 @@ from agentls.core.events import (
     UsageUpdated,
 )
 from agentls.core.messages import Message, TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
+from agentls.core.records import CompactionRecord
 
 TOOL_KINDS = {
     "Read": "read",
@@ -143,6 +145,12 @@ def compaction(event: Compacted) -> dict[str, Any]:
     return update | {"tokensAfter": event.tokens_after, "message": event.message, "summary": event.summary}
 
 
+def _recorded_compaction(record: CompactionRecord) -> dict[str, Any]:
+    update = _compaction("completed", record.tier, record.trigger, record.tokens_before, record.window)
+    message = f"{record.tier}: {record.tokens_before:,} → {record.tokens_after:,} tokens of {record.window:,}"
+    return update | {"tokensAfter": record.tokens_after, "message": message, "summary": record.summary}
+
+
 def _compaction(status: str, tier: str, trigger: str, before: int, size: int) -> dict[str, Any]:
     return {
         "sessionUpdate": "compaction",
@@ -154,10 +162,16 @@ def _compaction(status: str, tier: str, trigger: str, before: int, size: int) ->
     }
 
 
-def history_updates(history: list[Message]) -> list[dict[str, Any]]:
-    """A stored conversation as the updates a client would have seen (for `agentls/loadSession`)."""
+def history_updates(
+    history: list[Message], compactions: Sequence[tuple[int, CompactionRecord]] = ()
+) -> list[dict[str, Any]]:
+    """A stored conversation as the updates a client would have seen (for `agentls/loadSession`),
+    with each compaction where it happened (after that many messages)."""
     out: list[dict[str, Any]] = []
-    for message in history:
+    pending = sorted(compactions, key=lambda c: c[0])
+    for index, message in enumerate(history):
+        while pending and pending[0][0] <= index:
+            out.append(_recorded_compaction(pending.pop(0)[1]))
         for block in message.content:
             if isinstance(block, TextBlock):
                 kind = "user_message_chunk" if message.role == "user" else "agent_message_chunk"
@@ -180,4 +194,5 @@ def history_updates(history: list[Message]) -> list[dict[str, Any]]:
                         )
                     )
                 )
+    out.extend(_recorded_compaction(record) for _, record in pending)
     return out

@@ -346,3 +346,20 @@ async def test_thousands_of_small_exchanges_are_snipped_to_keep_requests_quick(
     assert PHRASE in " ".join(user_texts(model.requests[-1].messages))
     for request in model.requests[-3:]:
         assert_valid(request.messages)
+
+
+async def test_a_summary_that_would_not_shrink_the_context_is_not_applied(project: Path, home: Path) -> None:
+    (project / "a.txt").write_text("tiny\n")
+    summary = Reply([Text("<summary>" + "A long-winded summary of nothing much. " * 40 + "</summary>")])
+    model = ScriptedModel(
+        [Reply([ToolCall("Read", {"file_path": str(project / "a.txt")})]), Reply([Text("ok")]), summary],
+        model_name="scripted",
+    )
+    session = await Session.start(deps(project, model, home))
+    await run(session, "read a.txt")
+    before = list(session.state.history)
+    events: list[Any] = []
+    outcome = await session.compact(None, events.append)
+    assert not outcome.compacted and "would not make the context smaller" in outcome.message
+    assert session.state.history == before and session.state.context.base is None
+    assert any(isinstance(e, Notice) and "would not make" in e.message for e in events)

@@ -123,6 +123,8 @@ class ContextManager:
         self._recoveries = 0
         self._hard_next = False
         self._last_usage = TokenUsage()
+        self._declined = ""
+        """Why the last summary did not happen."""
         self._boundary: int | None = None
         """The last message before the oldest tool result micro-compaction kept whole: the next
         batch changes nothing before it, so the prefix ending there is written now and read then."""
@@ -184,7 +186,12 @@ class ContextManager:
         spending = self._deps.spending
         cost = spending.account(usage)
         self._deps.journal.write(
-            UsageRecord(request=usage, session=spending.usage, session_cost_usd=spending.session_cost)
+            UsageRecord(
+                request=usage,
+                session=spending.usage,
+                session_cost_usd=spending.session_cost,
+                calibration=round(self.meter.ratio, 4),
+            )
         )
         emit(
             UsageUpdated(
@@ -192,19 +199,31 @@ class ContextManager:
                 session=spending.usage,
                 request_cost_usd=cost,
                 session_cost_usd=spending.session_cost,
-                context_tokens=self.fill(history),
+                context_tokens=self._reported_fill(usage, history, purpose),
                 context_window=self.meter.window,
                 purpose="compaction" if purpose == "compaction" else "turn",
             )
         )
         return cost
 
+    def _reported_fill(self, usage: TokenUsage, history: Sequence[Message], purpose: str) -> int:
+        # A turn's response: what the API counted is exact (the reply is not in `history` yet).
+        measured = self.meter.reported(usage) if purpose == "turn" else None
+        return measured if measured is not None else self.fill(history)
+
     def restore(
-        self, base: Base | None, cleared: set[str], history: Sequence[Message], learned_window: int | None
+        self,
+        base: Base | None,
+        cleared: set[str],
+        history: Sequence[Message],
+        learned_window: int | None,
+        calibration: float | None = None,
     ) -> None:
         """A resumed session's context shape, as its transcript's records left it. A window the API
         stated is kept unless this run was given one."""
         self.base, self.cleared = base, set(cleared)
+        if calibration is not None:
+            self.meter.calibrate(calibration)
         if learned_window is not None and self.meter.source != "setting":
             self.meter.learn(learned_window)
         self.meter.rewritten()
@@ -271,7 +290,7 @@ class ContextManager:
         done = await self._summarize(history, "manual", instructions, emit, budget, tail_budget=0)
         after = self.fill(history)
         if not done:
-            return Outcome(False, before, after, "the compaction did not happen (see the notices)")
+            return Outcome(False, before, after, self._declined)
         return Outcome(True, before, after, f"compacted {before:,} → {after:,} tokens", "summary")
 
     # --- The tiers ---------------------------------------------------------------------------
@@ -333,9 +352,10 @@ class ContextManager:
             return False
         removed = cut.removed(history)
         stage = stage_for("snip", snip_note(removed, self._deps.root), removed)
-        await self._replace_head(
+        if not await self._replace_head(
             history, cut.keep_from, stage, emit, tier="snip", trigger=trigger, before=before
-        )
+        ):
+            return False
         await self._collapse(history, trigger, emit, budget)
         return True
 
@@ -354,29 +374,21 @@ class ContextManager:
             return False
         blocked = await self._deps.pre_compact("manual" if trigger == "manual" else "auto", instructions)
         if blocked is not None:
-            emit(Notice(level="warning", message=f"A PreCompact hook blocked the compaction: {blocked}"))
-            return False
+            return self._decline(emit, f"a PreCompact hook blocked the compaction: {blocked}")
         before = self.fill(history)
         sent = self._fitting(history)
         request = summary_request(self._deps.request_for(sent, self._read_only_points(sent)), instructions)
         overrun = budget(self.projected(sent, reply_tokens=2_000))
         if overrun is not None:
-            emit(Notice(level="warning", message=f"No summary: {overrun.message}."))
-            return False
+            return self._decline(emit, f"no summary: {overrun.message}")
         reply = await self._ask(request, "summary", trigger, before, history, emit)
         if reply.error is not None:
-            emit(
-                Notice(
-                    level="warning",
-                    message=f"Compaction by summary failed ({reply.error}); cutting old turns instead.",
-                )
-            )
-            return False
+            return self._decline(emit, f"the compaction by summary failed: {reply.error}")
         keep_from = self._summarizable(history, tail_budget)
         assert keep_from is not None
         removed = history[(1 if self.base is not None else 0) : keep_from]
         stage = stage_for("summary", reply.text, removed)
-        await self._replace_head(
+        if not await self._replace_head(
             history,
             keep_from,
             stage,
@@ -385,9 +397,16 @@ class ContextManager:
             trigger=trigger,
             before=before,
             summary=reply.text,
-        )
+        ):
+            return self._decline(emit, "the summary would not make the context smaller")
         await self._collapse(history, trigger, emit, budget)
         return True
+
+    def _decline(self, emit: EventSink, reason: str) -> bool:
+        """A summary that did not happen: say why (an automatic one is replaced by a snip)."""
+        self._declined = reason
+        emit(Notice(level="warning", message=f"Not compacted by summary: {reason}."))
+        return False
 
     async def _collapse(
         self, history: list[Message], trigger: CompactionTrigger, emit: EventSink, budget: BudgetCheck
@@ -503,7 +522,10 @@ class ContextManager:
         trigger: CompactionTrigger,
         before: int,
         summary: str | None = None,
-    ) -> None:
+    ) -> bool:
+        """Put a head with `stage` in place of `history[start:keep_from]`; False (and nothing
+        changed) when that would not make the context smaller, as for a short conversation whose
+        removed part is smaller than the head's own explanations."""
         start = 1 if self.base is not None else 0
         removed = history[start:keep_from]
         files = merged_files(self.base, touched_files(removed, self._deps.root))
@@ -514,8 +536,11 @@ class ContextManager:
             todos=tuple(_todo_line(t) for t in self._deps.todos()),
             files=file_notes(files, changed),
         )
+        head = render(base)
+        if self.tokens.of(head) >= self.tokens.total(history[:keep_from]):
+            return False
         self.base = base
-        history[:] = [render(base), *history[keep_from:]]
+        history[:] = [head, *history[keep_from:]]
         self._previous_boundary = self._boundary = None  # Indices moved; the head's breakpoint serves.
         self.cleared &= {b.tool_use_id for m in history for b in m.content if isinstance(b, ToolResultBlock)}
         self._changed(
@@ -534,6 +559,7 @@ class ContextManager:
             },
             summary=summary,
         )
+        return True
 
     def _changed(
         self,

@@ -84,6 +84,20 @@ class ContextMeter:
         self.ratio = ratio
         self._anchor = _Anchor(context_length, usage.total_input + usage.output_tokens)
 
+    def reported(self, usage: TokenUsage) -> int | None:
+        """The context the response with `usage` leaves (its input and output), if `usage`
+        describes the request the meter saw go out; else None."""
+        if usage.total_input <= 0 or self._estimate <= 0:
+            return None
+        if not _SANE_RATIO[0] <= usage.total_input / self._estimate <= _SANE_RATIO[1]:
+            return None
+        return usage.total_input + usage.output_tokens
+
+    def calibrate(self, ratio: float) -> None:
+        """Start from a ratio measured earlier (a resumed session's)."""
+        if _SANE_RATIO[0] <= ratio <= _SANE_RATIO[1]:
+            self.ratio = ratio
+
     def rewritten(self) -> None:
         """The context changed other than by appending: the measurement no longer describes it."""
         self._anchor = None
