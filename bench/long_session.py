@@ -48,12 +48,13 @@ from typing import Any
 from tests.fakeapi.server import FakeMessagesAPI, _Handler
 
 from agentls.core.anthropic_model import DEFAULT_MODEL
-from agentls.core.context.catalog import model_info
+from agentls.core.context.catalog import family_prices, model_info
 from agentls.core.context.summary import MERGE_INSTRUCTIONS, SUMMARY_INSTRUCTIONS
 from agentls.core.model import TokenUsage
 from agentls.core.scripted import Reply, Text, ToolCall
 
 WINDOW = 200_000
+OTHER_PRICES = "sonnet-4"
 FILES = 40
 FILE_BYTES = 24 * 1024
 PHRASE = "ultramarine-pelican-7731"
@@ -346,7 +347,15 @@ def report(results: list[RunResult], calls: int) -> dict[str, Any]:
             off = by_name["tiers-off"]
             ratio = k.cost_usd / off.cost_usd if off.cost_usd else float("nan")
             verdicts["cost <= 1/2 of tiers-off"] = ratio <= 0.5
-            print(f"cost known / tiers-off: {ratio:.2f}")
+            print(f"cost known / tiers-off: {ratio:.2f} at {DEFAULT_MODEL} prices")
+            # The same tokens at the older Sonnet prices, whose cache reads cost 0.1x input (0.05x
+            # for the default model): how much the tiers save depends on that ratio.
+            older = family_prices(OTHER_PRICES)
+            other = older.cost(k.usage) / older.cost(off.usage)
+            print(
+                f"cost known / tiers-off: {other:.2f} at {OTHER_PRICES} prices "
+                f"(${older.cost(k.usage):.2f} / ${older.cost(off.usage):.2f})"
+            )
     if "learned" in by_name:
         verdicts["<= 1 overflow (learned)"] = by_name["learned"].overflows <= 1
         verdicts["all calls (learned)"] = by_name["learned"].calls == calls
