@@ -62,9 +62,17 @@ def nvim_dev() -> Path:
         pytest.skip(f"Neovim 0.12-dev unavailable: {err}")
 
 
+STYLE = "".join(
+    f"- Style rule {n}: greetings are short, friendly and end with one exclamation mark.\n" for n in range(80)
+)
+"""Read with app.py, so the conversation is long enough that a summary makes it smaller (a
+summary that would not is not applied)."""
+
+
 def turn_script(app: Path) -> list[Step]:
+    style = app.parent / "STYLE.md"
     return [
-        Reply([ToolCall("Read", {"file_path": str(app)})]),
+        Reply([ToolCall("Read", {"file_path": str(style)}), ToolCall("Read", {"file_path": str(app)})]),
         Reply([ToolCall("Edit", {"file_path": str(app), "old_string": OLD, "new_string": NEW})]),
         Reply([Text(REPLY)]),
         # :AgentlsCompact's summary request (slow enough to see "compacting" in the chat).
@@ -101,7 +109,7 @@ def run_turn(
 ) -> tuple[NvimRun, FakeMessagesAPI, Path]:
     project = (tmp_path / "project").resolve()
     project.mkdir()
-    write_project(project, {"app.py": APP})
+    write_project(project, {"app.py": APP, "STYLE.md": STYLE})
     app = project / "app.py"
     with FakeMessagesAPI(turn_script(app)) as fake:
         run = run_driver(
