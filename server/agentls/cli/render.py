@@ -25,6 +25,7 @@ from agentls.core.events import (
     ToolCallStarted,
     TurnEnded,
 )
+from agentls.store.jsonl import json_text
 
 Renderer = Callable[[AgentEvent], None]
 
@@ -38,7 +39,9 @@ def make_renderer(output_format: str) -> Renderer:
 def json_renderer(out: TextIO | None = None) -> Renderer:
     def render(event: AgentEvent) -> None:
         stream = out or sys.stdout
-        stream.write(event.model_dump_json() + "\n")
+        # Not `model_dump_json`: it refuses the lone surrogates a non-UTF-8 file's text carries;
+        # they are shown as U+FFFD (the transcript keeps them).
+        stream.write(json_text(event.model_dump(mode="json"), lossless=False) + "\n")
         stream.flush()
 
     return render

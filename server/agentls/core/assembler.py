@@ -40,6 +40,9 @@ from agentls.core.model import (
 
 MAX_TOOL_INPUT_CHARS = 4_000_000
 """Tool input JSON beyond this is refused before parsing: no tool needs it, and it costs memory."""
+MAX_TOOL_INPUT_DEPTH = 64
+"""Tool input nested deeper than this is refused: no tool's schema nests beyond a few levels, and
+every later step (validation, events, the transcript) would have to survive the recursion."""
 
 
 @dataclass
@@ -134,9 +137,20 @@ class Assembler:
             self._done[index] = ThinkingBlock(thinking=text, signature=block.signature)
         else:
             tool_input, error = _parse_tool_input(text, block.size)
-            tool_use = ToolUseBlock(id=block.tool_id, name=block.tool_name, input=tool_input)
+            tool_use = ToolUseBlock(id=self._unique_id(block.tool_id), name=block.tool_name, input=tool_input)
             self._done[index] = tool_use
             self._on_tool_use(tool_use, error)
+
+    def _unique_id(self, wanted: str) -> str:
+        """The call's id, or a new one if this message already has a call with it: the API rejects
+        a message whose tool_use ids repeat, and each result must name its own call."""
+        taken = {b.id for b in self._done.values() if isinstance(b, ToolUseBlock)}
+        if wanted and wanted not in taken:
+            return wanted
+        n = 2
+        while f"{wanted or 'toolu'}_{n}" in taken:
+            n += 1
+        return f"{wanted or 'toolu'}_{n}"
 
     def message(self) -> Message:
         """The completed blocks, in stream order. Empty text blocks are dropped (the API rejects them)."""
@@ -164,6 +178,26 @@ def _parse_tool_input(text: str, size: int) -> tuple[dict[str, Any], str | None]
             f"Tool input was not valid JSON ({err.msg} at position {err.pos}); the response may "
             "have been cut off by max_tokens. Call the tool again with complete input."
         )
+    except RecursionError:  # Nested beyond the parser's own limit.
+        return {}, f"Tool input refused: it is nested more than {MAX_TOOL_INPUT_DEPTH} levels deep."
+    if _depth(value, MAX_TOOL_INPUT_DEPTH + 1) > MAX_TOOL_INPUT_DEPTH:
+        return {}, f"Tool input refused: it is nested more than {MAX_TOOL_INPUT_DEPTH} levels deep."
     if not isinstance(value, dict):
         return {}, f"Tool input must be a JSON object, got {type(value).__name__}."
     return value, None
+
+
+def _depth(value: Any, limit: int) -> int:
+    """How deep `value` nests (lists and objects), counted without recursion, up to `limit`."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if not isinstance(item, dict | list):
+            continue
+        deepest = max(deepest, level)
+        if deepest >= limit:
+            return deepest
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, level + 1) for child in children)
+    return deepest

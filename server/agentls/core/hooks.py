@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from agentls.policy.settings_levels import Sourced
+from agentls.store.jsonl import json_text
 from agentls.tools.bash import scrubbed_env
 from agentls.workspace.port import ProcessSpec, Workspace, WorkspaceError
 
@@ -166,7 +167,7 @@ class HookRunner:
         self, hooks: Sequence[CommandHook], subject: str, payload: Mapping[str, Any]
     ) -> list[HookVerdict]:
         """Run, in order, the hooks whose matcher matches `subject`; a deny stops the rest."""
-        stdin = json.dumps(payload, ensure_ascii=False).encode()
+        stdin = json_text(payload).encode("utf-8")
         verdicts: list[HookVerdict] = []
         for hook in hooks:
             if not hook.applies_to(subject):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -51,6 +50,7 @@ from agentls.policy.decision import (
     Deny,
     PermissionPolicy,
 )
+from agentls.store.jsonl import json_text
 from agentls.tools.base import TodoItem, Tool, ToolContext, ToolError, ToolInput, ToolOutput
 from agentls.tools.registry import ToolRegistry
 
@@ -62,8 +62,8 @@ CANCELLED = "Cancelled: the user stopped the turn before this tool call finished
 
 
 def input_digest(data: dict[str, Any]) -> str:
-    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    canonical = json_text(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
 def describe_validation_error(tool: str, err: ValidationError) -> str:

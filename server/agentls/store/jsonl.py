@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,17 +116,29 @@ def _make_dirs(path: Path) -> None:
         _fsync_dir(d.parent)
 
 
+def json_text(value: Any, *, lossless: bool = True, **options: Any) -> str:
+    """`json.dumps(value)` as text that is always valid UTF-8, whatever strings `value` holds.
+
+    Strings may carry lone surrogates: bytes a file held that are not UTF-8 (decoded with
+    surrogateescape, so an edit keeps them), or a `\\udcXX` escape in the model's JSON. UTF-8
+    cannot encode those. `lossless` writes them as JSON escapes, which Python's `json` (our own
+    transcripts, hooks) reads back to the same str; otherwise they become U+FFFD, for consumers
+    whose parsers refuse lone surrogates (stream-json readers).
+    """
+    text = json.dumps(value, ensure_ascii=False, **options)
+    if not _LONE_SURROGATE.search(text):
+        return text
+    if lossless:
+        # Only inside JSON strings can a lone surrogate be, where `\\udcXX` is its escape.
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _encode(record: dict[str, Any]) -> bytes:
-    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    try:
-        return text.encode("utf-8") + b"\n"
-    except UnicodeEncodeError:
-        # Lone surrogates (undecodable bytes carried through with surrogateescape) cannot be
-        # written as UTF-8; ASCII escapes keep the line valid and round-trip to the same str.
-        return (
-            json.dumps(record, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode("ascii")
-            + b"\n"
-        )
+    return json_text(record, separators=(",", ":"), allow_nan=False).encode("utf-8") + b"\n"
 
 
 class JsonlWriter:
