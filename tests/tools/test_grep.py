@@ -233,3 +233,28 @@ async def test_unsaved_new_file_is_searched(tree: Path) -> None:
     assert await grep(ctx, pattern="new buffer", path="src/fresh.py", output_mode="content") == (
         "src/fresh.py:1:alpha in a new buffer"
     )
+
+
+async def test_a_fifo_or_socket_is_refused_at_once_and_skipped_in_a_walk(
+    tool_ctx: ToolContext, project: Path
+) -> None:
+    import asyncio
+    import socket
+
+    from agentls.tools.base import ToolError
+
+    make(project, "real.txt", "needle\n")
+    os.mkfifo(project / "pipe")
+    os.symlink(project / "pipe", project / "link-to-pipe")
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(project / "sock"))
+    try:
+        for special in ("pipe", "link-to-pipe", "sock"):
+            with pytest.raises(ToolError, match="Not a regular file"):
+                await asyncio.wait_for(
+                    TOOL.call(TOOL.parse({"pattern": "needle", "path": special}), tool_ctx), 5
+                )
+        found = await asyncio.wait_for(grep(tool_ctx, pattern="needle"), 5)
+        assert found.strip().endswith("real.txt")
+    finally:
+        sock.close()

@@ -110,8 +110,12 @@ class GrepTool(Tool[GrepInput]):
         overlay = {
             p: t for p, t in ctx.workspace.overlay().texts.items() if _under(p, root) and _under(p, target)
         }
-        if await ctx.workspace.stat(target) is None and target not in overlay:
+        st = await ctx.workspace.stat(target)
+        if st is None and target not in overlay:
             raise ToolError(f"Path does not exist: {target}")
+        if st is not None and st.kind == "other" and target not in overlay:
+            # A FIFO, socket or device: ripgrep would wait on it (a FIFO until a writer comes).
+            raise ToolError(f"Not a regular file or a directory, so not searched: {target}")
         flt = await FileFilter.build(ctx, root, args.glob, args.type, need_type_globs=bool(overlay))
         flags = self._flags(args, mode, flt)
 
