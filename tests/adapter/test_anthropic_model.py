@@ -38,6 +38,7 @@ from tests.fakeapi import (
     DropConnection,
     FakeMessagesAPI,
     HttpError,
+    MalformedEvent,
     RawStream,
     Reply,
     Step,
@@ -184,6 +185,15 @@ FAULTS: list[tuple[Step, str, bool, int | None, float | None]] = [
     (HttpError(404, "not_found_error", "model: claude-nope"), "invalid_request", False, 404, None),
     (DropConnection(4), "connection", True, None, None),
     (DropConnection(0), "connection", True, None, None),
+    (MalformedEvent(3), "connection", True, None, None),
+    (
+        MalformedEvent(2, data=b'{"type": "content_block_delta", "text": "\xff\xfe"}'),
+        "connection",
+        True,
+        None,
+        None,
+    ),
+    (MalformedEvent(0, data=b"[1, 2"), "connection", True, None, None),
 ]
 
 
@@ -210,7 +220,7 @@ async def test_faults_map_to_error_causes(
     if isinstance(step, HttpError):
         assert step.message in cause.message
         assert events == []
-    if isinstance(step, DropConnection | StreamError):
+    if isinstance(step, DropConnection | StreamError | MalformedEvent):
         assert len(events) == step.after_events
     if kind == "connection":
         assert fake.base_url in cause.message

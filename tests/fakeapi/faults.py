@@ -93,6 +93,16 @@ class StreamError:
 
 
 @dataclass(frozen=True)
+class MalformedEvent:
+    """Stream `after_events` events of `reply`, then one event whose `data:` is not JSON (or not
+    UTF-8), as a broken proxy might send, and end the stream."""
+
+    after_events: int = 0
+    data: bytes = b'{"type": "content_block_delta", "index": 0, "delta": {"type": "text_del'
+    reply: Reply = _PARTIAL_REPLY
+
+
+@dataclass(frozen=True)
 class RawStream:
     """Stream these SSE events verbatim (name, JSON data): for wire shapes `Reply` cannot express,
     such as server tool blocks or event types the SDK does not know."""
@@ -109,7 +119,7 @@ class Delay:
     event_delay_s: float = 0.0
 
 
-Fault = HttpError | DropConnection | StreamError
+Fault = HttpError | DropConnection | StreamError | MalformedEvent
 Outcome = Reply | Fault | RawStream | Delay
 Step = Outcome | Callable[[dict[str, Any]], Outcome]
 """A reply, a fault, a delayed step, or a function of the request body returning one of those."""

@@ -27,7 +27,16 @@ from typing import Any, Self
 from agentls.core.model import TokenUsage
 from agentls.core.scripted import Reply
 from tests.fakeapi.cache import CacheUsage, Prompt, PromptCache, prompt_of
-from tests.fakeapi.faults import Delay, DropConnection, HttpError, Outcome, RawStream, Step, StreamError
+from tests.fakeapi.faults import (
+    Delay,
+    DropConnection,
+    HttpError,
+    MalformedEvent,
+    Outcome,
+    RawStream,
+    Step,
+    StreamError,
+)
 from tests.fakeapi.sse import encode, wire_events
 from tests.fakeapi.tokens import count_reply_tokens
 from tests.fakeapi.validate import validate_request
@@ -286,7 +295,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _stream(
         self,
         fake: FakeMessagesAPI,
-        outcome: Reply | DropConnection | StreamError | RawStream,
+        outcome: Reply | DropConnection | StreamError | MalformedEvent | RawStream,
         index: int,
         model: str,
         event_delay_s: float,
@@ -318,6 +327,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._abort()
         if isinstance(fault, StreamError):
             self._write_chunk(encode(("error", fault.body())))
+        if isinstance(fault, MalformedEvent):
+            self._write_chunk(b"event: content_block_delta\ndata: " + fault.data + b"\n\n")
         self.wfile.write(b"0\r\n\r\n")
         return None
 

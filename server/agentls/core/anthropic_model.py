@@ -237,6 +237,10 @@ def map_exception(exc: BaseException, base_url: str) -> ModelError:
     if isinstance(exc, anthropic.APIConnectionError):
         reason = _reason(exc.__cause__ or exc)
         return _error("connection", f"could not reach the API at {base_url}: {reason}", True)
+    if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
+        # One event whose data is not JSON (or not UTF-8): the stream cannot be trusted past it,
+        # but nothing is wrong with the request. Retried like a dropped stream.
+        return _error("connection", f"the response stream from {base_url} had a malformed event: {exc}", True)
     transport = _transport_classes(exc)
     if "TimeoutException" in transport:
         return _error("connection", f"timed out waiting for the API at {base_url}", True)
