@@ -29,8 +29,6 @@ from agentls.store.jsonl import json_text
 
 Renderer = Callable[[AgentEvent], None]
 
-_STATUS = {"completed": "[x]", "in_progress": "[~]", "pending": "[ ]"}
-
 
 def make_renderer(output_format: str) -> Renderer:
     return json_renderer() if output_format == "stream-json" else TextRenderer()
@@ -78,7 +76,7 @@ class TextRenderer:
             case PermissionDecided() if event.outcome == "deny" and event.by != "user":
                 self._note(f"  ⎿ denied: {event.reason}")
             case PlanUpdated():
-                self._note("Plan:\n" + "\n".join(f"  {_STATUS[t.status]} {t.content}" for t in event.todos))
+                self._note("Plan:\n" + "\n".join(f"  {t.checkbox_line()}" for t in event.todos))
             case Retrying():
                 self._note(
                     f"(API {event.cause.kind}: {event.cause.message}; retry {event.attempt} "

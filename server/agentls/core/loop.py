@@ -345,7 +345,7 @@ class Turn:
 
 def _budget_stop(overrun: Overrun) -> BudgetExceeded:
     return BudgetExceeded(
-        budget="usd" if overrun.budget == "usd" else "tokens",
+        budget=overrun.budget,
         spent=overrun.spent,
         limit=overrun.limit,
         projected=overrun.projected,

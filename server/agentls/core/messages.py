@@ -6,7 +6,8 @@ the SDK's types never leak past the Anthropic adapter.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -69,6 +70,33 @@ class Message(BaseModel):
 
 def user_text(text: str) -> Message:
     return Message(role="user", content=(TextBlock(text=text),))
+
+
+T = TypeVar("T")
+
+
+class PerMessage(Generic[T]):
+    """A value computed once per message: messages never change, and a long session sends the
+    same few hundred again with every request. Keyed by identity; holding the message keeps its
+    id from being reused by another object."""
+
+    def __init__(self, compute: Callable[[Message], T]) -> None:
+        self._compute = compute
+        self._known: dict[int, tuple[Message, T]] = {}
+
+    def of(self, message: Message) -> T:
+        hit = self._known.get(id(message))
+        if hit is None or hit[0] is not message:
+            hit = self._known[id(message)] = (message, self._compute(message))
+        return hit[1]
+
+    def forget_all_but(self, messages: Sequence[Message]) -> None:
+        """Drop the entries of messages no longer in `messages`."""
+        keep = {id(m) for m in messages}
+        self._known = {k: v for k, v in self._known.items() if k in keep}
+
+    def __len__(self) -> int:
+        return len(self._known)
 
 
 def to_api(message: Message) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from agentls.core.messages import Message, to_api
+from agentls.core.messages import Message, PerMessage, to_api
 from agentls.core.model import ModelRequest
 
 MAX_CACHE_BREAKPOINTS = 4
@@ -36,7 +36,7 @@ def to_api_params(request: ModelRequest) -> dict[str, Any]:
             f"max_tokens ({request.max_tokens}) must be greater than the thinking budget ({budget})"
         )
 
-    messages = _API_DICTS.of(request.messages)
+    messages = _api_dicts(request.messages)
     points = _resolve_points(messages, request.cache_points)
     cached_system = [i for i, block in enumerate(request.system) if block.cache]
     tail = [p for p in points if p[0] == len(messages) - 1]
@@ -78,28 +78,15 @@ def to_api_params(request: ModelRequest) -> dict[str, Any]:
     return params
 
 
-class _ApiDicts:
-    """The API form of each message, made once: messages never change, and a long session sends
-    the same few hundred again with every request. Entries for messages no longer sent go when
-    the cache has grown to twice the request."""
-
-    def __init__(self) -> None:
-        self._known: dict[int, tuple[Message, dict[str, Any]]] = {}
-
-    def of(self, messages: Sequence[Message]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for message in messages:
-            hit = self._known.get(id(message))
-            if hit is None or hit[0] is not message:
-                hit = self._known[id(message)] = (message, to_api(message))
-            out.append(hit[1])
-        if len(self._known) > 2 * len(messages) + 64:
-            keep = {id(m) for m in messages}
-            self._known = {k: v for k, v in self._known.items() if k in keep}
-        return out
+_API_DICTS: PerMessage[dict[str, Any]] = PerMessage(to_api)
+"""The API form of each message, made once (shared: `to_api_params` copies what it marks)."""
 
 
-_API_DICTS = _ApiDicts()
+def _api_dicts(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    out = [_API_DICTS.of(m) for m in messages]
+    if len(_API_DICTS) > 2 * len(messages) + 64:  # Messages no longer sent go, now and then.
+        _API_DICTS.forget_all_but(messages)
+    return out
 
 
 def count_cache_breakpoints(params: dict[str, Any]) -> int:

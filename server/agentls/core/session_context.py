@@ -111,7 +111,8 @@ class _FixedTokens:
         self._tokens = 0
 
     def __call__(self) -> int:
-        specs = self._state.current_tool_specs()
+        # Called several times per request: the settings files were looked at for the request.
+        specs = self._state.current_tool_specs(reload=False)
         if specs != self._specs:
             self._specs, self._tokens = specs, fixed_tokens(self._state.system, specs)
         return self._tokens

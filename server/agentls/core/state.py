@@ -54,9 +54,10 @@ class SessionState:
         """The session's token totals (every request, compaction requests included)."""
         return self.spending.usage
 
-    def current_tool_specs(self) -> tuple[ToolSpec, ...]:
-        """The tools the model may see now: a bare deny rule (possibly just reloaded) hides one."""
-        if self.permissions is not None:
+    def current_tool_specs(self, *, reload: bool = True) -> tuple[ToolSpec, ...]:
+        """The tools the model may see now: a bare deny rule (possibly just reloaded) hides one.
+        `reload=False` skips looking at the settings files (once per request is enough)."""
+        if reload and self.permissions is not None:
             self.permissions.refresh()
         hidden = self.policy.hidden_tools(spec.name for spec in self.tool_specs)
         return tuple(spec for spec in self.tool_specs if spec.name not in hidden)

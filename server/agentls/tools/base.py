@@ -38,6 +38,13 @@ class TodoItem(BaseModel):
     status: Literal["pending", "in_progress", "completed"]
     activeForm: str = Field(min_length=1, max_length=2000)
 
+    def checkbox_line(self) -> str:
+        """`[x] done`, `[~] doing`, `[ ] to do`: how the CLI and a compacted context show it."""
+        return f"{_CHECKBOX[self.status]} {self.content}"
+
+
+_CHECKBOX = {"completed": "[x]", "in_progress": "[~]", "pending": "[ ]"}
+
 
 @dataclass(frozen=True)
 class FileChange:

@@ -10,6 +10,7 @@ session's replies have been on average (1,024 tokens before the first one).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from agentls.core.context.catalog import Prices
 from agentls.core.context.settings import BudgetConfig
@@ -22,8 +23,7 @@ FIRST_REPLY_TOKENS = 1024
 class Overrun:
     """A budget the next call would cross."""
 
-    budget: str
-    """"usd" or "tokens"."""
+    budget: Literal["usd", "tokens"]
     spent: float
     limit: float
     projected: float

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from agentls.core.context import collapse as collapse_tier
 from agentls.core.context.base import Base, Stage, render
@@ -30,7 +31,7 @@ from agentls.core.context.cut import (
     touched_files,
 )
 from agentls.core.context.meter import ContextMeter, overflow_numbers
-from agentls.core.context.microcompact import MIN_RESULT_TOKENS, MicroPolicy, apply_markers, microcompact
+from agentls.core.context.microcompact import MicroPolicy, apply_markers, clearable_tokens, microcompact
 from agentls.core.context.settings import ContextConfig
 from agentls.core.context.summary import SummaryReply, ask_for_summary, merge_request, summary_request
 from agentls.core.context.tokens import MessageTokens, block_tokens, text_tokens
@@ -45,7 +46,7 @@ from agentls.core.events import (
     UsageUpdated,
 )
 from agentls.core.journal import Journal
-from agentls.core.messages import Message, ToolResultBlock
+from agentls.core.messages import Message, PerMessage, ToolResultBlock
 from agentls.core.model import Model, ModelRequest, TokenUsage
 from agentls.core.records import CompactionRecord, UsageRecord, WindowRecord
 from agentls.tools.base import TodoItem
@@ -66,11 +67,11 @@ COLLAPSE_SHARE = 0.15
 """The compacted head's summaries may fill this share of the window before older ones are merged."""
 MAX_STAGES = 8
 SUMMARY_GROWTH = 3_000
+"""Tokens a new summary stage is assumed to add when choosing where to cut."""
 MAX_MESSAGES = 300
 """Past this many messages, snip cuts the context to half of it whatever the fill: thousands of
 exchanges whose results are markers cost little in tokens but make every request slower to
 build and send (the SDK copies the whole body), and say little the snip note does not."""
-"""Tokens a new summary stage is assumed to add when choosing where to cut."""
 
 EventSink = Callable[[AgentEvent], None]
 PreCompact = Callable[[CompactionTrigger, str | None], Awaitable[str | None]]
@@ -80,6 +81,7 @@ FileCheck = Callable[[Sequence[str]], Awaitable[dict[str, bool | None]]]
 RequestFor = Callable[[Sequence[Message], tuple[tuple[int, int], ...]], ModelRequest]
 """The session's request for these messages with these cache points (system, tools, settings)."""
 BudgetCheck = Callable[[TokenUsage], Overrun | None]
+Purpose = Literal["turn", "compaction"]
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,6 @@ class Outcome:
     tokens_before: int
     tokens_after: int
     message: str
-    tier: CompactionTier | None = None
 
 
 @dataclass
@@ -114,7 +115,8 @@ class ContextManager:
         self.meter = meter
         self.tokens = MessageTokens()
         self._keys = CallKeys(deps.root)
-        self._clearable: dict[int, tuple[Message, int]] = {}
+        self._clearable = PerMessage(_clearable_in)
+        """What micro-compaction could free in each message (an upper bound, to skip the analysis)."""
         self.base: Base | None = None
         self.cleared: set[str] = set()
         self._deps = deps
@@ -180,7 +182,7 @@ class ContextManager:
         self._recoveries = 0
 
     def account(
-        self, usage: TokenUsage, history: Sequence[Message], emit: EventSink, *, purpose: str = "turn"
+        self, usage: TokenUsage, history: Sequence[Message], emit: EventSink, *, purpose: Purpose = "turn"
     ) -> float | None:
         """Add a request's usage to the session's spending, record it and report it."""
         spending = self._deps.spending
@@ -201,12 +203,12 @@ class ContextManager:
                 session_cost_usd=spending.session_cost,
                 context_tokens=self._reported_fill(usage, history, purpose),
                 context_window=self.meter.window,
-                purpose="compaction" if purpose == "compaction" else "turn",
+                purpose=purpose,
             )
         )
         return cost
 
-    def _reported_fill(self, usage: TokenUsage, history: Sequence[Message], purpose: str) -> int:
+    def _reported_fill(self, usage: TokenUsage, history: Sequence[Message], purpose: Purpose) -> int:
         # A turn's response: what the API counted is exact (the reply is not in `history` yet).
         measured = self.meter.reported(usage) if purpose == "turn" else None
         return measured if measured is not None else self.fill(history)
@@ -291,7 +293,7 @@ class ContextManager:
         after = self.fill(history)
         if not done:
             return Outcome(False, before, after, self._declined)
-        return Outcome(True, before, after, f"compacted {before:,} → {after:,} tokens", "summary")
+        return Outcome(True, before, after, f"compacted {before:,} → {after:,} tokens")
 
     # --- The tiers ---------------------------------------------------------------------------
 
@@ -299,7 +301,8 @@ class ContextManager:
         self, history: list[Message], policy: MicroPolicy, trigger: CompactionTrigger, emit: EventSink
     ) -> bool:
         before = self.fill(history)
-        if before < policy.trigger or self._clearable_tokens(history) < policy.min_reclaim:
+        clearable = sum(self._clearable.of(m) for m in history[:-1])  # Never the unseen last one.
+        if before < policy.trigger or clearable < policy.min_reclaim:
             return False
         edit = microcompact(
             history,
@@ -308,7 +311,7 @@ class ContextManager:
             fill=before,
             policy=policy,
             root=self._deps.root,
-            tokens=self._result_tokens,
+            tokens=block_tokens,
             keys=self._keys,
         )
         if edit is None:
@@ -369,8 +372,8 @@ class ContextManager:
         tail_budget: int | None = None,
     ) -> bool:
         """Tier 3. False (with a notice) when it did not happen: the caller falls back to snip."""
-        cut_at = self._summarizable(history, tail_budget)
-        if cut_at is None:
+        keep_from = self._summarizable(history, tail_budget)
+        if keep_from is None:
             return False
         blocked = await self._deps.pre_compact("manual" if trigger == "manual" else "auto", instructions)
         if blocked is not None:
@@ -384,8 +387,7 @@ class ContextManager:
         reply = await self._ask(request, "summary", trigger, before, history, emit)
         if reply.error is not None:
             return self._decline(emit, f"the compaction by summary failed: {reply.error}")
-        keep_from = self._summarizable(history, tail_budget)
-        assert keep_from is not None
+        # The history did not change while the model wrote: the cut is still where it was.
         removed = history[(1 if self.base is not None else 0) : keep_from]
         stage = stage_for("summary", reply.text, removed)
         if not await self._replace_head(
@@ -533,7 +535,7 @@ class ContextManager:
         base = Base(
             transcript=self._deps.transcript,
             stages=(*(self.base.stages if self.base else ()), stage),
-            todos=tuple(_todo_line(t) for t in self._deps.todos()),
+            todos=tuple(t.checkbox_line() for t in self._deps.todos()),
             files=file_notes(files, changed),
         )
         head = render(base)
@@ -576,8 +578,7 @@ class ContextManager:
         self.meter.rewritten()
         self._sent_length = 0
         self.tokens.forget_all_but(history)
-        present = {id(m) for m in history}
-        self._clearable = {k: v for k, v in self._clearable.items() if k in present}
+        self._clearable.forget_all_but(history)
         self._keys.forget_all_but({b.id for m in history for b in m.tool_uses()})
         after = self.fill(history)
         window = self.meter.window
@@ -606,40 +607,17 @@ class ContextManager:
             )
         )
 
-    def _result_tokens(self, block: ToolResultBlock) -> int:
-        return block_tokens(block)
 
-    def _clearable_tokens(self, history: Sequence[Message]) -> int:
-        """An upper bound of what micro-compaction could free (every result big enough to clear,
-        outside the last message), remembered per message, so the full analysis runs only when
-        a batch is possible."""
-        total = 0
-        for message in history[:-1]:
-            hit = self._clearable.get(id(message))
-            if hit is None or hit[0] is not message:
-                size = sum(
-                    n
-                    for b in message.content
-                    if isinstance(b, ToolResultBlock) and (n := block_tokens(b)) >= MIN_RESULT_TOKENS
-                )
-                hit = self._clearable[id(message)] = (message, size)
-            total += hit[1]
-        return total
+def _clearable_in(message: Message) -> int:
+    return sum(clearable_tokens(b) for b in message.content if isinstance(b, ToolResultBlock))
 
 
 def _boundary(history: Sequence[Message], cleared: set[str]) -> int | None:
     """The message before the first one holding a tool result a later batch could clear."""
     for index, message in enumerate(history):
         if message.role == "user" and any(
-            isinstance(b, ToolResultBlock)
-            and b.tool_use_id not in cleared
-            and block_tokens(b) >= MIN_RESULT_TOKENS
+            isinstance(b, ToolResultBlock) and b.tool_use_id not in cleared and clearable_tokens(b)
             for b in message.content
         ):
             return index - 1 if index > 0 else None
     return None
-
-
-def _todo_line(item: TodoItem) -> str:
-    mark = {"completed": "[x]", "in_progress": "[~]", "pending": "[ ]"}[item.status]
-    return f"{mark} {item.content}"

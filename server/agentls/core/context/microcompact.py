@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agentls.core.context.tokens import block_tokens
 from agentls.core.context.tool_calls import (
     CallKeys,
     PairedCall,
@@ -31,6 +32,12 @@ FILE_EDITORS = frozenset({"Edit", "Write"})
 SEARCHES = frozenset({"Grep", "Glob"})
 MIN_RESULT_TOKENS = 60
 """Results smaller than this stay: a marker would save next to nothing and still cost a cache write."""
+
+
+def clearable_tokens(block: ToolResultBlock) -> int:
+    """A result's tokens if it is big enough to be worth a marker, else 0."""
+    size = block_tokens(block)
+    return size if size >= MIN_RESULT_TOKENS else 0
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from agentls.core.messages import (
     ContentBlock,
     Message,
+    PerMessage,
     RedactedThinkingBlock,
     TextBlock,
     ThinkingBlock,
@@ -61,26 +62,11 @@ def fixed_tokens(system: Iterable[SystemBlock], tools: Iterable[ToolSpec]) -> in
     return total
 
 
-class MessageTokens:
-    """Estimates of messages, remembered by identity: messages are immutable, and a long session
-    sends the same ones hundreds of times."""
+class MessageTokens(PerMessage[int]):
+    """Estimates of messages, each made once."""
 
     def __init__(self) -> None:
-        self._known: dict[int, tuple[Message, int]] = {}
-
-    def of(self, message: Message) -> int:
-        hit = self._known.get(id(message))
-        if hit is not None and hit[0] is message:
-            return hit[1]
-        tokens = message_tokens(message)
-        # Holding the message keeps its id from being reused by another object.
-        self._known[id(message)] = (message, tokens)
-        return tokens
+        super().__init__(message_tokens)
 
     def total(self, messages: Sequence[Message]) -> int:
         return sum(self.of(m) for m in messages)
-
-    def forget_all_but(self, messages: Sequence[Message]) -> None:
-        """Drop entries for messages no longer in the context (after a compaction)."""
-        keep = {id(m) for m in messages}
-        self._known = {k: v for k, v in self._known.items() if k in keep}
