@@ -54,7 +54,7 @@ class FakeWorkspace:
             return FileStat(kind="file", size=len(self.files[path]), mtime_ns=0)
         return None
 
-    async def read(self, path: Path) -> FileContent:
+    async def read(self, path: Path, *, checked_target: Path | None = None) -> FileContent:
         if path not in self.files:
             raise WorkspaceError(f"{path} does not exist")
         return FileContent(path=path, data=self.files[path], version="v1")

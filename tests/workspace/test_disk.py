@@ -11,6 +11,7 @@ import pytest
 
 from agentls.workspace import disk
 from agentls.workspace.disk import DiskWorkspace
+from agentls.workspace.pinned import FileId
 from agentls.workspace.port import (
     EditFile,
     FileChange,
@@ -97,7 +98,7 @@ def test_low_level_read_of_fifo_does_not_block(project: Path) -> None:
     # The stat check can race with a swap to a FIFO; the open itself must not wait for a writer.
     os.mkfifo(project / "fifo")
     with pytest.raises(WorkspaceError, match="not a regular file"):
-        disk._read_regular(project / "fifo", 100)
+        disk._read_pinned(project / "fifo", project / "fifo", 100)
 
 
 async def test_read_size_cap(project: Path) -> None:
@@ -227,17 +228,17 @@ async def test_failed_write_rolls_back_earlier_writes(
 ) -> None:
     first = project / "first.txt"
     first.write_bytes(b"first")
-    real_write = disk._atomic_write
+    real_write = disk.replace_at
     calls = 0
 
-    def flaky_write(target: Path, data: bytes, mode: int | None) -> None:
+    def flaky_write(dir_fd: int, name: str, data: bytes, mode: int | None, expect: FileId | None) -> None:
         nonlocal calls
         calls += 1
         if calls == 3:
             raise OSError(28, "No space left on device")
-        real_write(target, data, mode)
+        real_write(dir_fd, name, data, mode, expect)
 
-    monkeypatch.setattr(disk, "_atomic_write", flaky_write)
+    monkeypatch.setattr(disk, "replace_at", flaky_write)
     changes = [
         WriteFile(first, "FIRST", expected_version=content_version(b"first")),
         WriteFile(project / "sub" / "created.txt", "new", expected_version=None),

@@ -17,7 +17,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,6 +53,7 @@ from agentls.policy.decision import (
 from agentls.store.jsonl import json_text
 from agentls.tools.base import TodoItem, Tool, ToolContext, ToolError, ToolInput, ToolOutput
 from agentls.tools.registry import ToolRegistry
+from agentls.workspace.pinned import PathMoved, real_path, resolving_as
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +210,16 @@ class ToolRunner:
             paths=tool.paths(args, self._ctx.workspace.root),
             summary=tool.summary(args, self._ctx.workspace.root),
         )
-        denial = await self._authorize(call, tool, args, facts)
+        try:
+            # The check decides on one resolution of each path, and the workspace later reads
+            # and writes only the files so resolved: a link swapped in meanwhile is refused.
+            pins = {path: real_path(path) for path in facts.paths}
+        except PathMoved as e:
+            return self._finish(
+                call, ToolOutput(f"{e.strerror}; nothing was done. Try again.", is_error=True)
+            )
+        with resolving_as(pins):
+            denial = await self._authorize(call, tool, args, facts)
         if denial is not None:
             return self._finish(call, ToolOutput(denial, is_error=True))
         self._journal.write(StateRecord(state="executing_tool", detail=facts.summary))
@@ -220,7 +230,7 @@ class ToolRunner:
         call.started_at = time.monotonic()
         slot = self._slots if tool.read_only else contextlib.nullcontext()
         async with slot:
-            output = await self._call_tool(tool, args)
+            output = await self._call_tool(tool, args, replace(self._ctx, checked=pins))
         if output.todos is not None:
             if self._on_plan is not None:
                 self._on_plan(output.todos)
@@ -228,9 +238,9 @@ class ToolRunner:
             self._journal.write(PlanRecord(todos=[t.model_dump() for t in output.todos]))
         return self._finish(call, output)
 
-    async def _call_tool(self, tool: Tool[Any], args: ToolInput) -> ToolOutput:
+    async def _call_tool(self, tool: Tool[Any], args: ToolInput, ctx: ToolContext) -> ToolOutput:
         try:
-            return await tool.call(args, self._ctx)
+            return await tool.call(args, ctx)
         except ToolError as err:
             return ToolOutput(str(err), is_error=True)
         except asyncio.CancelledError:

@@ -41,7 +41,7 @@ from lsprotocol import types as T
 from agentls.lsp.documents import OpenDocument
 from agentls.lsp.editor_edits import Plan, Snapshotter, build_edit, edit_label, plan_change
 from agentls.lsp.editor_port import EditorPort, LspEditorPort
-from agentls.workspace.disk import DiskWorkspace
+from agentls.workspace.disk import DiskWorkspace, check_target
 from agentls.workspace.port import (
     AppliedChange,
     EditFile,
@@ -108,19 +108,22 @@ class EditorWorkspace:
         size = len(doc.text.encode("utf-8", errors="surrogatepass"))
         return FileStat(kind="file", size=size, mtime_ns=st.mtime_ns if st else 0)
 
-    async def read(self, path: Path) -> FileContent:
+    async def read(self, path: Path, *, checked_target: Path | None = None) -> FileContent:
         path = self._abs(path)
         if self._docs.open_doc(path) is None:
-            return await self._disk.read(path)
+            return await self._disk.read(path, checked_target=checked_target)
         current = await self._docs.snapshot(path)
         if current is None:  # Closed in between (no await separates them today).
-            return await self._disk.read(path)
+            return await self._disk.read(path, checked_target=checked_target)
         return FileContent(path=path, data=current.data, version=current.version)
 
     async def apply(self, changes: Sequence[FileChange]) -> list[AppliedChange]:
         plans: list[Plan] = []
         for change in changes:
             path = self._abs(change.path)
+            if change.checked_target is not None:
+                # The editor opens the file itself; at least refuse a link swapped in before now.
+                check_target(path, change.checked_target)
             plans.append(plan_change(change, path, await self._docs.snapshot(path)))
         if len({p.path for p in plans}) != len(plans):
             raise WorkspaceError("The same file appears twice in one change set; combine the edits.")
@@ -144,9 +147,15 @@ class EditorWorkspace:
             # The buffer equals the disk here, so the version to hold the disk to is the disk's.
             disk_version = content_version(cur.disk) if cur is not None and cur.disk is not None else None
             if isinstance(plan.change, EditFile):
-                disk_changes.append(EditFile(plan.path, disk_version or "", plan.change.replacements))
+                disk_changes.append(
+                    EditFile(
+                        plan.path, disk_version or "", plan.change.replacements, plan.change.checked_target
+                    )
+                )
             else:
-                disk_changes.append(WriteFile(plan.path, plan.change.text, disk_version))
+                disk_changes.append(
+                    WriteFile(plan.path, plan.change.text, disk_version, plan.change.checked_target)
+                )
         applied = await self._disk.apply(disk_changes)
         for plan in plans:
             if plan.current is not None and plan.current.doc is not None:

@@ -35,6 +35,7 @@ from agentls.policy.paths import hardlink_escape, inside, protected
 from agentls.policy.rule_syntax import ListKind, Rule
 from agentls.policy.settings_levels import EffectivePolicyConfig
 from agentls.policy.shell import is_read_only, matches_prefix
+from agentls.workspace.pinned import PathMoved
 
 PLAN_DENIAL = (
     "plan mode: only read-only tools may run. Finish the plan and present it; "
@@ -110,6 +111,13 @@ class PermissionEngine:
     # ------------------------------------------------------------------ the pipeline
 
     def decide(self, call: CallFacts) -> Decision:
+        try:
+            return self._decide(call)
+        except PathMoved as e:
+            # A path of the call kept changing while it was resolved (a symlink being swapped).
+            return Deny(f"{e.strerror}; try again once it has settled", stage="check")
+
+    def _decide(self, call: CallFacts) -> Decision:
         bash = self._bash(call)
         views = self._views(call, bash)
         if rule := self._first("deny", views, bash):

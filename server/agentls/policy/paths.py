@@ -22,6 +22,8 @@ import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
+from agentls.workspace.pinned import real_path
+
 PROTECTED_DIRS = {
     ".git": "`.git/` holds hooks and config that git runs",
     ".vscode": "`.vscode/` holds tasks and settings the editor acts on",
@@ -71,11 +73,11 @@ def inside(path: Path, roots: Iterable[Path]) -> bool:
     written: list[Path] = []
     real_roots: list[Path] = []
     for root in roots:
-        real = Path(os.path.realpath(root))
-        written += [Path(os.path.normpath(root)), real]
-        real_roots.append(real)
+        resolved = real_path(root)
+        written += [Path(os.path.normpath(root)), resolved]
+        real_roots.append(resolved)
     lexical = Path(os.path.normpath(path))
-    target = Path(os.path.realpath(lexical))
+    target = real_path(lexical)
     # `is_relative_to` compares components: /srv/proj_evil is not relative to /srv/proj.
     return any(lexical.is_relative_to(r) for r in written) and any(
         target.is_relative_to(r) for r in real_roots
@@ -100,7 +102,7 @@ def hardlink_escape(path: Path, roots: Iterable[Path], *, scan_limit: int = 20_0
         return False
     found: set[Path] = set()  # Names, so nested roots cannot count one link twice.
     seen = 0
-    for root in dict.fromkeys(Path(os.path.realpath(r)) for r in roots):
+    for root in dict.fromkeys(real_path(r) for r in roots):
         for dirpath, _dirs, files in os.walk(root):
             for name in files:
                 seen += 1
@@ -132,14 +134,14 @@ def protected(path: Path, root: Path, home: Path) -> str | None:
     below a directory such as `~/.claude/projects/` is not protected as a whole.
     """
     lexical = Path(os.path.normpath(path))
-    for candidate in dict.fromkeys((lexical, Path(os.path.realpath(lexical)))):
+    for candidate in dict.fromkeys((lexical, real_path(lexical))):
         if reason := _protected_parts(_relative_parts(candidate, root, home)):
             return reason
     return None
 
 
 def _relative_parts(path: Path, root: Path, home: Path) -> tuple[str, ...]:
-    for base in (root, Path(os.path.realpath(root)), home, Path(os.path.realpath(home))):
+    for base in (root, real_path(root), home, real_path(home)):
         if path.is_relative_to(base):
             return path.relative_to(base).parts
     return path.parts[1:]

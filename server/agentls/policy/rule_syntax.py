@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from pathspec.patterns.gitignore.basic import GitIgnoreBasicPattern
 
 from agentls.policy.decision import CallFacts
+from agentls.workspace.pinned import real_path
 
 ListKind = Literal["allow", "ask", "deny"]
 
@@ -89,7 +90,7 @@ class PathPattern:
     @classmethod
     def make(cls, base: Path, pattern: str) -> PathPattern:
         base = Path(os.path.normpath(base))
-        bases = tuple(dict.fromkeys((base, Path(os.path.realpath(base)))))
+        bases = tuple(dict.fromkeys((base, real_path(base))))
         return cls(base, pattern, GitIgnoreBasicPattern(pattern), bases)
 
     def __str__(self) -> str:
@@ -187,7 +188,7 @@ class Rule:
 
 def _link_and_target(path: Path) -> tuple[Path, ...]:
     lexical = Path(os.path.normpath(path))
-    return tuple(dict.fromkeys((lexical, Path(os.path.realpath(lexical)))))
+    return tuple(dict.fromkeys((lexical, real_path(lexical))))
 
 
 def _host(url: object) -> str | None:

@@ -6,7 +6,7 @@ import json
 import os.path
 import platform
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Literal, TypeVar
@@ -129,8 +129,16 @@ class ToolContext:
     hidden: Callable[[Path], bool] | None = None
     """Files a Read deny rule covers: search tools leave them out of their results."""
 
+    checked: Mapping[Path, Path] = field(default_factory=dict)
+    """For the call being run: each path the permission check saw, with the symlink-resolved file
+    it allowed. File tools pass it to the workspace, which refuses to read or write anywhere else
+    (a link swapped in after the check). Set per call by the core."""
+
     def is_hidden(self, path: Path) -> bool:
         return self.hidden is not None and self.hidden(path)
+
+    def checked_target(self, path: Path) -> Path | None:
+        return self.checked.get(path)
 
 
 In = TypeVar("In", bound=ToolInput)

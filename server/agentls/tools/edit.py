@@ -149,7 +149,7 @@ class EditTool(FileTool[EditInput]):
             label,
             text,
             after,
-            EditFile(path, content.version, replacements),
+            EditFile(path, content.version, replacements, ctx.checked_target(path)),
             new_start=starts[0],
             new_end=starts[0] + len(new),
         )

@@ -166,7 +166,7 @@ def _refuse_unsupported(path: Path, label: str, size: int, max_bytes: int) -> No
 async def read_file(ctx: ToolContext, path: Path) -> FileContent:
     """`ctx.workspace.read`, with its failures turned into messages for the model."""
     try:
-        return await ctx.workspace.read(path)
+        return await ctx.workspace.read(path, checked_target=ctx.checked_target(path))
     except WorkspaceError as e:
         raise ToolError(str(e)) from e
 

@@ -91,7 +91,7 @@ class WriteTool(FileTool[WriteInput]):
         label = display_path(path, root)
         st = await ctx.workspace.stat(path)
         if st is None:
-            return _Plan(path, label, "", WriteFile(path, args.content, expected_version=None))
+            return _Plan(path, label, "", WriteFile(path, args.content, None, ctx.checked_target(path)))
         if st.kind == "directory":
             raise ToolError(f"{label} is a directory; Write needs a file path.")
         current = await read_for_change(ctx, path, label)
@@ -102,4 +102,6 @@ class WriteTool(FileTool[WriteInput]):
             # the model cannot know it is there and dropping it would change every byte offset
             # tools and compilers see. A BOM the model wrote itself would otherwise be doubled.
             text = text[1:]
-        return _Plan(path, label, decoded.text, WriteFile(path, text, expected_version=current.version))
+        return _Plan(
+            path, label, decoded.text, WriteFile(path, text, current.version, ctx.checked_target(path))
+        )

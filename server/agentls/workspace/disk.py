@@ -4,6 +4,10 @@ Reads refuse anything that is not a regular file (without ever blocking on a FIF
 all-or-nothing: every change is validated and its new bytes computed before the first write, each
 write is atomic (temp file, fsync, rename, directory fsync), and if a later write fails the files
 already written are put back from the bytes read during validation.
+
+A file is read and written through a descriptor of its directory reached without following any
+link (`pinned.py`), and only if its path still leads where the permission check saw it lead
+(`checked_target`): a symlink swapped in after the check is refused, never followed.
 """
 
 from __future__ import annotations
@@ -11,13 +15,25 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
-import secrets
 import stat as stat_mod
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from agentls.workspace.pinned import (
+    EntryChanged,
+    FileId,
+    PathMoved,
+    file_id,
+    lstat_at,
+    make_dirs_at,
+    open_dir,
+    read_at,
+    real_path,
+    remove_at,
+    replace_at,
+)
 from agentls.workspace.port import (
     AppliedChange,
     EditFile,
@@ -45,6 +61,12 @@ class _Planned:
     path: Path
     target: Path
     """The symlink-resolved file actually written, so a link stays a link."""
+    dir_fd: int
+    """The directory the file lies in (or its deepest existing ancestor), reached without links."""
+    missing: tuple[str, ...]
+    """Directories to create below `dir_fd` before a new file can be written."""
+    identity: FileId | None
+    """The file read and checked; None for a new file."""
     old: bytes | None
     new: bytes
     mode: int | None
@@ -69,16 +91,17 @@ class DiskWorkspace:
             return None
         return FileStat(kind=_kind(st), size=st.st_size, mtime_ns=st.st_mtime_ns)
 
-    async def read(self, path: Path) -> FileContent:
+    async def read(self, path: Path, *, checked_target: Path | None = None) -> FileContent:
         path = self._abs(path)
-        st = _stat_or_none(path)
+        target = _resolve(path, checked_target)
+        st = _stat_or_none(target)
         if st is None:
             raise WorkspaceError(f"File does not exist: {path}")
         _check_readable(path, st, self._max_read_bytes)
         if st.st_size > _THREAD_READ_BYTES:
-            data = await asyncio.to_thread(_read_regular, path, self._max_read_bytes)
+            data = await asyncio.to_thread(_read_pinned, path, target, self._max_read_bytes)
         else:
-            data = _read_regular(path, self._max_read_bytes)
+            data = _read_pinned(path, target, self._max_read_bytes)
         return FileContent(path=path, data=data, version=content_version(data))
 
     async def apply(self, changes: Sequence[FileChange]) -> list[AppliedChange]:
@@ -88,22 +111,41 @@ class DiskWorkspace:
         return await asyncio.to_thread(self._apply_sync, list(changes))
 
     def _apply_sync(self, changes: list[FileChange]) -> list[AppliedChange]:
-        plans = [self._plan(change) for change in changes]
-        targets = [p.target for p in plans]
-        if len(set(targets)) != len(targets):
-            raise WorkspaceError("The same file appears twice in one change set; combine the edits.")
+        plans: list[_Planned] = []
+        try:
+            for change in changes:
+                plans.append(self._plan(change))
+            targets = [p.target for p in plans]
+            if len(set(targets)) != len(targets):
+                raise WorkspaceError("The same file appears twice in one change set; combine the edits.")
+            self._write_all(plans)
+        finally:
+            for plan in plans:
+                os.close(plan.dir_fd)
+        return [AppliedChange(p.path, content_version(p.new), created=p.old is None) for p in plans]
+
+    def _write_all(self, plans: list[_Planned]) -> None:
         done: list[tuple[_Planned, list[Path]]] = []
         for plan in plans:
+            made_dirs: list[Path] = []
             try:
-                made_dirs = _make_parents(plan.target.parent) if plan.old is None else []
+                if plan.missing:
+                    made_dirs = _missing_dirs(plan)
+                    inner = make_dirs_at(plan.dir_fd, plan.missing)
+                    os.close(plan.dir_fd)
+                    plan.dir_fd, plan.missing = inner, ()
                 if plan.new != plan.old:
-                    _atomic_write(plan.target, plan.new, plan.mode)
+                    replace_at(plan.dir_fd, plan.target.name, plan.new, plan.mode, plan.identity)
             except OSError as e:
                 _roll_back(done)
                 already = "; earlier files in this change set were restored" if done else ""
+                if isinstance(e, EntryChanged | PathMoved):
+                    raise StaleFileError(
+                        f"{plan.path} was replaced, moved or turned into a symlink while it was being "
+                        f"changed; nothing was written to it{already}. Read it again."
+                    ) from e
                 raise WorkspaceError(f"Could not write {plan.path}: {e.strerror or e}{already}.") from e
             done.append((plan, made_dirs))
-        return [AppliedChange(p.path, content_version(p.new), created=p.old is None) for p in plans]
 
     async def run(self, spec: ProcessSpec) -> ProcessResult:
         # Imported lazily: process handling is its own module and most sessions never spawn.
@@ -115,9 +157,13 @@ class DiskWorkspace:
         return Overlay()
 
     def _plan(self, change: FileChange) -> _Planned:
-        """Validate one change against the disk and compute its new bytes; writes nothing."""
+        """Validate one change against the disk and compute its new bytes; writes nothing.
+
+        The file is read through a descriptor of its directory reached without following links,
+        and the same descriptor is used to write it: what is written is what was checked.
+        """
         path = self._abs(change.path)
-        target = Path(os.path.realpath(path))
+        target = _resolve(path, change.checked_target)
         st = _stat_or_none(target)
         if st is None:
             if isinstance(change, EditFile) or change.expected_version is not None:
@@ -125,31 +171,96 @@ class DiskWorkspace:
                     f"{path} no longer exists (it was deleted or moved after it was read). "
                     "Check the path; use Write to create it again if that is intended."
                 )
-            _check_parent(path, target)
-            return _Planned(path, target, None, _encode_new(path, change.text), None)
+            existing, missing = _existing_ancestor(path, target)
+            dir_fd = _open_pinned_dir(path, existing)
+            return _Planned(path, target, dir_fd, missing, None, None, _encode_new(path, change.text), None)
         _check_readable(path, st, self._max_read_bytes)
-        old = _read_regular(target, self._max_read_bytes)
-        if change.expected_version is None:
-            raise StaleFileError(f"{path} already exists. Read it first, then write it again.")
-        if content_version(old) != change.expected_version:
-            raise StaleFileError(
-                f"{path} has been modified since it was read (by the user, a formatter or another "
-                "tool). Read the file again before changing it."
-            )
-        decoded = decode(old)
-        if isinstance(change, EditFile):
-            text = _replace(path, decoded.text, change.replacements)
-        else:
-            text = change.text
+        dir_fd = _open_pinned_dir(path, target.parent)
         try:
-            # Re-encoding with the original BOM and encoding keeps bytes outside the replaced
-            # ranges identical, including undecodable ones carried as surrogates.
-            new = decoded.encode(text)
-        except UnicodeEncodeError as e:
-            raise WorkspaceError(
-                f"The new text for {path} cannot be encoded as {decoded.encoding}: {e}."
-            ) from e
-        return _Planned(path, target, old, new, stat_mod.S_IMODE(st.st_mode))
+            st, old = _read_at(path, dir_fd, target.name, self._max_read_bytes)
+            if change.expected_version is None:
+                raise StaleFileError(f"{path} already exists. Read it first, then write it again.")
+            if content_version(old) != change.expected_version:
+                raise StaleFileError(
+                    f"{path} has been modified since it was read (by the user, a formatter or another "
+                    "tool). Read the file again before changing it."
+                )
+            decoded = decode(old)
+            if isinstance(change, EditFile):
+                text = _replace(path, decoded.text, change.replacements)
+            else:
+                text = change.text
+            try:
+                # Re-encoding with the original BOM and encoding keeps bytes outside the replaced
+                # ranges identical, including undecodable ones carried as surrogates.
+                new = decoded.encode(text)
+            except UnicodeEncodeError as e:
+                raise WorkspaceError(
+                    f"The new text for {path} cannot be encoded as {decoded.encoding}: {e}."
+                ) from e
+        except BaseException:
+            os.close(dir_fd)
+            raise
+        return _Planned(path, target, dir_fd, (), file_id(st), old, new, stat_mod.S_IMODE(st.st_mode))
+
+
+def check_target(path: Path, checked: Path) -> None:
+    """Raise `StaleFileError` unless `path` still leads to `checked`, the file permission was given for."""
+    _resolve(path, checked)
+
+
+def _resolve(path: Path, checked: Path | None) -> Path:
+    """The file `path` leads to now, which must be the one permission was checked for."""
+    try:
+        target = real_path(path)
+    except PathMoved as e:
+        raise StaleFileError(f"{e.strerror}. Try again once it has settled.") from e
+    if checked is not None and target != checked:
+        raise StaleFileError(
+            f"{path} now leads to {target}, not to {checked} as when permission was checked "
+            "(it was replaced by a symlink or moved). Nothing was read or written; Read it again."
+        )
+    return target
+
+
+def _open_pinned_dir(path: Path, directory: Path) -> int:
+    try:
+        return open_dir(directory)
+    except PathMoved as e:
+        raise StaleFileError(
+            f"A directory on the way to {path} was replaced or turned into a symlink ({e.strerror}); "
+            "nothing was read or written. Try again."
+        ) from e
+    except OSError as e:
+        raise WorkspaceError(f"Cannot open the directory of {path}: {e.strerror or e}.") from e
+
+
+def _existing_ancestor(path: Path, target: Path) -> tuple[Path, tuple[str, ...]]:
+    """The deepest existing directory above a new file, and the names to create below it.
+
+    Fails validation (not halfway through writing) when a new file's parent cannot exist.
+    """
+    missing: list[str] = []
+    for ancestor in target.parents:
+        st = _stat_or_none(ancestor)
+        if st is not None:
+            if not stat_mod.S_ISDIR(st.st_mode):
+                raise WorkspaceError(f"Cannot create {path}: {ancestor} is not a directory.")
+            return ancestor, tuple(reversed(missing))
+        missing.append(ancestor.name)
+    return Path("/"), tuple(reversed(missing))
+
+
+def _missing_dirs(plan: _Planned) -> list[Path]:
+    """The directories `plan` will create, outermost first (for a roll-back)."""
+    base = plan.target.parent
+    for _ in plan.missing:
+        base = base.parent
+    dirs: list[Path] = []
+    for name in plan.missing:
+        base = base / name
+        dirs.append(base)
+    return dirs
 
 
 def _stat_or_none(path: Path) -> os.stat_result | None:
@@ -181,20 +292,29 @@ def _check_readable(path: Path, st: os.stat_result, max_bytes: int) -> None:
         )
 
 
-def _read_regular(path: Path, max_bytes: int) -> bytes:
+def _read_pinned(path: Path, target: Path, max_bytes: int) -> bytes:
+    dir_fd = _open_pinned_dir(path, target.parent)
+    try:
+        return _read_at(path, dir_fd, target.name, max_bytes)[1]
+    finally:
+        os.close(dir_fd)
+
+
+def _read_at(path: Path, dir_fd: int, name: str, max_bytes: int) -> tuple[os.stat_result, bytes]:
     # O_NONBLOCK: if the path was swapped for a FIFO after the stat, open must not wait for a writer.
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        st, data = read_at(dir_fd, name, max_bytes)
     except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise StaleFileError(
+                f"{path} was turned into a symlink after it was checked; nothing was read. Read it again."
+            ) from e
         raise WorkspaceError(f"Cannot read {path}: {e.strerror or e}.") from e
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
-        if not stat_mod.S_ISREG(st.st_mode):
-            raise WorkspaceError(f"{path} is not a regular file; it cannot be read.")
-        data = f.read(max_bytes + 1)
+    if not stat_mod.S_ISREG(st.st_mode):
+        raise WorkspaceError(f"{path} is not a regular file; it cannot be read.")
     if len(data) > max_bytes:
         raise WorkspaceError(f"{path} is too large (over {max_bytes} bytes).")
-    return data
+    return st, data
 
 
 def _replace(path: Path, text: str, replacements: Sequence[Replacement]) -> str:
@@ -219,74 +339,16 @@ def _encode_new(path: Path, text: str) -> bytes:
         raise WorkspaceError(f"The text for {path} cannot be encoded as UTF-8: {e}.") from e
 
 
-def _check_parent(path: Path, target: Path) -> None:
-    """Fail validation (not halfway through writing) when a new file's parent cannot exist."""
-    for ancestor in target.parents:
-        st = _stat_or_none(ancestor)
-        if st is not None:
-            if not stat_mod.S_ISDIR(st.st_mode):
-                raise WorkspaceError(f"Cannot create {path}: {ancestor} is not a directory.")
-            return
-
-
-def _make_parents(directory: Path) -> list[Path]:
-    """Create missing parent directories; returns those created, outermost first."""
-    missing: list[Path] = []
-    for d in (directory, *directory.parents):
-        if d.exists():
-            break
-        missing.append(d)
-    for d in reversed(missing):
-        with suppress(FileExistsError):
-            d.mkdir()
-    return list(reversed(missing))
-
-
-def _atomic_write(target: Path, data: bytes, mode: int | None) -> None:
-    directory = target.parent
-    while True:
-        tmp = directory / f".{target.name}.{secrets.token_hex(4)}.agentls-tmp"
-        try:
-            # 0o666 lets the kernel apply the umask to new files, as an editor's save would.
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
-            break
-        except FileExistsError:
-            continue
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            if mode is not None:
-                os.fchmod(f.fileno(), mode)
-            os.fsync(f.fileno())
-        # Renaming over the target replaces it atomically (it also detaches hard links; owner
-        # and extended attributes are not carried over, which an unprivileged process cannot do).
-        tmp.replace(target)
-    except BaseException:
-        with suppress(OSError):
-            tmp.unlink()
-        raise
-    _fsync_dir(directory)
-
-
-def _fsync_dir(directory: Path) -> None:
-    # Makes the rename durable; some file systems refuse to fsync a directory, which is harmless.
-    with suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def _roll_back(done: list[tuple[_Planned, list[Path]]]) -> None:
     """Best effort: put back files already written, newest first, and drop directories we made."""
     for plan, made_dirs in reversed(done):
         with suppress(OSError):
+            name = plan.target.name
             if plan.old is None:
-                plan.target.unlink()
+                remove_at(plan.dir_fd, name)
             elif plan.new != plan.old:
-                _atomic_write(plan.target, plan.old, plan.mode)
+                now = lstat_at(plan.dir_fd, name)
+                replace_at(plan.dir_fd, name, plan.old, plan.mode, None if now is None else file_id(now))
         for d in reversed(made_dirs):
             with suppress(OSError):
                 d.rmdir()

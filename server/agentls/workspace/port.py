@@ -57,6 +57,9 @@ class EditFile:
     path: Path
     expected_version: str
     replacements: tuple[Replacement, ...]
+    checked_target: Path | None = None
+    """The symlink-resolved file the permission check allowed; if `path` now leads elsewhere (a
+    link swapped in since), the change is refused. None: no check pinned it (internal writes)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,8 @@ class WriteFile:
     path: Path
     text: str
     expected_version: str | None
+    checked_target: Path | None = None
+    """As for `EditFile`."""
 
 
 FileChange = EditFile | WriteFile
@@ -118,8 +123,12 @@ class Workspace(Protocol):
         """None if nothing exists at `path` (a dangling symlink counts as nothing)."""
         ...
 
-    async def read(self, path: Path) -> FileContent:
-        """Raises `WorkspaceError` if the path is missing or not a regular file."""
+    async def read(self, path: Path, *, checked_target: Path | None = None) -> FileContent:
+        """Raises `WorkspaceError` if the path is missing or not a regular file.
+
+        `checked_target`: the symlink-resolved file the permission check allowed; a read that would
+        now reach another file (a link swapped in since) raises `StaleFileError`.
+        """
         ...
 
     async def apply(self, changes: Sequence[FileChange]) -> list[AppliedChange]:
