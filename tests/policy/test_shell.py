@@ -543,3 +543,20 @@ def test_compound_needs_every_part() -> None:
     allowed = [matches_prefix("Bash(git status *)", c) for c in analysis.commands]
     assert allowed == [True, False]
     assert any(matches_prefix("Bash(rm *)", c) for c in analysis.commands)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "ls -la | ls -la | ls -la\nrm -rf X && ls -la",  # found by the property test
+        "a | b | c\nrm -rf X",
+        "ls | cat | cat\nrm -rf X\n",
+        "echo a | tr a b | wc -l\nrm X; ls",
+    ],
+)
+def test_a_command_on_the_next_line_is_never_read_as_arguments(command: str) -> None:
+    """tree-sitter-bash sometimes continues a pipeline's last command onto the next line."""
+    analysis = analyze(command)
+    names = [c.argv[0] for c in analysis.commands if c.argv]
+    hidden = not any("rm" in c.argv[:1] for c in analysis.commands)
+    assert not hidden or analysis.must_ask, (names, analysis)

@@ -203,6 +203,8 @@ class _Walker:
                 self.problem(f"a command in a place this analysis does not read: {_text(node)!r}")
             if node.type in _WORD_LISTS:
                 self._check_touching(node)
+            if node.type == "command":
+                self._check_one_line(node)
             if node.type == "simple_expansion" and not _SIMPLE_EXPANSION.fullmatch(_text(node)):
                 self.problem(f"an expansion tree-sitter misread: {_text(node)!r}")
             stack.extend((c, depth if c.type == node.type == "list" else depth + 1) for c in node.children)
@@ -220,6 +222,17 @@ class _Walker:
             starts_fd = starts_fd and right.children[0].type == "file_descriptor"
             if (ends_in_word and starts_word) or (left.type in _WORD_LEVEL and starts_fd):
                 self.problem(f"one bash word read as two: {_text(left)!r} {_text(right)!r}")
+
+    def _check_one_line(self, node: Node) -> None:
+        """A newline between two parts of one command ends it in bash; tree-sitter-bash sometimes
+        reads the next line on as more arguments (`a | b | c` then `rm -rf X` on the next line
+        became `c rm -rf X`), which would hide a command."""
+        data = self.source.encode("utf-8", "surrogateescape")
+        for left, right in pairwise(node.children):
+            gap = data[left.end_byte : right.start_byte]
+            if b"\n" in gap.replace(b"\\\n", b""):
+                self.problem(f"two lines read as one command: {_text(node)!r}")
+                return
 
     def _substitution(self, node: Node) -> None:
         self.substitution = True
