@@ -53,6 +53,16 @@ def path(p: str) -> dict[str, Any]:
 
 
 RM_DENIED = user(deny=["Bash(rm *)"])
+ECHO_ALLOWED = user(allow=["Bash(echo *)"])
+REDIRECTS = [
+    ("truncate", "echo x > f"),
+    ("append", "echo x >> f"),
+    ("both", "echo x &> f"),
+    ("clobber", "echo x >| f"),
+    ("dup-file", "echo x >& f"),
+    ("fd-numbered", "echo x 1> f"),
+    ("both-append", "echo x &>> f"),
+]
 CHAIN_60 = " && ".join(["true"] * 60) + " && rm x"
 LONG = "echo " + "a" * 10_001
 
@@ -511,6 +521,84 @@ ROWS = [
         "allow",
         mode="acceptEdits",
         settings={"user": {"permissions": {"additionalDirectories": ["{extra}"]}}},
+    ),
+    # A Bash allow rule covers the command, not the files its redirections write (issue 10).
+    *(
+        Row(f"redirect-{name}-dontask", "Bash", bash(line), "deny", mode="dontAsk", settings=ECHO_ALLOWED)
+        for name, line in REDIRECTS
+    ),
+    Row(
+        "redirect-git-log-dontask",
+        "Bash",
+        bash("git log -1 > f"),
+        "deny",
+        mode="dontAsk",
+        settings=user(allow=["Bash(git *)"]),
+    ),
+    Row(
+        "redirect-dev-null",
+        "Bash",
+        bash("echo x > /dev/null"),
+        "allow",
+        mode="dontAsk",
+        settings=ECHO_ALLOWED,
+    ),
+    Row(
+        "redirect-stderr-null",
+        "Bash",
+        bash("echo x 2>/dev/null"),
+        "allow",
+        mode="dontAsk",
+        settings=ECHO_ALLOWED,
+    ),
+    Row("redirect-to-fd", "Bash", bash("echo x 2>&1"), "allow", mode="dontAsk", settings=ECHO_ALLOWED),
+    Row(
+        "redirect-with-edit-rule",
+        "Bash",
+        bash("echo x > out.txt"),
+        "allow",
+        mode="dontAsk",
+        settings={"project": perms(allow=["Bash(echo *)", "Edit(/out.txt)"])},
+    ),
+    Row(
+        "redirect-accept-edits-inside",
+        "Bash",
+        bash("echo x >> out.txt"),
+        "allow",
+        mode="acceptEdits",
+        settings=ECHO_ALLOWED,
+    ),
+    Row(
+        "redirect-accept-edits-outside",
+        "Bash",
+        bash("echo x > /tmp/out.txt"),
+        "ask",
+        mode="acceptEdits",
+        settings=ECHO_ALLOWED,
+    ),
+    Row(
+        "redirect-named-by-the-rule",
+        "Bash",
+        bash("echo hi > notes.txt"),
+        "allow",
+        mode="dontAsk",
+        settings=user(allow=["Bash(echo hi > notes.txt)"]),
+    ),
+    Row(
+        "redirect-named-rule-other-file",
+        "Bash",
+        bash("echo hi > src/a.py"),
+        "deny",
+        mode="dontAsk",
+        settings=user(allow=["Bash(echo hi > notes.txt)"]),
+    ),
+    Row(
+        "redirect-in-chain",
+        "Bash",
+        bash("echo ok && echo x > f"),
+        "deny",
+        mode="dontAsk",
+        settings=ECHO_ALLOWED,
     ),
 ]
 

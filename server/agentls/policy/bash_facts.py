@@ -13,7 +13,7 @@ from pathlib import Path
 
 from agentls.policy.decision import CallFacts
 from agentls.policy.paths import canonical
-from agentls.policy.shell import ShellAnalysis, analyze, read_targets, write_targets
+from agentls.policy.shell import ShellAnalysis, analyze, read_targets, redirect_write_targets, write_targets
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,8 @@ class BashFacts:
     analysis: ShellAnalysis
     reads: tuple[Path, ...]
     writes: tuple[Path, ...]
+    redirect_writes: tuple[tuple[Path, ...], ...] = ()
+    """For each command of `analysis.commands`, the files its redirections write."""
 
     def as_read(self, call: CallFacts) -> CallFacts | None:
         """The reads as a Read call, so Read rules apply to `cat x` as to the Read tool."""
@@ -53,10 +55,12 @@ def bash_facts(command: str, root: Path, home: Path) -> BashFacts:
     analysis = _analysis(command)
     reads: dict[Path, None] = {}
     writes: dict[Path, None] = {}
+    redirects: list[tuple[Path, ...]] = []
     for cmd in analysis.commands:
         reads.update(dict.fromkeys(_resolve(t, root, home) for t in read_targets(cmd)))
         writes.update(dict.fromkeys(_resolve(t, root, home) for t in write_targets(cmd)))
-    return BashFacts(analysis, tuple(reads), tuple(writes))
+        redirects.append(tuple(_resolve(t, root, home) for t in redirect_write_targets(cmd)))
+    return BashFacts(analysis, tuple(reads), tuple(writes), tuple(redirects))
 
 
 def _resolve(target: str, root: Path, home: Path) -> Path:

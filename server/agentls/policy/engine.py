@@ -144,6 +144,12 @@ class PermissionEngine:
             return Ask(reason, stage="check", firm=True)
         concerns = self._concerns(call, views, bash)
         allowed = self._allow_rule(call, bash)
+        if allowed is not None and bash is not None and (unapproved := self._unapproved_redirects(bash)):
+            where = ", ".join(str(p) for p in unapproved[:3])
+            concerns.append(
+                f"the rule {allowed.text} allows the command, not the files its redirections write "
+                f"({where}); writing them needs an Edit rule (or acceptEdits inside the workspace)"
+            )
         if allowed is not None and not concerns:
             return Allow(f"allowed by the rule {allowed.text}", stage="allow", rule=allowed.describe())
         if concerns:
@@ -223,6 +229,35 @@ class PermissionEngine:
                 return None
             first = first or hit
         return first
+
+    def _unapproved_redirects(self, bash: BashFacts) -> list[Path]:
+        """Files written by redirections that the Bash rule allowing the command does not name.
+
+        `Bash(echo *)` approves running echo, not `echo x > src/app.py`: as in Claude Code, the
+        written file needs Edit permission of its own. A rule that spells the redirection out
+        (`Bash(echo hi > notes.txt)`, a remembered command) does name it.
+        """
+        rules = [r for r in self.config.allow if r.covers_tool("Bash")]
+        out: list[Path] = []
+        for cmd, targets in zip(bash.analysis.commands, bash.redirect_writes, strict=True):
+            if not targets:
+                continue
+            names_redirects = any(
+                r.specifier is not None
+                and matches_prefix(r.specifier, cmd, with_redirects=True)
+                and not matches_prefix(r.specifier, cmd)
+                for r in rules
+            )
+            if not names_redirects:
+                out += [p for p in targets if not self._may_edit(p)]
+        return list(dict.fromkeys(out))
+
+    def _may_edit(self, path: Path) -> bool:
+        """An Edit of `path` would be allowed without asking (by a rule or by acceptEdits)."""
+        edit = CallFacts(tool="Edit", input={}, read_only=False, edits_files=True, paths=(path,), summary="")
+        if any(r.matches(edit) for r in self.config.allow):
+            return True
+        return self.mode == "acceptEdits" and inside(path, self.roots)
 
     @staticmethod
     def _writes(call: CallFacts, bash: BashFacts | None) -> tuple[Path, ...]:

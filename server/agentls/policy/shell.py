@@ -139,6 +139,7 @@ from agentls.policy.shell_targets import (
     READ_ONLY_GIT_SUBCOMMANDS,
     is_read_only,
     read_targets,
+    redirect_write_targets,
     write_targets,
 )
 from agentls.policy.shell_types import Redirect, ShellAnalysis, SimpleCommand
@@ -162,6 +163,7 @@ __all__ = [
     "is_read_only",
     "matches_prefix",
     "read_targets",
+    "redirect_write_targets",
     "write_targets",
 ]
 

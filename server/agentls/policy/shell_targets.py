@@ -176,6 +176,11 @@ _WRITERS: dict[str, Callable[[list[str]], list[str]]] = {
 }
 
 
+def redirect_write_targets(cmd: SimpleCommand) -> tuple[str, ...]:
+    """The files `cmd`'s own redirections write (`> f`, `>> f`, `&> f`, `>| f`, `>& f`), not /dev/null."""
+    return tuple(dict.fromkeys(r.target for r in cmd.redirects if _redirect_writes(r)))
+
+
 def write_targets(cmd: SimpleCommand) -> tuple[str, ...]:
     """Files `cmd` may create, change or delete (see the module docstring for the scope)."""
     found = [r.target for r in cmd.redirects if _redirect_writes(r)]
