@@ -231,12 +231,14 @@ async def test_failed_write_rolls_back_earlier_writes(
     real_write = disk.replace_at
     calls = 0
 
-    def flaky_write(dir_fd: int, name: str, data: bytes, mode: int | None, expect: FileId | None) -> None:
+    def flaky_write(
+        dir_fd: int, name: str, data: bytes, mode: int | None, expect: FileId | None, directory: Path
+    ) -> None:
         nonlocal calls
         calls += 1
         if calls == 3:
             raise OSError(28, "No space left on device")
-        real_write(dir_fd, name, data, mode, expect)
+        real_write(dir_fd, name, data, mode, expect, directory)
 
     monkeypatch.setattr(disk, "replace_at", flaky_write)
     changes = [

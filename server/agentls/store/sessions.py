@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agentls.dirs import state_home
+
 SUFFIX = ".jsonl"
 _ID_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _HEADER_MAX_BYTES = 1024 * 1024
@@ -26,14 +28,7 @@ _LIST_HINT = "Run `agentls sessions` to list sessions"
 
 def agentls_home() -> Path:
     """`$AGENTLS_HOME`, else `$XDG_STATE_HOME/agentls`, else `~/.local/state/agentls`."""
-    home = os.environ.get("AGENTLS_HOME")
-    if home:
-        return Path(home).expanduser()
-    state = os.environ.get("XDG_STATE_HOME")
-    # The XDG spec says relative values are invalid and must be ignored.
-    if state and Path(state).is_absolute():
-        return Path(state) / "agentls"
-    return Path.home() / ".local" / "state" / "agentls"
+    return state_home()
 
 
 class SessionNotFound(LookupError):

@@ -135,7 +135,9 @@ class DiskWorkspace:
                     os.close(plan.dir_fd)
                     plan.dir_fd, plan.missing = inner, ()
                 if plan.new != plan.old:
-                    replace_at(plan.dir_fd, plan.target.name, plan.new, plan.mode, plan.identity)
+                    replace_at(
+                        plan.dir_fd, plan.target.name, plan.new, plan.mode, plan.identity, plan.target.parent
+                    )
             except OSError as e:
                 _roll_back(done)
                 already = "; earlier files in this change set were restored" if done else ""
@@ -348,7 +350,14 @@ def _roll_back(done: list[tuple[_Planned, list[Path]]]) -> None:
                 remove_at(plan.dir_fd, name)
             elif plan.new != plan.old:
                 now = lstat_at(plan.dir_fd, name)
-                replace_at(plan.dir_fd, name, plan.old, plan.mode, None if now is None else file_id(now))
+                replace_at(
+                    plan.dir_fd,
+                    name,
+                    plan.old,
+                    plan.mode,
+                    None if now is None else file_id(now),
+                    plan.target.parent,
+                )
         for d in reversed(made_dirs):
             with suppress(OSError):
                 d.rmdir()

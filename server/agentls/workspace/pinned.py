@@ -20,6 +20,8 @@ from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from pathlib import Path
 
+from agentls.workspace.leftovers import journal
+
 # O_PATH (Linux) opens a directory for use as `dir_fd` without needing read permission on it.
 _DIR_FLAGS = os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC | getattr(os, "O_PATH", os.O_RDONLY)
 TEMP_SUFFIX = ".agentls-tmp"
@@ -153,16 +155,21 @@ class EntryChanged(OSError):
     """The directory entry about to be replaced is not the file that was checked and read."""
 
 
-def replace_at(dir_fd: int, name: str, data: bytes, mode: int | None, expect: FileId | None) -> None:
+def replace_at(
+    dir_fd: int, name: str, data: bytes, mode: int | None, expect: FileId | None, directory: Path
+) -> None:
     """Atomically make `name` in `dir_fd` hold `data`: temp file, fsync, rename, directory fsync.
 
     `expect` is the identity the entry must still have, or None if it must not exist; a
     mismatch raises `EntryChanged` and leaves the entry untouched. The rename replaces the entry
     itself: if a link appeared there after the check, the link is replaced, nothing is written
-    through it.
+    through it. `directory` is the path of `dir_fd`, for the leftovers journal: the temp file is
+    recorded before it is created, so a process killed mid-write has it removed at the next start.
     """
     while True:
         tmp = f".{name}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+        staged = directory / tmp
+        journal().add("temp", [staged])
         try:
             # 0o666 lets the kernel apply the umask to new files, as an editor's save would.
             fd = os.open(
@@ -170,7 +177,11 @@ def replace_at(dir_fd: int, name: str, data: bytes, mode: int | None, expect: Fi
             )
             break
         except FileExistsError:
+            journal().discard([staged])
             continue
+        except BaseException:
+            journal().discard([staged])
+            raise
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -189,6 +200,8 @@ def replace_at(dir_fd: int, name: str, data: bytes, mode: int | None, expect: Fi
         with suppress(OSError):
             os.unlink(tmp, dir_fd=dir_fd)
         raise
+    finally:
+        journal().discard([staged])
     fsync_dir(dir_fd)
 
 

@@ -56,6 +56,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
+from agentls.workspace.leftovers import journal, sweep
 from agentls.workspace.port import ProcessResult, ProcessSpec, WorkspaceError
 from agentls.workspace.process import run_process
 
@@ -212,6 +213,11 @@ class _Plan:
     placeholders: tuple[Path, ...]
     """Paths missing now that bwrap will create on the host as mount points."""
     allow_network: bool
+    binds: tuple[tuple[Path, Path], ...] = ()
+    """Read-only file binds mounted last: (host source, target)."""
+
+    def with_binds(self, binds: tuple[tuple[Path, Path], ...]) -> _Plan:
+        return replace(self, binds=binds) if binds else self
 
     def argv(self, argv: Sequence[str], env: Mapping[str, str], cwd: Path, bwrap: str) -> list[str]:
         if not argv:
@@ -244,6 +250,8 @@ class _Plan:
                 out += _resolver_binds()
         for mount in self.mounts:
             out += mount.args()
+        for source, target in self.binds:
+            out += ["--ro-bind", str(source), str(target)]
         out.append("--clearenv")  # bwrap itself runs with an empty environment (see `wrap`).
         for name, value in env.items():
             if not name or "=" in name or "\0" in name or "\0" in value:
@@ -471,11 +479,12 @@ class _Placeholders:
                     self._users[path] = max(self._users[path] - 1, 0)
             idle = [p for p, n in self._users.items() if n == 0]
             busy = _mounted_elsewhere(idle)
-            for path in idle:
-                if path not in busy:
-                    # Removed, gone, or turned into real content that is no longer ours to track.
-                    _remove_placeholder(path)
-                    del self._users[path]
+            done = [path for path in idle if path not in busy]
+            for path in done:
+                # Removed, gone, or turned into real content that is no longer ours to track.
+                _remove_placeholder(path)
+                del self._users[path]
+            journal().discard(done)
 
 
 def _remove_placeholder(path: Path) -> None:
@@ -591,11 +600,76 @@ def sandboxed(spec: ProcessSpec, policy: SandboxPolicy) -> Iterator[ProcessSpec]
     The block must not return before the sandboxed process has exited."""
     bwrap = _require()
     plan = _plan(policy, _PLACEHOLDERS.known)
+    # Written down before bwrap creates them: a process killed now has them removed at the next
+    # start (`sweep_leftovers`).
+    journal().add("placeholder", plan.placeholders)
     _PLACEHOLDERS.acquire(plan.placeholders)
+    exclude = _GitExclude.for_placeholders(plan.placeholders)
     try:
-        yield _wrapped(spec, plan, bwrap)
+        yield _wrapped(spec, plan.with_binds(exclude.binds), bwrap)
     finally:
         _PLACEHOLDERS.release(plan.placeholders)
+        exclude.remove()
+
+
+def sweep_leftovers() -> list[Path]:
+    """Remove the placeholders and temp files that processes killed earlier left in projects."""
+    return sweep(busy=_mounted_elsewhere)
+
+
+@dataclass(frozen=True)
+class _GitExclude:
+    """Inside the sandbox, the repository's `.git/info/exclude` plus the placeholder files, so that
+    `git status` does not show the model files that exist only because of the sandbox. (Empty
+    placeholder directories are invisible to git anyway.)"""
+
+    binds: tuple[tuple[Path, Path], ...] = ()
+    """(scratch file on the host, the exclude file it is mounted over)."""
+
+    @classmethod
+    def for_placeholders(cls, placeholders: Iterable[Path]) -> _GitExclude:
+        by_repo: dict[Path, list[str]] = {}
+        for path in placeholders:
+            if path.is_dir() or (repo := _repository_of(path)) is None:
+                continue
+            by_repo.setdefault(repo, []).append("/" + path.relative_to(repo).as_posix())
+        binds: list[tuple[Path, Path]] = []
+        for repo, names in by_repo.items():
+            exclude = repo / ".git" / "info" / "exclude"
+            if not exclude.is_file() or exclude.is_symlink():
+                continue  # Nothing to mount over; the placeholders then show, harmlessly.
+            try:
+                original = exclude.read_bytes()
+                fd, scratch = tempfile.mkstemp(prefix="agentls-exclude-")
+                journal().add("scratch", [Path(scratch)])
+                with os.fdopen(fd, "wb") as f:
+                    lines = "".join(f"{_git_escape(n)}\n" for n in names)
+                    f.write(
+                        original.rstrip(b"\n") + b"\n# agentls sandbox placeholders\n" + os.fsencode(lines)
+                    )
+            except OSError:
+                continue
+            binds.append((Path(scratch), exclude))
+        return cls(tuple(binds))
+
+    def remove(self) -> None:
+        for scratch, _ in self.binds:
+            with contextlib.suppress(OSError):
+                scratch.unlink()
+        journal().discard(scratch for scratch, _ in self.binds)
+
+
+def _repository_of(path: Path) -> Path | None:
+    """The work tree holding `path` if its `.git` is a directory (not a worktree's `.git` file)."""
+    for parent in path.parents:
+        if (parent / ".git").is_dir():
+            return parent
+    return None
+
+
+def _git_escape(name: str) -> str:
+    """A path as a literal gitignore pattern."""
+    return "".join("\\" + ch if ch in "*?[]!#\\ " else ch for ch in name)
 
 
 async def run_sandboxed(
@@ -618,6 +692,7 @@ __all__ = [
     "run_sandboxed",
     "sandbox_argv",
     "sandboxed",
+    "sweep_leftovers",
     "unavailable_message",
     "wrap",
 ]
