@@ -9,12 +9,9 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
-import queue
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +31,7 @@ from agentls.lsp.initialize_snapshot import (
     render,
     server_initialize_result,
 )
+from tests.lsp.wire import Server, frame, initialize, server_env
 
 REGENERATE = (
     "initialize_result.json no longer matches what the server answers (a handler or a capability"
@@ -49,20 +47,6 @@ def preset(name: str) -> dict[str, Any]:
         client_capabilities(name), T.ClientCapabilities
     )
     return converted
-
-
-def initialize(capabilities: dict[str, Any], msg_id: int | str = 1) -> dict[str, Any]:
-    return {
-        "jsonrpc": "2.0",
-        "id": msg_id,
-        "method": "initialize",
-        "params": {"processId": None, "rootUri": None, "capabilities": capabilities},
-    }
-
-
-def frame(message: dict[str, Any]) -> bytes:
-    body = json.dumps(message).encode()
-    return b"Content-Length: %d\r\n\r\n" % len(body) + body
 
 
 def snapshot() -> dict[str, Any]:
@@ -239,80 +223,12 @@ def test_the_module_imports_only_the_standard_library() -> None:
 # --- The real process, spoken to over pipes ------------------------------------------------------
 
 
-class Server:
-    """`python -m agentls` on pipes; a thread frames its stdout into a queue."""
-
-    def __init__(self, cwd: Path, env: dict[str, str]) -> None:
-        self.stderr_path = cwd / "stderr.log"
-        with self.stderr_path.open("wb") as stderr:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "agentls"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=stderr,
-                cwd=cwd,
-                env=env,
-            )
-        self.received: list[dict[str, Any]] = []
-        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        while True:
-            length = None
-            while (line := self.proc.stdout.readline()) not in (b"\r\n", b""):
-                if line.startswith(b"Content-Length: "):
-                    length = int(line.split(b":")[1])
-            if not line or length is None:
-                self._queue.put(None)
-                return
-            self._queue.put(json.loads(self.proc.stdout.read(length)))
-
-    def send(self, *messages: dict[str, Any], raw: bytes = b"") -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(raw + b"".join(map(frame, messages)))
-        self.proc.stdin.flush()
-
-    def response(self, msg_id: int) -> dict[str, Any]:
-        while True:
-            message = self._queue.get(timeout=60)
-            assert message is not None, f"the server closed stdout; stderr:\n{self.stderr()}"
-            self.received.append(message)
-            if message.get("id") == msg_id and "method" not in message:
-                return message
-
-    def finish(self) -> int:
-        """Wait for exit and collect everything the server still wrote."""
-        code = self.proc.wait(timeout=60)
-        while (message := self._queue.get(timeout=60)) is not None:
-            self.received.append(message)
-        return code
-
-    def responses_to(self, msg_id: int) -> list[dict[str, Any]]:
-        return [m for m in self.received if m.get("id") == msg_id and "method" not in m]
-
-    def stderr(self) -> str:
-        return self.stderr_path.read_text(errors="replace")
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        self._reader.join(timeout=10)
-        for pipe in (self.proc.stdin, self.proc.stdout):
-            if pipe is not None:
-                pipe.close()
-
-
 @pytest.fixture
 def spawn(tmp_path: Path) -> Iterator[Any]:
     servers: list[Server] = []
 
     def start(**env: str) -> Server:
-        environ = {k: v for k, v in os.environ.items() if k != fast_start.DISABLE_ENV}
-        server = Server(tmp_path, {**environ, **env})
+        server = Server(tmp_path, server_env(**env))
         servers.append(server)
         return server
 

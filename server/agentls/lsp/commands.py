@@ -29,6 +29,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from agentls.core.events import StopReason
 from agentls.core.session import Session
 from agentls.lsp.code_actions import last_line, remove_instruction
+from agentls.lsp.documents import tracker
 from agentls.lsp.findings import FindingCollector, Findings, findings_for, read_document
 from agentls.lsp.server import AgentServer  # At runtime: pygls reads the handlers' type hints.
 from agentls.lsp.sessions import SessionError
@@ -201,7 +202,7 @@ async def start_review(server: AgentServer, findings: Findings, args: ReviewArgs
         path = to_fs_path(args.uri)
         if not path:
             raise JsonRpcInvalidParams(f"Invalid {REVIEW} argument: uri must be a file: URI, got {args.uri}")
-        if args.uri not in server.workspace.text_documents and not Path(path).is_file():
+        if tracker(server).get(args.uri) is None and not Path(path).is_file():
             raise JsonRpcInvalidParams(f"Invalid {REVIEW} argument: no such file: {path}")
         session = await _new_session(server, registry)
         root = session.state.tool_ctx.workspace.root
@@ -263,9 +264,9 @@ async def _working_tree_diff(session: Session) -> tuple[str, list[str]]:
 
 def uri_for_path(server: AgentServer, path: Path) -> str:
     """The uri the editor uses for an open document at `path`, else the canonical file uri."""
-    for open_uri in server.workspace.text_documents:
-        if to_fs_path(open_uri) == str(path):
-            return str(open_uri)
+    doc = tracker(server).by_path(path)
+    if doc is not None:
+        return doc.uri
     canonical: str | None = from_fs_path(str(path))
     return canonical or path.as_uri()
 

@@ -8,22 +8,24 @@ real server.
 
 How:
 
-1. Read the first message from stdin with pygls' own framing rules (`pygls/io_.py`).
+1. Read the first message from stdin, strictly: one exact `Content-Length` line and a body within
+   the size limit (`agentls.lsp.framing`, whose lenient reader decodes the same bytes the same way).
 2. If it is an `initialize` request whose answer the snapshot `initialize_result.json` holds
    (see `agentls.lsp.initialize_snapshot`: every answer in it was computed by the real server),
    write that `InitializeResult` at once.
-3. Build the real server and run pygls on
-   - a stdin that first replays the bytes read in step 1, then continues with the real stdin: pygls
-     and our `initialize` handler (`lsp/lifecycle.py`) set up the workspace, the position encoding
-     and the client features exactly as usual, and what the client sent meanwhile (`initialized`,
-     `didOpen`, ...) waits in the pipe and is read afterwards, in order;
+3. Build the real server and run it on
+   - a stdin that first replays the bytes read in step 1, then continues with the real stdin: the
+     server's read loop (`transport.py`), pygls and our `initialize` handler (`lsp/lifecycle.py`)
+     set up the workspace, the position encoding and the client features exactly as usual, and
+     what the client sent meanwhile (`initialized`, `didOpen`, ...) waits in the pipe and is read
+     afterwards, in order;
    - a stdout that drops pygls' own response to that `initialize` (each pygls write is one
      `Content-Length` header plus body, `JsonRPCProtocol._send_data`), after checking that it
      equals the answer already sent (a mismatch is logged as an error: the snapshot is stale).
 
 Anything unexpected (a bad header, another method first, client capabilities outside the snapshot,
-a missing snapshot) skips step 2: pygls gets the replayed bytes and answers everything itself, as
-if this module did not exist (just as slowly).
+a missing snapshot) skips step 2: the server gets the replayed bytes and answers everything itself,
+as if this module did not exist (just as slowly).
 
 The snapshot must match the registered features. After adding or changing a handler, regenerate it:
 
@@ -32,8 +34,9 @@ The snapshot must match the registered features. After adding or changing a hand
 (`--check` only compares; `tests/lsp/test_fast_start.py` fails when it is stale.) Set
 `AGENTLS_NO_FAST_START=1` to disable the fast start; TCP never uses it.
 
-Imports stay stdlib-only (json, logging, os, sys, threading, typing): importing pygls, lsprotocol or
-pydantic here would defeat the purpose. `tests/lsp/test_fast_start.py` checks this.
+Imports stay stdlib-only (json, logging, os, sys, threading, typing, and `agentls.lsp.framing`, which
+is stdlib-only too): importing pygls, lsprotocol or pydantic here would defeat the purpose.
+`tests/lsp/test_fast_start.py` checks this.
 """
 
 from __future__ import annotations
@@ -45,8 +48,11 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any, cast
 
+from agentls.lsp.framing import MAX_BODY_BYTES, MAX_LENGTH_DIGITS
+
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+    from io import BufferedIOBase
     from typing import BinaryIO
 
 log = logging.getLogger(__name__)
@@ -56,7 +62,8 @@ DISABLE_ENV = "AGENTLS_NO_FAST_START"
 SNAPSHOT_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "initialize_result.json")  # noqa: PTH100, PTH118, PTH120
 REGENERATE_HINT = "regenerate it: .venv/bin/python -m agentls.lsp.fast_start --regenerate"
 
-# pygls' header rule (`io_.py`): exactly `Content-Length: <digits>\r\n`; other header lines are ignored.
+# The strict header rule: exactly `Content-Length: <digits>\r\n`, once; other header lines (which the
+# server's reader ignores) must not mention a content length at all.
 _CONTENT_LENGTH = b"Content-Length: "
 _MAX_HEADER_LINES = 8
 _MAX_HEADER_LINE = 4096
@@ -79,9 +86,10 @@ def encode_message(message: Json) -> bytes:
 
 
 def read_first_message(stdin: BinaryIO) -> tuple[bytes, Json | None]:
-    """Read one framed message. Returns every byte consumed (to replay to pygls) and the message,
-    or None when the bytes are not a message pygls would surely read the same way; the caller then
-    lets pygls read them itself, so being strict here only costs speed, never correctness."""
+    """Read one framed message. Returns every byte consumed (to replay to the server) and the
+    message, or None when the bytes are not a message the server's reader would surely read the
+    same way; the caller then lets the server read them itself, so being strict here only costs
+    speed, never correctness. A body over the size limit is not read at all."""
     consumed = bytearray()
     length = 0
     for _ in range(_MAX_HEADER_LINES):
@@ -95,12 +103,12 @@ def read_first_message(stdin: BinaryIO) -> tuple[bytes, Json | None]:
             digits = line[len(_CONTENT_LENGTH) : -2]
             if not digits.isdigit() or length:
                 return bytes(consumed), None
-            length = int(digits)
-        elif b":" not in line:  # Not a header: garbage, which pygls skips line by line.
+            length = int(digits) if len(digits) <= MAX_LENGTH_DIGITS else MAX_BODY_BYTES + 1
+        elif b":" not in line or b"content-length" in line.lower():  # Garbage, or a second length.
             return bytes(consumed), None
     else:
         return bytes(consumed), None
-    if not length:
+    if not length or length > MAX_BODY_BYTES:
         return bytes(consumed), None
     body = stdin.read(length)
     consumed += body
@@ -197,9 +205,10 @@ def answer(message: Json, snapshot: Json) -> Json | None:
 
 
 class ReplayReader:
-    """pygls' stdin: the bytes the fast start already consumed, then the real stdin.
+    """The server's stdin: the bytes the fast start already consumed, then the real stdin.
 
-    pygls only calls `readline()` and `read(n)` (`StdinAsyncReader`), one call at a time."""
+    The server's read loop calls `read1(n)` (`transport.py`), one call at a time; `readline()` and
+    `read(n)` are there for pygls' own reader."""
 
     def __init__(self, replay: bytes, rest: BinaryIO) -> None:
         self._replay = replay
@@ -216,6 +225,13 @@ class ReplayReader:
             return line
         # The replay ended mid-line (only on the fallback path): the rest is in the real stdin.
         return line + self._rest.readline(size - len(line) if size >= 0 else -1)
+
+    def read1(self, size: int = -1) -> bytes:
+        if not self._replay:
+            return cast("BufferedIOBase", self._rest).read1(size)
+        limit = len(self._replay) if size < 0 else size
+        chunk, self._replay = self._replay[:limit], self._replay[limit:]
+        return chunk
 
     def read(self, size: int = -1) -> bytes:
         if not self._replay:
@@ -330,12 +346,12 @@ def serve_stdio(stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -
                 return
             writer = DropResponse(stdout, msg_id, result)
         else:
-            log.info("fast start: this initialize is not in the snapshot; pygls answers it")
+            log.info("fast start: this initialize is not in the snapshot; the server answers it")
 
     from agentls.lsp.server import build_server
 
     server = build_server()
-    # pygls asks for BinaryIO but only calls readline/read on stdin and write/flush/close on stdout.
+    # start_io asks for BinaryIO but only calls read1 on stdin and write/flush/close on stdout.
     server.start_io(cast("BinaryIO", ReplayReader(replay, stdin)), cast("BinaryIO", writer))
 
 

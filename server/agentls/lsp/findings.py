@@ -187,11 +187,12 @@ class DocumentView:
 
 def read_document(server: AgentServer, uri: str) -> DocumentView:
     """The editor's copy of an open document, else the file on disk; raises OSError/ValueError."""
-    doc = server.workspace.get_text_document(uri)
-    # The tracker applies changes with LSP's line breaks only; pygls' store does not (form feeds).
-    tracked = tracker(server).get(uri)
-    text, version = (tracked.text, tracked.version) if tracked is not None else (doc.source, doc.version)
-    return DocumentView(uri, lsp_lines(text), version, doc.language_id or "", doc.position_codec)
+    tracked = tracker(server).get(uri)  # The one document store (pygls keeps none, see protocol.py).
+    if tracked is not None:
+        codec = server.workspace.position_codec
+        return DocumentView(uri, lsp_lines(tracked.text), tracked.version, tracked.language_id, codec)
+    doc = server.workspace.get_text_document(uri)  # Not open: pygls reads the file.
+    return DocumentView(uri, lsp_lines(doc.source), None, "", doc.position_codec)
 
 
 def _key(uri: str) -> str:

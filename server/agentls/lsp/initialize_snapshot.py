@@ -2,8 +2,8 @@
 
 `fast_start` answers `initialize` before pygls is imported, so it cannot ask pygls; it reads
 `initialize_result.json` instead. This module writes that file, and every answer in it comes from
-the real server: a fresh `build_server()` handed an `initialize` message through pygls' own
-`structure_message`/`handle_message`, its output captured from the protocol's writer. Our
+the real server: a fresh `build_server()` handed an `initialize` message through its own receiving
+path (`AgentProtocol.receive_body`), its output captured from the protocol's writer. Our
 `AgentProtocol.lsp_initialize` (the `experimental.agentls` block), `serverInfo` and every
 registered feature are therefore included by construction.
 
@@ -82,9 +82,8 @@ def server_initialize_result(capabilities: Json) -> Json:
 
     async def run() -> None:
         # Inside a loop, so an async initialize handler would run to completion too.
-        server.protocol.handle_message(
-            json.loads(json.dumps(message), object_hook=server.protocol.structure_message)
-        )
+        # The body as it would arrive, through the server's own receiving path (protocol.py).
+        server.agent_protocol.receive_body(json.dumps(message).encode())
         for _ in range(1000):
             if sink.response(1) is not None:
                 return

@@ -22,6 +22,7 @@ from bisect import bisect_right
 from lsprotocol import types as T
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
 
 
 def units(s: str, encoding: str) -> int:
@@ -93,19 +94,40 @@ class LineIndex:
             return len(self.text)
         start = self._starts[max(position.line, 0)]
         end = self._ends[max(position.line, 0)]
-        wanted = max(position.character, 0)
-        content = self.text[start:end]
-        if encoding == "utf-32" or content.isascii():
-            return start + min(wanted, len(content))
-        used = 0
-        for i, ch in enumerate(content):
-            used += _char_units(ord(ch), encoding)
-            if used > wanted:
-                return start + i
-        return end
+        return start + column_offset(self.text[start:end], position.character, encoding)
 
     def range_for(self, start: int, end: int, encoding: str = "utf-16") -> T.Range:
         return T.Range(start=self.position_at(start, encoding), end=self.position_at(end, encoding))
+
+
+def column_offset(content: str, character: int, encoding: str = "utf-16") -> int:
+    """The code-point offset in one line's `content` (without its line break) of column
+    `character` in `encoding`: clamped to the content, rounded down inside a character."""
+    _check_encoding(encoding)
+    wanted = max(character, 0)
+    if encoding == "utf-32" or content.isascii():
+        return min(wanted, len(content))
+    used = 0
+    for i, ch in enumerate(content):
+        used += _char_units(ord(ch), encoding)
+        if used > wanted:
+            return i
+    return len(content)
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of `text`, each with its line break (`\\r\\n`, `\\r` or `\\n`) but the last,
+    which has none and may be empty: one more line than there are line breaks."""
+    lines: list[str] = _LINE.findall(text)
+    lines.append(text[max(text.rfind("\n"), text.rfind("\r")) + 1 :])
+    return lines
+
+
+def line_content(line: str) -> str:
+    """A line from `split_lines` without its line break."""
+    if line.endswith("\n"):
+        return line[:-2] if line.endswith("\r\n") else line[:-1]
+    return line[:-1] if line.endswith("\r") else line
 
 
 def offset_to_position(text: str, offset: int, encoding: str = "utf-16") -> T.Position:

@@ -13,12 +13,13 @@ import threading
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from lsprotocol import types as T
 from pygls.lsp.server import LanguageServer
 
 from agentls import __version__
+from agentls.lsp import transport
 from agentls.lsp.client_features import ClientFeatures
 from agentls.lsp.protocol import AgentProtocol
 
@@ -34,8 +35,8 @@ class ServerState:
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     """Turns started by commands and code actions; kept so they are not garbage-collected."""
     change_listeners: list[ChangeListener] = field(default_factory=list)
-    """Called by the didChange handler with the uri and the change events, after pygls applied them
-    (e.g. findings move or disappear when the code they point at changes)."""
+    """Called by the didChange handler with the uri and the change events, after the document store
+    (`documents.py`) applied them (e.g. findings move or disappear when the code they point at changes)."""
 
 
 class AgentServer(LanguageServer):
@@ -46,10 +47,25 @@ class AgentServer(LanguageServer):
 
         self.sessions = SessionManager(self)
 
+    @property
+    def agent_protocol(self) -> AgentProtocol:
+        """`protocol`, typed as what it is."""
+        protocol = self.protocol
+        assert isinstance(protocol, AgentProtocol)
+        return protocol
+
     def report_server_error(self, error: Exception, source: Any) -> None:
         # pygls would pop up "Error in server" for every handler exception; the log is enough,
         # and each handler already answers with a proper JSON-RPC error.
         log.error("handler error (%s): %s", getattr(source, "__name__", source), error)
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """On stdio, with our read loop (`transport.py`): resynchronising framing, size limits, and an
+        answer for every request."""
+        transport.start_io(self, stdin, stdout)
+
+    def start_tcp(self, host: str, port: int) -> None:
+        transport.start_tcp(self, host, port)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)
