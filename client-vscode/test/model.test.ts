@@ -183,6 +183,39 @@ describe('SessionModel', () => {
     );
   });
 
+  it('says in one line that the session switched to the fallback model', () => {
+    const m = new SessionModel('s1');
+    m.addUserPrompt('x');
+    const message = 'claude-sonnet-5-5 was overloaded 3 times in a row: switched to the fallback model claude-haiku-4-5 for the rest of the session';
+    assert.equal(m.apply({ sessionUpdate: 'model_fallback', fromModel: 'claude-sonnet-5-5', toModel: 'claude-haiku-4-5', overloads: 3, message }), true);
+    const notice = m.view.entries[1];
+    assert.ok(notice && notice.kind === 'notice');
+    assert.equal(notice.level, 'warning');
+    assert.equal(notice.text, `C${message.slice(1)}.`);
+    assert.equal(m.view.busy, true);
+  });
+
+  it('shows a long API wait as one notice, updated by heartbeats, and nothing for short retries', () => {
+    const m = new SessionModel('s1');
+    m.addUserPrompt('x');
+    m.apply({ sessionUpdate: 'api_retry', attempt: 1, delay: 0.5, reason: 'overloaded', longWait: false, heartbeat: false, message: 'API overloaded: retry 1 of 10 in 0.5 s' });
+    assert.equal(m.view.entries.length, 1);
+    m.apply({ sessionUpdate: 'api_retry', attempt: 2, delay: 240, reason: 'overloaded', longWait: true, heartbeat: false, message: 'API overloaded: retry 2 in 240 s (the API asked to wait)' });
+    m.apply({ sessionUpdate: 'api_retry', attempt: 2, delay: 210, reason: 'overloaded', longWait: true, heartbeat: true, message: 'still waiting to retry the API (overloaded): retry 2 in 210 s' });
+    assert.equal(m.view.entries.length, 2);
+    const notice = m.view.entries[1];
+    assert.ok(notice && notice.kind === 'notice');
+    assert.equal(notice.level, 'info');
+    assert.equal(notice.text, 'Still waiting to retry the API (overloaded): retry 2 in 210 s.');
+    // Once something else is shown, the next long wait gets a line of its own.
+    m.apply(chunk('partial answer'));
+    m.apply({ sessionUpdate: 'api_retry', attempt: 1, delay: 30, reason: 'rate_limited', longWait: true });
+    assert.equal(m.view.entries.length, 4);
+    const second = m.view.entries[3];
+    assert.ok(second && second.kind === 'notice');
+    assert.equal(second.text, 'API rate_limited: retrying in 30 s.');
+  });
+
   it('ignores update kinds it does not know', () => {
     const m = new SessionModel('s1');
     const rev = m.view.rev;

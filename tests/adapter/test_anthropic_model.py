@@ -257,17 +257,22 @@ async def test_base_url_defaults_to_the_environment() -> None:
 
 
 @pytest.mark.parametrize(
-    "step", [Delay(Reply([Text("late")]), before_s=2.0), Reply([Text("x")], delay_before_stop_s=2.0)]
+    ("step", "says"),
+    [
+        (Delay(Reply([Text("late")]), before_s=2.0), "timed out waiting for the API at {url}"),
+        (Reply([Text("x")], delay_before_stop_s=2.0), "the response stream from {url} stalled"),
+    ],
 )
-async def test_timeouts_are_connection_errors(fake: FakeMessagesAPI, step: Step) -> None:
+async def test_timeouts_are_connection_errors(fake: FakeMessagesAPI, step: Step, says: str) -> None:
     fake.add(step)
-    model = AnthropicModel(MODEL, api_key="test-key", base_url=fake.base_url, timeout_s=0.3)
+    model = AnthropicModel(MODEL, api_key="test-key", base_url=fake.base_url, idle_timeout_s=0.3)
     try:
         _, error = await collect_until_error(model)
     finally:
         await model.aclose()
     assert (error.cause.kind, error.cause.retryable) == ("connection", True)
-    assert error.cause.message.startswith(f"timed out waiting for the API at {fake.base_url}")
+    assert error.cause.message.startswith(says.format(url=fake.base_url))
+    assert "no data for 0.3 s" in error.cause.message
 
 
 async def test_no_key_fails_before_any_request(fake: FakeMessagesAPI) -> None:

@@ -78,6 +78,22 @@ class ChangeTool(_Probe):
 
 
 @dataclass
+class FakeClock:
+    """A `Clock` whose sleeps return at once and move its time on: hours of back-off in no time."""
+
+    now: float = 1000.0
+    sleeps: list[float] = field(default_factory=list)
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+@dataclass
 class ScriptedApprover:
     choices: list[ApprovalChoice | None]
     """None: never answer (the prompt hangs until the turn is cancelled)."""

@@ -283,10 +283,14 @@ def test_usage_errors_exit_2_with_one_clear_line(
 
 def test_unreachable_api_exits_1(project: Path, home: Path) -> None:
     start = time.monotonic()
-    result = run_cli(["run", "hi"], home=home, base_url="http://127.0.0.1:9", cwd=project)
+    # Ten retries by default, backing off up to 30 s: four here, so the test takes seconds.
+    fewer = '{"retry": {"maxRetries": 4}}'
+    result = run_cli(
+        ["run", "hi", "--settings", fewer], home=home, base_url="http://127.0.0.1:9", cwd=project
+    )
     elapsed = time.monotonic() - start
     _assert_clean_failure(result, 1, "could not reach the API at http://127.0.0.1:9")
-    assert "retry 4" in result.stderr  # The loop retried connection errors before giving up.
+    assert "retry 4/4" in result.stderr  # The loop retried connection errors before giving up.
     assert elapsed < 20, f"took {elapsed:.1f} s"
 
 

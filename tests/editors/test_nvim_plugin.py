@@ -320,6 +320,8 @@ def test_nvim_ask_stop_sessions_and_findings(
     assert r["select_kind"] == "agentls_session", run.report()
     assert r["select_labels"][0] == "+ new session", run.report()
     assert any(r["ask_session"] in label for label in r["select_labels"]), run.report()
+    # Wiping the chat buffer closed the session in the server (agentls/closeSession).
+    assert r["loaded_after_wipe"] is False, run.report()
     loaded = "\n".join(r["loaded_chat"])
     assert "## You" in loaded and "What does this do?" in loaded and "ASK-DONE" in loaded, run.report()
     # :AgentlsReview % and :AgentlsFindings: a diagnostic with source agentls, then the quickfix list.

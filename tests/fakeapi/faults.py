@@ -1,7 +1,8 @@
 """Script steps for the fake Messages API: the faults it can inject, and the `Step` type.
 
-A step answers one POST /v1/messages. It is a `Reply` (streamed as SSE), a fault below, a
-`RawStream`, a `Delay` wrapping another step, or a function of the request body returning one of those.
+A step answers one POST /v1/messages. It is a `Reply` (streamed as SSE), a fault below (`Pings`
+is not one: a stream that pings through a long pause is healthy), a `RawStream`, a `Delay`
+wrapping another step, or a function of the request body returning one of those.
 """
 
 from __future__ import annotations
@@ -103,6 +104,28 @@ class MalformedEvent:
 
 
 @dataclass(frozen=True)
+class Stall:
+    """Stream `after_events` events of `reply`, then go silent (not even pings) with the connection
+    held open, like a stuck upstream: until the client gives up and closes it, the server stops,
+    or `hold_s` passes (then the connection is dropped)."""
+
+    after_events: int = 0
+    hold_s: float = 60.0
+    reply: Reply = _PARTIAL_REPLY
+
+
+@dataclass(frozen=True)
+class Pings:
+    """Stream `after_events` events of `reply`, then only a `ping` every `every_s` for `for_s`
+    seconds (a model thinking for a long while), then the rest of `reply`: a live stream."""
+
+    after_events: int = 0
+    every_s: float = 0.1
+    for_s: float = 1.0
+    reply: Reply = field(default_factory=lambda: Reply([Text("Still here after a long pause.")]))
+
+
+@dataclass(frozen=True)
 class RawStream:
     """Stream these SSE events verbatim (name, JSON data): for wire shapes `Reply` cannot express,
     such as server tool blocks or event types the SDK does not know."""
@@ -119,7 +142,7 @@ class Delay:
     event_delay_s: float = 0.0
 
 
-Fault = HttpError | DropConnection | StreamError | MalformedEvent
+Fault = HttpError | DropConnection | StreamError | MalformedEvent | Stall | Pings
 Outcome = Reply | Fault | RawStream | Delay
 Step = Outcome | Callable[[dict[str, Any]], Outcome]
 """A reply, a fault, a delayed step, or a function of the request body returning one of those."""

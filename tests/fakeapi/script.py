@@ -9,6 +9,8 @@
                 "headers": {"retry-after": "2"}}}
 {"drop_connection": {"after_events": 3}}
 {"stream_error": {"after_events": 3, "error_type": "overloaded_error", "message": "Overloaded"}}
+{"stall": {"after_events": 3, "hold_s": 60}}
+{"pings": {"after_events": 3, "every_s": 0.1, "for_s": 1.0, "reply": {...a reply...}}}
 {"delay": {"before_s": 1.0, "event_delay_s": 0.05, "step": {...any step...}}}
 """
 
@@ -20,7 +22,7 @@ from typing import Any
 
 from agentls.core.model import TokenUsage
 from agentls.core.scripted import Reply, ReplyBlock, Text, Thinking, ToolCall
-from tests.fakeapi.faults import Delay, DropConnection, HttpError, Outcome, StreamError
+from tests.fakeapi.faults import Delay, DropConnection, HttpError, Outcome, Pings, Stall, StreamError
 
 _REPLY_OPTIONS = ("stop_reason", "delay_before_stop_s", "chunk_size", "truncate_after_block")
 
@@ -57,6 +59,18 @@ def step_from_json(item: Any, where: str = "step") -> Outcome:
             spec.get("error_type", "overloaded_error"),
             spec.get("message", "Overloaded"),
         )
+    if "stall" in item:
+        spec = item["stall"]
+        return Stall(int(spec.get("after_events", 0)), float(spec.get("hold_s", 60.0)))
+    if "pings" in item:
+        spec = item["pings"]
+        reply = {"reply": _reply(spec["reply"], f"{where}.pings.reply")} if "reply" in spec else {}
+        return Pings(
+            int(spec.get("after_events", 0)),
+            float(spec.get("every_s", 0.1)),
+            float(spec.get("for_s", 1.0)),
+            **reply,
+        )
     if "delay" in item:
         spec = item["delay"]
         return Delay(
@@ -65,7 +79,8 @@ def step_from_json(item: Any, where: str = "step") -> Outcome:
             float(spec.get("event_delay_s", 0.0)),
         )
     raise ValueError(
-        f"{where}: unknown step; expected blocks, reply, http_error, drop_connection, stream_error or delay"
+        f"{where}: unknown step; expected blocks, reply, http_error, drop_connection, stream_error, "
+        "stall, pings or delay"
     )
 
 

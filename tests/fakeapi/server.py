@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import select
 import socket
 import threading
 import time
@@ -33,7 +34,9 @@ from tests.fakeapi.faults import (
     HttpError,
     MalformedEvent,
     Outcome,
+    Pings,
     RawStream,
+    Stall,
     Step,
     StreamError,
 )
@@ -42,6 +45,9 @@ from tests.fakeapi.tokens import count_reply_tokens
 from tests.fakeapi.validate import validate_request
 
 _DISCONNECTS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
+
+_Streamed = Reply | DropConnection | StreamError | Stall | Pings
+"""Outcomes that stream a reply (or part of one) with computed usage."""
 
 
 class FakeMessagesAPI:
@@ -191,9 +197,7 @@ class FakeMessagesAPI:
         message = f"prompt is too long: {prompt.total} tokens > {self.context_window} maximum"
         return 400, "invalid_request_error", message
 
-    def _account(
-        self, number: int, prompt: Prompt | None, outcome: Reply | DropConnection | StreamError, index: int
-    ) -> Reply | DropConnection | StreamError:
+    def _account(self, number: int, prompt: Prompt | None, outcome: _Streamed, index: int) -> _Streamed:
         """Serve the request from the prompt cache and put the computed usage on the reply it
         streams (faults stream one too). Input is always computed; output only if not scripted."""
         if not self.simulate_usage or prompt is None:
@@ -265,7 +269,7 @@ class _Handler(BaseHTTPRequestHandler):
             outcome = HttpError(500, "api_error", f"fake API: a script step raised {exc!r}")
         if not fake._sleep(before_s):
             return
-        if isinstance(outcome, Reply | DropConnection | StreamError):
+        if isinstance(outcome, Reply | DropConnection | StreamError | Stall | Pings):
             outcome = fake._account(number, prompt, outcome, max(index, 0))
         try:
             if isinstance(outcome, HttpError):
@@ -295,7 +299,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _stream(
         self,
         fake: FakeMessagesAPI,
-        outcome: Reply | DropConnection | StreamError | MalformedEvent | RawStream,
+        outcome: _Streamed | MalformedEvent | RawStream,
         index: int,
         model: str,
         event_delay_s: float,
@@ -314,15 +318,24 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("connection", "close")
         self.end_headers()
         written = 0
+        paused = False
         for event in events:
             is_ping = event[0] == "ping"
             if fault is not None and not is_ping and written >= fault.after_events:
-                break
+                if not isinstance(fault, Pings):
+                    break
+                if not paused:
+                    paused = True
+                    if not self._ping_for(fake, fault.every_s, fault.for_s):
+                        return self._abort()
             wait = reply.delay_before_stop_s if reply is not None and event[0] == "message_delta" else 0.0
             if not fake._sleep(wait + (0.0 if is_ping else event_delay_s)):
                 return self._abort()
             self._write_chunk(encode(event))
             written += 0 if is_ping else 1
+        if isinstance(fault, Stall):
+            self._hold(fake, fault.hold_s)
+            return self._abort()
         if isinstance(fault, DropConnection):
             return self._abort()
         if isinstance(fault, StreamError):
@@ -331,6 +344,30 @@ class _Handler(BaseHTTPRequestHandler):
             self._write_chunk(b"event: content_block_delta\ndata: " + fault.data + b"\n\n")
         self.wfile.write(b"0\r\n\r\n")
         return None
+
+    def _ping_for(self, fake: FakeMessagesAPI, every_s: float, for_s: float) -> bool:
+        """Send only pings, one every `every_s`, for `for_s` seconds; False if the server is stopping."""
+        end = time.monotonic() + for_s
+        while time.monotonic() < end:
+            if not fake._sleep(min(every_s, max(end - time.monotonic(), 0.0))):
+                return False
+            self._write_chunk(encode(("ping", {"type": "ping"})))
+        return True
+
+    def _hold(self, fake: FakeMessagesAPI, hold_s: float) -> None:
+        """Send nothing until the client closes the connection, the server stops or `hold_s` passes."""
+        self.wfile.flush()
+        end = time.monotonic() + hold_s
+        while time.monotonic() < end and fake._sleep(0.02):
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            if readable:
+                try:
+                    if not self.connection.recv(1, socket.MSG_PEEK):
+                        fake._disconnected()
+                        return  # The client closed its end: it gave up on us.
+                except OSError:
+                    fake._disconnected()
+                    return
 
     def _write_chunk(self, data: bytes) -> None:
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))

@@ -780,13 +780,16 @@ async def running_editor(
     home: Path,
     options: dict[str, Any] | None = None,
     check_errors: bool = True,
+    fd_limit: int | None = None,
 ) -> AsyncIterator[FakeEditor]:
     """Start `agentls` against `fake`, connect a `FakeEditor` with `preset`'s capabilities, and
-    initialize it with `root` as the workspace folder. On exit: shutdown, exit, and stop."""
+    initialize it with `root` as the workspace folder. On exit: shutdown, exit, and stop.
+    `fd_limit`: the server runs under `ulimit -n fd_limit`."""
     env = cli_env(home, fake.base_url)
-    config = ClientServerConfig(
-        server_command=[sys.executable, "-m", "agentls"], server_env=env, client_factory=make_client
-    )
+    command = [sys.executable, "-m", "agentls"]
+    if fd_limit is not None:
+        command = ["/bin/sh", "-c", f'ulimit -n {int(fd_limit)} && exec "$0" "$@"', *command]
+    config = ClientServerConfig(server_command=command, server_env=env, client_factory=make_client)
     client = await config.start()
     assert isinstance(client, LanguageClient)
     editor = FakeEditor(client, preset, root)
@@ -851,9 +854,16 @@ class Env:
         *,
         options: dict[str, Any] | None = None,
         check_errors: bool = True,
+        fd_limit: int | None = None,
     ) -> contextlib.AbstractAsyncContextManager[FakeEditor]:
         return running_editor(
-            preset, self.root, fake, home=self.home, options=options, check_errors=check_errors
+            preset,
+            self.root,
+            fake,
+            home=self.home,
+            options=options,
+            check_errors=check_errors,
+            fd_limit=fd_limit,
         )
 
 

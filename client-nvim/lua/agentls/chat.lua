@@ -168,6 +168,24 @@ function M.create(client, session_id, title)
   set_keymaps(chat)
   M.chats[session_id] = chat
   M.current = chat
+  -- Wiping the chat buffer closes the session in the server (agentls/closeSession), which frees
+  -- what it holds; its transcript stays, and :AgentlsSessions resumes it.
+  vim.api.nvim_create_autocmd('BufWipeout', {
+    buffer = buf,
+    once = true,
+    callback = function()
+      if M.chats[session_id] == chat then
+        M.chats[session_id] = nil
+      end
+      if M.current == chat then
+        M.current = nil
+      end
+      local c = get_client(chat)
+      if c then
+        pcall(compat.request, c, 'agentls/closeSession', { sessionId = session_id }, function() end)
+      end
+    end,
+  })
   return chat
 end
 
@@ -340,6 +358,32 @@ local function on_compaction(chat, u)
   else
     add_note(chat, compaction_line(u, 'completed'))
   end
+end
+
+-- --- API retries and the fallback model ----------------------------------------------------------
+
+-- A retry worth telling (a long wait, an unattended heartbeat) is one line, rewritten in place
+-- while nothing else followed it; short retries show nothing (the statusline says "thinking").
+local function on_api_retry(chat, u)
+  if u.longWait ~= true and u.heartbeat ~= true then
+    return
+  end
+  local message = type(u.message) == 'string' and u.message or ('API ' .. tostring(u.reason or 'error') .. ': retrying')
+  local text = '_(' .. message .. ')_'
+  if chat.retry and chat.last == 'retry' then
+    set_line(chat, mark_row(chat, chat.retry), text)
+    return
+  end
+  local row = add_note(chat, text)
+  chat.retry = row and mark(chat, row) or nil
+  chat.last = 'retry'
+end
+
+-- The session switched to its fallback model: one line, for the rest of the session.
+local function on_model_fallback(chat, u)
+  local message = type(u.message) == 'string' and u.message
+    or ('switched to the fallback model ' .. tostring(u.toModel or '?'))
+  add_note(chat, '_(' .. message .. ')_')
 end
 
 -- A compaction that started and will not complete (the turn or the request is over).
@@ -644,6 +688,10 @@ function M.on_update(_, params)
     chat.usage = status.usage[chat.session_id]
   elseif kind == 'compaction' then
     on_compaction(chat, u)
+  elseif kind == 'api_retry' then
+    on_api_retry(chat, u)
+  elseif kind == 'model_fallback' then
+    on_model_fallback(chat, u)
   end
 end
 

@@ -9,7 +9,7 @@ M.defaults = {
   -- Filetypes to attach to; nil attaches to every buffer that is a real file.
   filetypes = nil,
   root_markers = { '.git', 'pyproject.toml', 'package.json' },
-  -- Sent as initializationOptions: model, permissionMode, maxTurns, thinking.
+  -- Sent as initializationOptions: model, fallbackModel, permissionMode, maxTurns, thinking, ...
   init_options = {},
   -- Start the server and attach it to file buffers automatically. When false, the server starts
   -- on the first :Agentls* command.

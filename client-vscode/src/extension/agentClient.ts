@@ -36,6 +36,7 @@ const COMMAND_SETTINGS = ['agentls.server.command', 'agentls.server.env'];
 /** Settings that reach the server only in `initialize`: it restarts when no turn is running. */
 const OPTION_SETTINGS = [
   'agentls.model',
+  'agentls.fallbackModel',
   'agentls.permissionMode',
   'agentls.maxTurns',
   'agentls.thinking',
@@ -72,6 +73,10 @@ export function initializationOptions(config: vscode.WorkspaceConfiguration): Re
   const model = config.get<string>('model', '');
   if (model) {
     options.model = model;
+  }
+  const fallbackModel = config.get<string>('fallbackModel', '');
+  if (fallbackModel) {
+    options.fallbackModel = fallbackModel;
   }
   const thinking = config.get<string | number>('thinking', 'off');
   if (thinking !== 'off' && thinking !== '') {

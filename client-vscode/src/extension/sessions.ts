@@ -61,8 +61,25 @@ export class Sessions implements vscode.Disposable {
   }
 
   async setCurrent(sessionId: string | undefined): Promise<void> {
+    const previous = this.currentId;
     await this.memento.update(CURRENT_KEY, sessionId);
     this.currentChanged.fire(sessionId);
+    if (previous !== undefined && previous !== sessionId) {
+      this.closeOnServer(previous);
+    }
+  }
+
+  /**
+   * The panel no longer shows `sessionId`: let the server close it (`agentls/closeSession`), which
+   * frees what it holds. Its transcript stays; a prompt or a replay opens it again. A session that
+   * is still working is left open.
+   */
+  private closeOnServer(sessionId: string): void {
+    const view = this.models.get(sessionId)?.view;
+    if (this.client === undefined || view?.busy || view?.compacting || this.prompting.has(sessionId)) {
+      return;
+    }
+    this.client.request(METHODS.closeSession, { sessionId }).then(undefined, () => undefined);
   }
 
   model(sessionId: string): SessionModel {

@@ -8,9 +8,11 @@
  */
 
 import type {
+  ApiRetryUpdate,
   AvailableCommand,
   CompactionUpdate,
   CompactResult,
+  ModelFallbackUpdate,
   Money,
   PermissionOption,
   PlanEntry,
@@ -110,6 +112,8 @@ export class SessionModel {
   private pendingCompaction: Extract<Entry, { kind: 'compaction' }> | null = null;
   /** Our `agentls/compact` request is in flight. */
   private compactRequested = false;
+  /** The notice of the API wait going on, updated in place while it is the last entry. */
+  private retryNotice: Extract<Entry, { kind: 'notice' }> | null = null;
 
   constructor(sessionId: string) {
     this.view = {
@@ -160,6 +164,7 @@ export class SessionModel {
     this.permissions.clear();
     this.pendingCompaction = null;
     this.compactRequested = false;
+    this.retryNotice = null;
     v.compacting = false;
     this.bump();
     v.planRev = v.rev;
@@ -202,6 +207,12 @@ export class SessionModel {
         break;
       case 'compaction':
         this.applyCompaction(update as CompactionUpdate);
+        break;
+      case 'model_fallback':
+        this.pushEntry({ kind: 'notice', level: 'warning', text: fallbackText(update as ModelFallbackUpdate) });
+        break;
+      case 'api_retry':
+        this.applyRetry(update as ApiRetryUpdate);
         break;
       case 'available_commands_update': {
         const cmds = (update as { availableCommands?: AvailableCommand[] }).availableCommands;
@@ -367,6 +378,24 @@ export class SessionModel {
       return;
     }
     this.pendingCompaction = fields.status === 'started' ? pending : null;
+  }
+
+  /**
+   * A retry the user should know about (a long wait, or an unattended heartbeat) is one notice
+   * line, updated in place while nothing else was shown since; short retries show nothing.
+   */
+  private applyRetry(u: ApiRetryUpdate): void {
+    if (u.longWait !== true && u.heartbeat !== true) {
+      return;
+    }
+    const text = retryText(u);
+    const last = this.view.entries[this.view.entries.length - 1];
+    if (this.retryNotice !== null && last === this.retryNotice) {
+      this.retryNotice.text = text;
+      this.retryNotice.rev = this.bump();
+      return;
+    }
+    this.retryNotice = this.pushEntry({ kind: 'notice', level: 'info', text }) as Extract<Entry, { kind: 'notice' }>;
   }
 
   /** A compaction that started and will not complete (the turn or the request is over). */
@@ -558,6 +587,25 @@ export function stopNotice(result: PromptResult): { level: 'warning' | 'error'; 
       return { level: result.stopReason === 'error' ? 'error' : 'warning', text: text + detail };
     }
   }
+}
+
+/** "Switched to claude-haiku-4-5: claude-sonnet-5-5 was overloaded 3 times in a row…" */
+export function fallbackText(u: ModelFallbackUpdate): string {
+  if (typeof u.message === 'string' && u.message !== '') {
+    return sentence(u.message);
+  }
+  const to = typeof u.toModel === 'string' && u.toModel !== '' ? u.toModel : 'the fallback model';
+  return `Switched to ${to} because the model was overloaded; the rest of the session uses it.`;
+}
+
+/** "API overloaded: retry 3 of 10 in 45 s (the API asked to wait)." */
+export function retryText(u: ApiRetryUpdate): string {
+  if (typeof u.message === 'string' && u.message !== '') {
+    return sentence(u.message);
+  }
+  const delay = finite(u.delay);
+  const reason = typeof u.reason === 'string' && u.reason !== '' ? u.reason : 'error';
+  return `API ${reason}: retrying${delay !== null ? ` in ${Math.round(delay)} s` : ''}.`;
 }
 
 /** "the next request would…" → "The next request would….": the server's line as a sentence. */

@@ -10,6 +10,7 @@ export const METHODS = {
   cancel: 'agentls/cancel',
   listSessions: 'agentls/listSessions',
   loadSession: 'agentls/loadSession',
+  closeSession: 'agentls/closeSession',
   sessionUpdate: 'agentls/sessionUpdate',
   requestPermission: 'agentls/requestPermission',
   saveDocuments: 'agentls/saveDocuments',
@@ -88,6 +89,44 @@ export interface CompactionUpdate {
   summary?: string | null;
 }
 
+/** The model was overloaded several times in a row: the session now uses its fallback model (for the rest of the session). */
+export interface ModelFallbackUpdate {
+  sessionUpdate: 'model_fallback';
+  fromModel?: string;
+  toModel?: string;
+  /** Overloaded answers in a row that triggered the switch. */
+  overloads?: number;
+  message?: string;
+}
+
+/**
+ * A failed API call that will be retried (`heartbeat: false`, sent as the wait starts) or, in
+ * unattended mode, a heartbeat while waiting. `longWait`: the wait is long enough (a `retry-after`
+ * over 20 s, say) that the user should be told. Times are in seconds.
+ */
+export interface ApiRetryUpdate {
+  sessionUpdate: 'api_retry';
+  /** The attempt that failed; retry number `attempt` follows. */
+  attempt?: number;
+  /** Retries allowed for the call; null: no limit (unattended). */
+  maxRetries?: number | null;
+  /** Until the next attempt. */
+  delay?: number | null;
+  /** The error kind: `overloaded`, `rate_limited`, `connection`, `api`. */
+  reason?: string;
+  error?: string;
+  /** The server's `retry-after`, if it sent one. */
+  retryAfter?: number | null;
+  longWait?: boolean;
+  heartbeat?: boolean;
+  /** Heartbeats: how long it has waited so far. */
+  waited?: number;
+  /** Until the deadline after which no retry starts; null: no deadline. */
+  deadlineIn?: number | null;
+  model?: string;
+  message?: string;
+}
+
 export type ToolStatus = 'pending' | 'in_progress' | 'completed' | 'failed';
 
 export interface ToolCallContentText {
@@ -134,6 +173,8 @@ export type SessionUpdate =
   | { sessionUpdate: 'plan'; entries: PlanEntry[] }
   | UsageUpdate
   | CompactionUpdate
+  | ModelFallbackUpdate
+  | ApiRetryUpdate
   | { sessionUpdate: 'available_commands_update'; availableCommands: AvailableCommand[] }
   | { sessionUpdate: string; [key: string]: unknown };
 

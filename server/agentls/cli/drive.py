@@ -23,8 +23,16 @@ EXIT_CODES = {
 }
 
 
+EXIT_DEADLINE = 4
+"""The API was still failing when the deadline came (`--deadline`): a scheduler may try later."""
+
+
 def exit_code(stop: StopReason | None) -> int:
-    return 1 if stop is None else EXIT_CODES[stop.kind]
+    if stop is None:
+        return 1
+    if stop.kind == "error" and stop.cause.kind == "deadline":
+        return EXIT_DEADLINE
+    return EXIT_CODES[stop.kind]
 
 
 async def drive_turn(session: Session, prompt: str, render: Renderer) -> int:
@@ -38,22 +46,30 @@ async def drive_turn(session: Session, prompt: str, render: Renderer) -> int:
     def on_sigint() -> None:
         nonlocal interrupts
         interrupts += 1
+        session.state.blackbox.write("signal", signal="SIGINT", count=interrupts)
         if interrupts == 1:
             print("\n(cancelling the turn; Ctrl-C again to quit at once)", file=sys.stderr)
             turn.cancel()
         else:
             raise KeyboardInterrupt
 
+    def on_terminate(sig: signal.Signals) -> None:
+        # The turn winds down as on a cancel: running commands are killed, their sandboxes'
+        # placeholders removed, the transcript closed with the turn's end.
+        session.state.blackbox.write("signal", signal=sig.name)
+        turn.cancel()
+
     try:
         loop.add_signal_handler(signal.SIGINT, on_sigint)
-        loop.add_signal_handler(signal.SIGTERM, turn.cancel)
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(sig, on_terminate, sig)
     except (NotImplementedError, RuntimeError):
         pass  # Not the main thread (tests): Ctrl-C handling is the caller's.
     try:
         async for event in turn.events():
             render(event)
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
         session.close()

@@ -2,7 +2,8 @@
 
 Exit codes: 0 the turn ended normally; 1 the API or the agent failed (the context overflowed
 even after compacting included); 2 bad usage or setup (a flag, a missing key, an unknown
-session); 3 the turn stopped early (max turns, max tokens, refusal, a budget); 130 cancelled.
+session); 3 the turn stopped early (max turns, max tokens, refusal, a budget); 4 the API was
+still failing at the deadline (`--deadline`); 130 cancelled.
 """
 
 from __future__ import annotations
@@ -46,6 +47,25 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("prompt", help="what to ask the agent")
     run.add_argument("--cwd", help="the project directory (default: the current directory)")
     run.add_argument("--model", help="model id (default: the session's, or agentls' default)")
+    run.add_argument(
+        "--fallback-model",
+        metavar="MODEL",
+        help="switch to this model (for the rest of the session) after 3 overloaded answers in a row",
+    )
+    run.add_argument(
+        "--unattended",
+        action="store_true",
+        default=None,
+        help="nobody is watching: retry API failures without limit (back-off up to 5 minutes, "
+        "a heartbeat every 30 s) until --deadline",
+    )
+    run.add_argument(
+        "--deadline",
+        type=_duration,
+        metavar="DURATION",
+        help="stop retrying this long after the run starts (e.g. 90m, 2h, 1h30m; a number is seconds); "
+        "the run then fails with exit code 4",
+    )
     run.add_argument(
         "--permission-mode",
         choices=PERMISSION_MODES,
@@ -118,6 +138,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     trust.add_argument("folder", nargs="?", help="default: the current directory")
     trust.add_argument("--revoke", action="store_true", help="stop trusting the folder")
+
+    log = sub.add_parser(
+        "log", help="print a session's black box: start-up, requests, retries, tool calls, errors"
+    )
+    log.add_argument("session", help="the session (an id or a unique prefix)")
+    log.add_argument("--tail", type=_positive_int, help="only the last N records")
+    log.add_argument("--json", action="store_true", help="print the records as JSON lines")
+
+    doctor = sub.add_parser("doctor", help="check the installation and say what to fix")
+    doctor.add_argument("--cwd", help="the project whose settings and trust to check")
     return parser
 
 
@@ -133,6 +163,18 @@ def _thinking(text: str) -> ThinkingConfig:
     if budget < 1024:
         raise argparse.ArgumentTypeError(f"a thinking budget must be at least 1024 tokens, got {budget}")
     return ThinkingConfig(type="enabled", budget_tokens=budget)
+
+
+def _duration(text: str) -> float:
+    from agentls.core.retry import parse_duration
+
+    try:
+        seconds = parse_duration(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be longer than 0, got {text}")
+    return seconds
 
 
 def _positive_int(text: str) -> int:
@@ -188,6 +230,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from agentls.cli.permissions import trust_command
 
             return trust_command(args)
+        if args.command == "log":
+            from agentls.cli.diagnose import log_command
+
+            return log_command(args)
+        if args.command == "doctor":
+            from agentls.cli.diagnose import doctor_command
+
+            return doctor_command(args)
         from agentls.cli.serve import serve
 
         return serve(tcp=args.tcp, log_file=args.log_file)

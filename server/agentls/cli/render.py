@@ -14,9 +14,11 @@ from agentls.core.events import (
     AgentEvent,
     Compacted,
     CompactionStarted,
+    ModelFallback,
     Notice,
     PermissionDecided,
     PlanUpdated,
+    RetryHeartbeat,
     Retrying,
     SessionStarted,
     TextDelta,
@@ -25,6 +27,7 @@ from agentls.core.events import (
     ToolCallStarted,
     TurnEnded,
 )
+from agentls.core.retry import format_duration
 from agentls.store.jsonl import json_text
 
 Renderer = Callable[[AgentEvent], None]
@@ -77,11 +80,8 @@ class TextRenderer:
                 self._note(f"  ⎿ denied: {event.reason}")
             case PlanUpdated():
                 self._note("Plan:\n" + "\n".join(f"  {t.checkbox_line()}" for t in event.todos))
-            case Retrying():
-                self._note(
-                    f"(API {event.cause.kind}: {event.cause.message}; retry {event.attempt} "
-                    f"in {event.delay_s:.1f}s)"
-                )
+            case Retrying() | RetryHeartbeat() | ModelFallback():
+                self._note(api_line(event))
             case Notice():
                 self._note(f"{event.level}: {event.message}")
             case CompactionStarted():
@@ -115,6 +115,41 @@ class TextRenderer:
             self._mid_line = False
         self._err.write(text + "\n")
         self._err.flush()
+
+
+def api_line(event: Retrying | RetryHeartbeat | ModelFallback) -> str:
+    """One line about an API failure being handled: a retry, a heartbeat, a switch of model."""
+    if isinstance(event, Retrying):
+        return retry_line(event)
+    if isinstance(event, RetryHeartbeat):
+        return heartbeat_line(event)
+    return f"({event.message})"
+
+
+def retry_line(event: Retrying) -> str:
+    """`(API overloaded: …; retry 3/10 in 2.0s)`; a long wait says so first, and what asked for it."""
+    cause = event.cause
+    of = f"/{event.max_retries}" if event.max_retries is not None else ""
+    line = f"(API {cause.kind}: {cause.message}; retry {event.attempt}{of} in "
+    line += format_duration(event.delay_s)
+    if event.deadline_in_s is not None:
+        line += f"; deadline in {format_duration(max(event.deadline_in_s, 0.0))}"
+    line += ")"
+    if event.long_wait:
+        why = "the API asked to wait (retry-after)" if cause.retry_after_s is not None else "backing off"
+        line = f"waiting {format_duration(event.delay_s)} before retrying: {why} " + line
+    return line
+
+
+def heartbeat_line(event: RetryHeartbeat) -> str:
+    """`(still waiting to retry the API (overloaded): retry 12 in 3m10s; deadline in 1h20m)`."""
+    line = (
+        f"(still waiting to retry the API ({event.cause.kind}): retry {event.attempt} in "
+        f"{format_duration(event.remaining_s)}"
+    )
+    if event.deadline_in_s is not None:
+        line += f"; deadline in {format_duration(max(event.deadline_in_s, 0.0))}"
+    return line + ")"
 
 
 def usage_line(event: TurnEnded) -> str:

@@ -57,6 +57,16 @@ async def run_command(args: argparse.Namespace) -> int:
     thinking: ThinkingConfig | None = args.thinking
     # Thinking tokens count against max_tokens: leave room for the answer after the budget.
     budget = thinking.budget_tokens if thinking and thinking.budget_tokens else 0
+    # Given only when on the command line: otherwise the settings files may set them.
+    reliability = {
+        name: value
+        for name, value in (
+            ("fallback_model", args.fallback_model),
+            ("unattended", args.unattended),
+            ("deadline_s", args.deadline),
+        )
+        if value is not None
+    }
     session = await open_session(
         resume=args.resume,
         model=args.model,
@@ -69,6 +79,7 @@ async def run_command(args: argparse.Namespace) -> int:
             "max_tokens": max(32_000 if thinking else 16_000, budget + 16_000),
             "context": ContextConfig(window=args.context_window) if args.context_window else ContextConfig(),
             "budget": BudgetConfig(max_usd=args.max_budget_usd, max_tokens=args.max_total_tokens),
+            **reliability,
         },
     )
     return await drive_turn(session, args.prompt, make_renderer(args.output_format))
@@ -108,6 +119,7 @@ async def open_session(
     if not resume:
         return await Session.start(deps)
     try:
-        return await Session.resume(deps, resume)
+        # A model named on the command line wins over a fallback the session switched to earlier.
+        return await Session.resume(deps, resume, keep_fallback=model is None)
     except LookupError as err:
         raise CliError(str(err)) from None

@@ -54,6 +54,10 @@ DEFAULT_BASE_URL = "https://api.anthropic.com"
 
 _CONNECT_TIMEOUT_S = 10.0
 
+DEFAULT_IDLE_TIMEOUT_S = 90.0
+"""A response that sends no byte for this long (SSE pings count: the API pings a live stream every
+few seconds) has stalled: it is abandoned with a retryable error."""
+
 _SPEND_LIMIT_CODES = frozenset(
     {
         "contract_spend_limit_reached",
@@ -79,13 +83,14 @@ class AnthropicModel:
         *,
         api_key: str | None = None,
         base_url: str | None = None,
-        timeout_s: float = 600.0,
+        idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S,
     ) -> None:
         self._model = model
         self._api_key = api_key or os.environ.get("ANTHROPIC_API_KEY") or None
         self._auth_token = None if self._api_key else (os.environ.get("ANTHROPIC_AUTH_TOKEN") or None)
         self._base_url = (base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-        self._timeout_s = timeout_s
+        self._idle_timeout_s = idle_timeout_s
+        """For requests that do not say (`ModelRequest.idle_timeout_s`)."""
         self._client: AsyncAnthropic | None = None
 
     @property
@@ -115,8 +120,7 @@ class AnthropicModel:
                 api_key=self._api_key,
                 auth_token=self._auth_token,
                 base_url=self._base_url,
-                # `timeout_s` bounds each read; an unreachable host should fail well before that.
-                timeout=Timeout(self._timeout_s, connect=min(_CONNECT_TIMEOUT_S, self._timeout_s)),
+                timeout=_timeout(Timeout, self._idle_timeout_s),
                 max_retries=0,
             )
         return self._client
@@ -127,17 +131,23 @@ class AnthropicModel:
         except ValueError as exc:
             raise _error("invalid_request", f"invalid request: {exc}") from None
         client = self._get_client()
+        idle = request.idle_timeout_s or self._idle_timeout_s
         try:
-            raw = await client.messages.create(stream=True, **params)
+            from anthropic import Timeout
+
+            # The read timeout is the idle timeout: httpx applies it to every read of the socket,
+            # so it fires when no byte (pings included) arrived for that long, however long the
+            # whole response takes.
+            raw = await client.messages.create(stream=True, timeout=_timeout(Timeout, idle), **params)
         except Exception as exc:
-            raise map_exception(exc, self._base_url) from exc
+            raise map_exception(exc, self._base_url, idle_s=idle) from exc
         converter = EventConverter()
         try:
             async for raw_event in raw:
                 for event in converter.convert(raw_event):
                     yield event
         except Exception as exc:
-            raise map_exception(exc, self._base_url) from exc
+            raise map_exception(exc, self._base_url, idle_s=idle, streaming=True) from exc
         finally:
             # Runs on normal end, on error, on `aclose()` and on cancellation: release the socket.
             await raw.close()
@@ -224,16 +234,31 @@ def _one_hour_writes(usage: Usage | MessageDeltaUsage) -> int:
     return int(getattr(split, "ephemeral_1h_input_tokens", 0) or 0)
 
 
-def map_exception(exc: BaseException, base_url: str) -> ModelError:
-    """The `ModelError` for any exception raised while calling or streaming from the API."""
+def _timeout(timeout_class: Any, idle_s: float) -> Any:
+    """The SDK's `Timeout`: every read (and write) may wait `idle_s`; an unreachable host fails
+    well before that."""
+    return timeout_class(idle_s, connect=min(_CONNECT_TIMEOUT_S, idle_s))
+
+
+def map_exception(
+    exc: BaseException, base_url: str, *, idle_s: float | None = None, streaming: bool = False
+) -> ModelError:
+    """The `ModelError` for any exception raised while calling or streaming from the API
+    (`streaming`: while reading the response's events; `idle_s`: the idle timeout in force)."""
     if isinstance(exc, ModelError):
         return exc
     import anthropic
 
+    silence = f" (no data for {idle_s:g} s)" if idle_s is not None else ""
+    transport = _transport_classes(exc)
+    timed_out = isinstance(exc, anthropic.APITimeoutError) or "TimeoutException" in transport
+    if timed_out and streaming:
+        # A stream that stalled mid-response: retried like a dropped one.
+        return _error("connection", f"the response stream from {base_url} stalled{silence}", True)
+    if timed_out:
+        return _error("connection", f"timed out waiting for the API at {base_url}{silence}", True)
     if isinstance(exc, anthropic.APIStatusError):
         return ModelError(_status_cause(exc.status_code, exc.body, exc.response.headers, str(exc)))
-    if isinstance(exc, anthropic.APITimeoutError):
-        return _error("connection", f"timed out waiting for the API at {base_url}", True)
     if isinstance(exc, anthropic.APIConnectionError):
         reason = _reason(exc.__cause__ or exc)
         return _error("connection", f"could not reach the API at {base_url}: {reason}", True)
@@ -241,9 +266,6 @@ def map_exception(exc: BaseException, base_url: str) -> ModelError:
         # One event whose data is not JSON (or not UTF-8): the stream cannot be trusted past it,
         # but nothing is wrong with the request. Retried like a dropped stream.
         return _error("connection", f"the response stream from {base_url} had a malformed event: {exc}", True)
-    transport = _transport_classes(exc)
-    if "TimeoutException" in transport:
-        return _error("connection", f"timed out waiting for the API at {base_url}", True)
     if transport & {"TransportError", "NetworkError", "ProtocolError"}:
         return _error("connection", f"lost the connection to the API at {base_url}: {_reason(exc)}", True)
     if isinstance(exc, anthropic.APIError):

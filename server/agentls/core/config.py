@@ -32,12 +32,28 @@ class AgentConfig(BaseModel):
 
     permission_mode: PermissionMode | None = None
     """Chosen by the user for this session; None: the settings' `defaultMode` (else `default`)."""
-    max_retries: int = Field(default=4, ge=0)
-    """Retries of one API call after a retryable failure (rate limit, overload, dropped stream)."""
+    max_retries: int = Field(default=10, ge=0)
+    """Retries of one API call after a retryable failure (rate limit, overload, dropped or stalled
+    stream), as Claude Code does; unlimited in unattended mode."""
     retry_after_cap_s: float = Field(default=60.0, gt=0)
     """A server's `retry-after` is obeyed up to this many seconds: a turn never sleeps for an hour."""
     retry_base_delay_s: float = Field(default=0.5, ge=0)
-    retry_max_delay_s: float = Field(default=16.0, ge=0)
+    """The first back-off; it doubles with each retry (with jitter) up to `retry_max_delay_s`."""
+    retry_max_delay_s: float = Field(default=30.0, ge=0)
+    retry_report_s: float = Field(default=20.0, ge=0)
+    """A wait longer than this is reported to the user as it starts (`Retrying.long_wait`)."""
+    idle_timeout_s: float = Field(default=90.0, gt=0)
+    """A response that sends no byte (SSE pings count) for this long is abandoned and retried."""
+    fallback_model: str | None = Field(default=None, min_length=1)
+    """Switched to after `overloads_before_fallback` overloads (529) in a row; for the rest of the session."""
+    overloads_before_fallback: int = Field(default=3, ge=1)
+    unattended: bool = False
+    """Nobody is watching: retry without limit (back-off up to `unattended_max_delay_s`, a heartbeat
+    event every `heartbeat_s` while waiting) until `deadline_s`."""
+    unattended_max_delay_s: float = Field(default=300.0, ge=0)
+    heartbeat_s: float = Field(default=30.0, gt=0)
+    deadline_s: float | None = Field(default=None, gt=0)
+    """Wall-clock seconds from the start of a turn after which no retry starts (None: no deadline)."""
     read_only_concurrency: int = Field(default=8, ge=1)
     context: ContextConfig = ContextConfig()
     """Context window and compaction, as the front end set them (settings files fill the rest)."""

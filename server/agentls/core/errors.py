@@ -14,6 +14,7 @@ ErrorKind = Literal[
     "invalid_request",  # 400 and friends: the request itself is wrong.
     "context_overflow",  # The prompt is longer than the model's window.
     "api",  # Any other API error.
+    "deadline",  # The retries were still failing when the wall-clock deadline came (unattended mode).
     "protocol",  # The model broke the protocol (e.g. a scripted model ran out of steps).
     "internal",  # A bug in agentls; the message says where.
 ]

@@ -245,10 +245,47 @@ class Compacted(_Event):
 
 
 class Retrying(_Event):
+    """An API call failed in a way worth retrying; the next attempt starts after `delay_s`."""
+
     kind: Literal["retrying"] = "retrying"
     attempt: int
+    """The attempt that failed (from 1); retry number `attempt` follows."""
     delay_s: float
     cause: ErrorCause
+    max_retries: int | None = None
+    """Retries allowed for this call; None: no limit (unattended mode)."""
+    model: str = ""
+    long_wait: bool = False
+    """The wait is long enough (a `retry-after` over 20 s, say) that front ends tell the user."""
+    deadline_in_s: float | None = None
+    """Seconds left until the deadline after which no retry starts (None: no deadline)."""
+
+
+class RetryHeartbeat(_Event):
+    """Unattended mode, while waiting to retry: sent every `heartbeat_s` so a watcher (a CI log,
+    a supervisor) sees the turn is alive."""
+
+    kind: Literal["retry_heartbeat"] = "retry_heartbeat"
+    attempt: int
+    """The attempt that failed; retry number `attempt` is what is awaited."""
+    waited_s: float
+    remaining_s: float
+    """Until the next attempt."""
+    cause: ErrorCause
+    deadline_in_s: float | None = None
+
+
+class ModelFallback(_Event):
+    """The model was overloaded several times in a row: the session switched to the fallback model
+    (for the rest of the session, resumes included), and the call is sent again to it."""
+
+    kind: Literal["model_fallback"] = "model_fallback"
+    from_model: str
+    to_model: str
+    overloads: int
+    """Overloaded answers in a row that triggered the switch."""
+    message: str
+    """One line for people."""
 
 
 class Notice(_Event):
@@ -293,6 +330,8 @@ AgentEvent = Annotated[
     | CompactionStarted
     | Compacted
     | Retrying
+    | RetryHeartbeat
+    | ModelFallback
     | Notice
     | TurnEnded,
     Field(discriminator="kind"),

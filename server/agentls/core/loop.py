@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
 
 from agentls.core.assembler import Assembler
 from agentls.core.context.budget import Overrun
@@ -30,9 +31,11 @@ from agentls.core.events import (
     Errored,
     MaxTokens,
     MaxTurns,
+    ModelFallback,
     Notice,
     Refusal,
     RequestStarted,
+    RetryHeartbeat,
     Retrying,
     StopReason,
     TextDelta,
@@ -43,7 +46,14 @@ from agentls.core.events import (
 from agentls.core.history import append_message
 from agentls.core.messages import Message, ToolResultBlock, ToolUseBlock, user_text
 from agentls.core.model import ModelRequest, StreamEvent, TokenUsage
-from agentls.core.records import MessageRecord, StateRecord, TurnEndRecord, TurnStartRecord
+from agentls.core.records import (
+    MessageRecord,
+    ModelFallbackRecord,
+    StateRecord,
+    TurnEndRecord,
+    TurnStartRecord,
+)
+from agentls.core.retry import format_duration, retry_delay, retry_limit, should_fall_back
 from agentls.core.state import SessionState
 from agentls.core.tool_exec import ToolRunner
 
@@ -61,6 +71,15 @@ class Stop:
 
 
 Outcome = Continue | Stop
+
+
+@dataclass
+class _Tries:
+    """One API call's attempts so far."""
+
+    attempt: int = 1
+    overloads: int = 0
+    """Overloaded answers in a row."""
 
 
 @dataclass
@@ -84,6 +103,8 @@ class Turn:
         self._usage_at_start = state.spending.usage
         self._cost_at_start = state.spending.cost_usd
         self._requests = 0
+        self._started_at = 0.0
+        """On the session's clock: the deadline counts from here."""
         self.stop: StopReason | None = None
 
     def cancel(self) -> None:
@@ -93,7 +114,9 @@ class Turn:
     async def events(self) -> AsyncIterator[AgentEvent]:
         if self._driver is not None:
             raise RuntimeError("a turn's events can be iterated only once")
-        self._driver = asyncio.create_task(self._drive())
+        # The driver task inherits the black box as the place its warnings and errors go.
+        with self._state.blackbox.active():
+            self._driver = asyncio.create_task(self._drive())
         try:
             while (item := await self._queue.get()) is not _DONE:
                 yield item  # type: ignore[misc]
@@ -113,6 +136,7 @@ class Turn:
         return out
 
     def _emit(self, event: AgentEvent) -> None:
+        self._state.blackbox.event(event)
         self._queue.put_nowait(event)
 
     async def _drive(self) -> None:
@@ -156,6 +180,7 @@ class Turn:
 
     async def _loop(self) -> StopReason:
         st = self._state
+        self._started_at = st.clock.monotonic()
         st.journal.write(TurnStartRecord(prompt=self._prompt))
         self._commit(user_text(self._prompt))
         self._emit(TurnStarted(session_id=st.session_id, prompt=self._prompt))
@@ -170,7 +195,7 @@ class Turn:
     async def _respond(self) -> Outcome:
         """One API call, retried while nothing has run yet; tools start as their blocks close."""
         st = self._state
-        attempt = 1
+        tries = _Tries()
         while True:
             overrun = st.spending.check(st.context.projected(st.history))
             if overrun is not None:
@@ -178,7 +203,7 @@ class Turn:
             runner = st.new_runner(self._emit)
             assembler = Assembler(functools.partial(self._submit, runner))
             self._inflight = _InFlight(assembler, runner)
-            self._emit(RequestStarted(index=self._requests, model=st.config.model, attempt=attempt))
+            self._emit(RequestStarted(index=self._requests, model=st.config.model, attempt=tries.attempt))
             st.journal.write(StateRecord(state="streaming"))
             cause: ErrorCause | None = None
             request = self._request()
@@ -224,14 +249,106 @@ class Turn:
                 # Tools already ran from this response: never retry it. Keep what completed.
                 self._settle(self._inflight)
                 return await self._salvage(assembler, runner, cause)
-            if not cause.retryable or attempt > st.config.max_retries:
+            step = self._next_try(cause, tries)
+            if isinstance(step, Stop):
                 self._settle(self._inflight)
-                return Stop(Errored(cause=cause))
+                return step
             self._settle(self._inflight, count_request=False)  # A retry is not another turn.
-            delay = self._retry_delay(cause, attempt)
-            self._emit(Retrying(attempt=attempt, delay_s=delay, cause=cause))
-            await asyncio.sleep(delay)
-            attempt += 1
+            if step == "fall_back":
+                self._fall_back(tries.overloads)
+                tries = _Tries()  # The fallback model gets retries of its own; no wait.
+                continue
+            await self._retry_after(step, tries.attempt, cause)
+            tries.attempt += 1
+
+    def _next_try(self, cause: ErrorCause, tries: _Tries) -> Stop | Literal["fall_back"] | float:
+        """After a failed attempt nothing ran from: stop, switch to the fallback model, or wait
+        this many seconds and send the call again."""
+        cfg = self._state.config
+        deadline_in = self._deadline_in()
+        if cause.retryable:
+            tries.overloads = tries.overloads + 1 if cause.kind == "overloaded" else 0
+            if should_fall_back(cfg, tries.overloads) and (deadline_in is None or deadline_in > 0):
+                return "fall_back"
+        limit = retry_limit(cfg)
+        if not cause.retryable or (limit is not None and tries.attempt > limit):
+            return Stop(Errored(cause=cause))
+        delay = retry_delay(cfg, cause, tries.attempt)
+        if deadline_in is not None and delay > deadline_in:
+            return Stop(Errored(cause=self._deadline_cause(cause, tries.attempt)))
+        return delay
+
+    async def _retry_after(self, delay: float, attempt: int, cause: ErrorCause) -> None:
+        cfg = self._state.config
+        self._emit(
+            Retrying(
+                attempt=attempt,
+                delay_s=delay,
+                cause=cause,
+                max_retries=retry_limit(cfg),
+                model=cfg.model,
+                long_wait=delay > cfg.retry_report_s,
+                deadline_in_s=self._deadline_in(),
+            )
+        )
+        await self._wait(delay, attempt, cause)
+
+    def _fall_back(self, overloads: int) -> None:
+        """Switch the session to its fallback model, say so, and record it for resumes."""
+        st = self._state
+        old, new = st.config.model, st.config.fallback_model
+        assert new is not None
+        st.switch_model(new)
+        at = datetime.now(UTC).isoformat()
+        st.journal.write(
+            ModelFallbackRecord(from_model=old, to_model=new, overloads=overloads, at=at), sync=True
+        )
+        message = (
+            f"{old} was overloaded {overloads} times in a row: switched to the fallback model {new} "
+            "for the rest of the session"
+        )
+        self._emit(ModelFallback(from_model=old, to_model=new, overloads=overloads, message=message))
+
+    async def _wait(self, delay: float, attempt: int, cause: ErrorCause) -> None:
+        """Sleep before a retry; unattended, with a heartbeat event every `heartbeat_s`."""
+        st = self._state
+        clock = st.clock
+        if not st.config.unattended:
+            await clock.sleep(delay)
+            return
+        beat = st.config.heartbeat_s
+        left = delay
+        while left > 0:
+            step = min(beat, left)
+            await clock.sleep(step)
+            left -= step  # Counted, not read off the clock: float noise must not add a step.
+            if left > 0:
+                self._emit(
+                    RetryHeartbeat(
+                        attempt=attempt,
+                        waited_s=delay - left,
+                        remaining_s=left,
+                        cause=cause,
+                        deadline_in_s=self._deadline_in(),
+                    )
+                )
+
+    def _deadline_in(self) -> float | None:
+        """Seconds until the deadline after which no retry starts (None: there is none)."""
+        st = self._state
+        if st.config.deadline_s is None:
+            return None
+        return st.config.deadline_s - (st.clock.monotonic() - self._started_at)
+
+    def _deadline_cause(self, cause: ErrorCause, attempt: int) -> ErrorCause:
+        deadline = format_duration(self._state.config.deadline_s or 0.0)
+        return ErrorCause(
+            kind="deadline",
+            message=f"gave up at the deadline ({deadline} after the turn started): the API still "
+            f"failed after {attempt} attempt(s), and the next retry would start after it; "
+            f"the last error: {cause.message}",
+            status=cause.status,
+        )
 
     def _submit(self, runner: ToolRunner, block: ToolUseBlock, error: str | None) -> None:
         assert self._inflight is not None
@@ -333,14 +450,6 @@ class Turn:
             message="the conversation does not fit the context window even after compacting: "
             + cause.message,
         )
-
-    def _retry_delay(self, cause: ErrorCause, attempt: int) -> float:
-        cfg = self._state.config
-        if cause.retry_after_s is not None:
-            return min(max(cause.retry_after_s, 0.0), cfg.retry_after_cap_s)
-        backoff = min(cfg.retry_base_delay_s * 2 ** (attempt - 1), cfg.retry_max_delay_s)
-        jitter: float = random.uniform(0.75, 1.0)
-        return float(backoff) * jitter
 
 
 def _budget_stop(overrun: Overrun) -> BudgetExceeded:

@@ -108,6 +108,9 @@ class ModelRequest(_Frozen):
     count from the end, and a block that cannot carry one (thinking) moves it to the nearest
     earlier block of that message. The default is the moving breakpoint on the last message, so
     the next call reads the whole history from cache."""
+    idle_timeout_s: float | None = None
+    """Give up on the response (a retryable `connection` error) when no byte arrives for this long,
+    SSE pings included; None: the model's default. Not sent to the API."""
 
 
 # --- Stream events: one per SSE event of the Messages API. -------------------------------------

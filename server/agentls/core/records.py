@@ -151,6 +151,17 @@ class WindowRecord(_Record):
     window: int
 
 
+class ModelFallbackRecord(_Record):
+    """The session switched to its fallback model after overloads in a row; it keeps using it for
+    the rest of the session, and a resume that continues with `from_model` switches again."""
+
+    type: Literal["model_fallback"] = "model_fallback"
+    from_model: str
+    to_model: str
+    overloads: int
+    at: str = ""
+
+
 Record = Annotated[
     HeaderRecord
     | ResumedRecord
@@ -165,7 +176,8 @@ Record = Annotated[
     | TurnEndRecord
     | PlanRecord
     | CompactionRecord
-    | WindowRecord,
+    | WindowRecord
+    | ModelFallbackRecord,
     Field(discriminator="type"),
 ]
 

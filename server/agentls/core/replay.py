@@ -29,6 +29,7 @@ from agentls.core.records import (
     CompactionRecord,
     HeaderRecord,
     MessageRecord,
+    ModelFallbackRecord,
     PartialAssistantRecord,
     PlanRecord,
     Record,
@@ -68,6 +69,8 @@ class Replayed:
     learned_window: int | None = None
     """The context window an overflow answer stated, if one did."""
     todos: list[dict[str, Any]] = field(default_factory=list)
+    fallback: ModelFallbackRecord | None = None
+    """The last switch to a fallback model, if the session made one."""
     first_prompt: str = ""
     repair: Message | None = None
     """Synthesised tool results for calls a crash left unanswered (already in `history`)."""
@@ -124,6 +127,8 @@ def _note(out: Replayed, record: Record) -> None:
         out.calibration = record.calibration or out.calibration
     elif isinstance(record, PlanRecord):
         out.todos = record.todos
+    elif isinstance(record, ModelFallbackRecord):
+        out.fallback = record
 
 
 def _append(out: Replayed, message: Message) -> None:

@@ -6,6 +6,9 @@ Sessions start fresh or resume from their transcript. Only one turn runs at a ti
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,6 +17,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from agentls import __version__
+from agentls.core.api_settings import apply_api_settings
+from agentls.core.blackbox import BlackBox, install_log_handler
+from agentls.core.blackbox import path_for as blackbox_path
 from agentls.core.config import AgentConfig
 from agentls.core.context.manager import Outcome
 from agentls.core.events import AgentEvent, SessionStarted
@@ -24,6 +31,7 @@ from agentls.core.permissions import SessionPermissions
 from agentls.core.prompt import build_system_prompt
 from agentls.core.records import HeaderRecord, MessageRecord, ResumedRecord
 from agentls.core.replay import replay
+from agentls.core.retry import Clock, SystemClock
 from agentls.core.session_context import attach_context, new_spending, resolve_settings
 from agentls.core.state import SessionState
 from agentls.policy.decision import Approver, PermissionPolicy
@@ -33,6 +41,7 @@ from agentls.store.sessions import SessionStore
 from agentls.tools.base import FileReadState, TodoItem, ToolContext, ToolEnv, ToolLimits
 from agentls.tools.registry import ToolRegistry, builtin_tools
 from agentls.workspace.port import Workspace
+from agentls.workspace.sandbox import sweep_leftovers
 
 
 class SessionBusy(RuntimeError):
@@ -55,6 +64,8 @@ class SessionDeps:
     store: SessionStore | None = None
     """None keeps the transcript in memory only."""
     subprocess_env: dict[str, str] | None = None
+    clock: Clock | None = None
+    """Time for retry back-off, heartbeats and deadlines; None: the real one."""
 
 
 class Session:
@@ -131,10 +142,15 @@ class Session:
         )
         notices: list[str] = []
         state = await _build_state(deps, sid, journal, now, notices, path)
+        _open_black_box(state, path, "session_started", notices)
         return cls(state, transcript=path, resumed=False, notices=notices)
 
     @classmethod
-    async def resume(cls, deps: SessionDeps, session_id: str, *, now: datetime | None = None) -> Session:
+    async def resume(
+        cls, deps: SessionDeps, session_id: str, *, now: datetime | None = None, keep_fallback: bool = True
+    ) -> Session:
+        """`keep_fallback=False`: the front end chose the model explicitly (`--model`), so a switch
+        to the fallback model the session made earlier is not carried over."""
         if deps.store is None:
             raise ValueError("resuming needs a session store")
         now = now or datetime.now(UTC)
@@ -170,17 +186,60 @@ class Session:
         state.context.restore(
             replayed.base, replayed.cleared, state.history, replayed.learned_window, replayed.calibration
         )
+        fallback = replayed.fallback
+        if keep_fallback and fallback is not None and fallback.from_model == state.config.model:
+            state.switch_model(fallback.to_model)
+            notices.append(
+                f"This session switched to the fallback model {fallback.to_model} when "
+                f"{fallback.from_model} was overloaded; it keeps using {fallback.to_model} "
+                "(name a model explicitly to use another)."
+            )
         if replayed.compactions:
             notices.append(
                 f"The session was compacted {replayed.compactions} time(s); it continues from the "
                 "compacted context (the transcript keeps every message)."
             )
+        _open_black_box(state, path, "session_resumed", notices)
         return cls(state, transcript=path, resumed=True, notices=notices)
+
+
+def _open_black_box(state: SessionState, transcript: Path | None, kind: str, notices: list[str]) -> None:
+    """The session's black box, opened with what was loaded at start-up."""
+    state.blackbox = BlackBox(blackbox_path(transcript) if transcript else None)
+    install_log_handler()
+    permissions = state.permissions
+    settings: list[str] = []
+    warnings: list[str] = []
+    if permissions is not None:
+        settings = [str(f) for f in permissions.sources.files() if f.exists()]
+        warnings = list(permissions.warnings)
+    sandbox = state.tool_ctx.sandbox
+    state.blackbox.write(
+        kind,
+        version=__version__,
+        pid=os.getpid(),
+        python=sys.version.split()[0],
+        cwd=str(state.tool_ctx.workspace.root),
+        model=state.config.model,
+        permission_mode=state.policy.mode,
+        settings_files=settings,
+        settings_warnings=warnings,
+        tools=[spec.name for spec in state.current_tool_specs(reload=False)],
+        sandbox="off" if sandbox is None else "bwrap",
+        notices=notices,
+    )
 
 
 async def _build_state(
     deps: SessionDeps, sid: str, journal: Journal, now: datetime, notices: list[str], transcript: Path | None
 ) -> SessionState:
+    # An earlier process killed mid-command or mid-write may have left sandbox placeholders or a
+    # temp file in a project: they go before this session looks at the workspace.
+    if swept := await asyncio.to_thread(sweep_leftovers):
+        shown = ", ".join(str(p) for p in swept[:5]) + (" …" if len(swept) > 5 else "")
+        notices.append(
+            f"Removed {len(swept)} file(s) an earlier agentls process left behind when it died: {shown}"
+        )
     registry = deps.registry or builtin_tools()
     limits = ToolLimits()
     ctx = ToolContext(
@@ -205,10 +264,14 @@ async def _build_state(
         permissions.attach(ctx)
         notices += permissions.warnings
         policy = permissions.engine
+    config = deps.config
+    if permissions is not None:
+        config, api_warnings = apply_api_settings(config, permissions.sources)
+        notices += api_warnings
     levels = permissions.engine.config if permissions is not None else None
     context_settings, budget, setting_warnings = resolve_settings(
-        deps.config.context,
-        deps.config.budget,
+        config.context,
+        config.budget,
         levels.context if levels is not None else [],
         levels.budgets if levels is not None else [],
     )
@@ -223,11 +286,11 @@ async def _build_state(
         deps.workspace,
         tool_names=tuple(n for n in registry.names() if n not in hidden),
         now=now,
-        model=deps.config.model,
+        model=config.model,
     )
     state = SessionState(
         session_id=sid,
-        config=deps.config,
+        config=config,
         model=deps.model,
         system=system,
         registry=registry,
@@ -236,9 +299,10 @@ async def _build_state(
         policy=policy,
         approver=deps.approver,
         journal=journal,
-        spending=new_spending(deps.config.model, budget),
+        spending=new_spending(config.model, budget),
         permissions=permissions,
         remember=permissions.remember if permissions else None,
+        clock=deps.clock or SystemClock(),
     )
     attach_context(state, context_settings, transcript)
     return state

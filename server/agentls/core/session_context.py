@@ -51,11 +51,12 @@ def attach_context(state: SessionState, settings: ContextConfig, transcript: Pat
         return ModelRequest(
             model=cfg.model,
             system=state.system,
-            messages=tuple(messages),
+            messages=tuple(state.foreign_thinking.apply(messages)),
             tools=state.current_tool_specs(),
             max_tokens=cfg.max_tokens,
             thinking=cfg.thinking,
             cache_points=points,
+            idle_timeout_s=cfg.idle_timeout_s,
         )
 
     async def file_check(paths: Sequence[str]) -> dict[str, bool | None]:

@@ -7,15 +7,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from agentls.core.assembler import Assembler
+from agentls.core.blackbox import BlackBox
 from agentls.core.config import AgentConfig
 from agentls.core.context.budget import Spending
+from agentls.core.context.catalog import model_info
 from agentls.core.context.manager import ContextManager
 from agentls.core.events import AgentEvent
+from agentls.core.fallback import ForeignThinking
 from agentls.core.journal import Journal
 from agentls.core.messages import Message
 from agentls.core.model import Model, SystemBlock, TokenUsage, ToolSpec
 from agentls.core.permissions import SessionPermissions
 from agentls.core.records import PartialAssistantRecord
+from agentls.core.retry import Clock, SystemClock
 from agentls.core.tool_exec import SessionGrants, ToolRunner
 from agentls.policy.decision import Approver, CallFacts, PermissionPolicy
 from agentls.tools.base import TodoItem, ToolContext
@@ -48,6 +52,12 @@ class SessionState:
     """Persists an "always" answer as a rule; returns a sentence saying where."""
     permissions: SessionPermissions | None = None
     """Settings-driven permissions (None when a test supplies its own policy)."""
+    clock: Clock = field(default_factory=SystemClock)
+    """Retry back-off, heartbeats and the deadline run on this (tests inject a fake)."""
+    blackbox: BlackBox = field(default_factory=lambda: BlackBox(None))
+    """The session's black box (`blackbox.py`); set by the session factory."""
+    foreign_thinking: ForeignThinking = field(default_factory=ForeignThinking)
+    """Thinking blocks of a model the session no longer talks to: left out of requests."""
 
     @property
     def usage(self) -> TokenUsage:
@@ -61,6 +71,15 @@ class SessionState:
             self.permissions.refresh()
         hidden = self.policy.hidden_tools(spec.name for spec in self.tool_specs)
         return tuple(spec for spec in self.tool_specs if spec.name not in hidden)
+
+    def switch_model(self, model: str) -> None:
+        """Talk to `model` from the next request on (the fallback model): its prices and context
+        window apply, and the thinking blocks written so far stay out of its requests."""
+        self.foreign_thinking.add(self.history)
+        self.config = self.config.model_copy(update={"model": model})
+        info = model_info(model)
+        self.spending.prices = info.prices
+        self.context.meter.model_changed(info.context_window, info.match)
 
     def new_runner(self, emit: Callable[[AgentEvent], None]) -> ToolRunner:
         return ToolRunner(

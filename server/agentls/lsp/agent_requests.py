@@ -1,4 +1,5 @@
-"""`agentls/*` requests for rich clients: prompt, newSession, listSessions, loadSession, cancel."""
+"""`agentls/*` requests for rich clients: prompt, newSession, listSessions, loadSession, closeSession,
+cancel."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def register(server: AgentServer) -> None:
     @server.feature("agentls/prompt")
     async def prompt(ls: AgentServer, raw: Any) -> dict[str, Any]:
         params = parse(PromptParams, raw)
-        session = _get(ls, params.session_id)
+        session = await _guard(ls.sessions.open(params.session_id))
         try:
             result = await run_turn(ls, session, params.text())
         except TurnBusy as err:
@@ -54,6 +55,12 @@ def register(server: AgentServer) -> None:
         # Cancelling what is not running is a no-op, as in ACP.
         with contextlib.suppress(SessionError):
             ls.sessions.get(params.session_id).cancel()
+
+    @server.feature("agentls/closeSession")
+    async def close_session(ls: AgentServer, raw: Any) -> dict[str, Any]:
+        params = parse(SessionIdParams, raw)
+        # Closing a session that is not open is not an error: the goal state already holds.
+        return {"closed": await ls.sessions.close(params.session_id)}
 
     @server.feature("agentls/listSessions")
     async def list_sessions(ls: AgentServer, raw: Any) -> dict[str, Any]:
@@ -88,13 +95,6 @@ def register(server: AgentServer) -> None:
         for update in updates:
             ls.protocol.notify(SESSION_UPDATE, {"sessionId": session.id, "update": update})
         return {"sessionId": session.id}
-
-
-def _get(server: AgentServer, session_id: str) -> Session:
-    try:
-        return server.sessions.get(session_id)
-    except SessionError as err:
-        raise SessionNotFoundError(str(err)) from None
 
 
 async def _guard(awaitable: Any) -> Session:

@@ -33,12 +33,12 @@ def register(server: AgentServer) -> None:
     @server.feature(COMPACT_REQUEST)
     async def compact_request(ls: AgentServer, raw: Any) -> dict[str, Any]:
         params = parse(CompactParams, raw)
-        return await compact(ls, _session(ls, params.session_id), params.instructions)
+        return await compact(ls, await _session(ls, params.session_id), params.instructions)
 
     @server.command(COMPACT_COMMAND)
     async def compact_command(ls: AgentServer, *args: Any) -> dict[str, Any]:
         parsed = parse_argument(COMPACT_COMMAND, CompactArgs, args)
-        result = await compact(ls, _session(ls, parsed.sessionId), parsed.instructions)
+        result = await compact(ls, await _session(ls, parsed.sessionId), parsed.instructions)
         kind = T.MessageType.Info if result["compacted"] else T.MessageType.Warning
         ls.window_show_message(T.ShowMessageParams(type=kind, message=f"agentls: {result['message']}"))
         return result
@@ -63,8 +63,8 @@ async def compact(server: AgentServer, session: Session, instructions: str | Non
     }
 
 
-def _session(server: AgentServer, session_id: str) -> Session:
+async def _session(server: AgentServer, session_id: str) -> Session:
     try:
-        return server.sessions.get(session_id)
+        return await server.sessions.open(session_id)
     except SessionError as err:
         raise SessionNotFoundError(str(err)) from None

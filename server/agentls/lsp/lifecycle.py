@@ -10,6 +10,7 @@ from pygls.uris import to_fs_path
 
 from agentls.lsp.client_features import read_client_features
 from agentls.lsp.server import warm_sdk_in_background
+from agentls.lsp.shutdown import install as shutdown_on_signals
 
 if TYPE_CHECKING:
     from agentls.lsp.server import AgentServer
@@ -22,6 +23,8 @@ def register(server: AgentServer) -> None:
         encoding = ls.workspace.position_encoding
         ls.state.features = read_client_features(params, str(getattr(encoding, "value", encoding)))
         ls.state.root = _root(params)
+        # From here on there are sessions to wind down: SIGTERM and SIGHUP shut down cleanly.
+        shutdown_on_signals(ls)
 
     @server.feature(T.INITIALIZED)
     def initialized(ls: AgentServer, params: T.InitializedParams) -> None:

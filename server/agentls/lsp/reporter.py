@@ -20,8 +20,11 @@ from agentls.core.events import (
     AgentEvent,
     Compacted,
     CompactionStarted,
+    ModelFallback,
     PlanUpdated,
     RequestStarted,
+    RetryHeartbeat,
+    Retrying,
     StopReason,
     TextDelta,
     ThinkingDelta,
@@ -131,6 +134,12 @@ class TurnReporter:
                 return "thinking" if event.attempt == 1 else f"thinking (retry {event.attempt})"
             case CompactionStarted():
                 return "compacting the context"
+            case Retrying() if event.long_wait:
+                return str(to_proto.api_retry(event)["message"])
+            case RetryHeartbeat():
+                return str(to_proto.api_retry(event)["message"])
+            case ModelFallback():
+                return f"switched to {event.to_model} (overloaded)"
             case ToolCallStarted():
                 self._titles[event.call_id] = event.title or event.name
                 return None
@@ -153,6 +162,10 @@ def _updates_for(event: AgentEvent, cost: float | None) -> list[dict[str, Any]]:
             return [to_proto.tool_call_done(event)]
         case PlanUpdated():
             return [to_proto.plan(event)]
+        case Retrying() | RetryHeartbeat():
+            return [to_proto.api_retry(event)]
+        case ModelFallback():
+            return [to_proto.model_fallback(event)]
         case UsageUpdated():
             return [to_proto.usage(event)]
         case CompactionStarted():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from lsprotocol import types as T
 from pydantic import ValidationError
 
 from agentls.core.anthropic_model import DEFAULT_MODEL, AnthropicModel
+from agentls.core.api_settings import explicit_values
 from agentls.core.config import AgentConfig
 from agentls.core.messages import Message
 from agentls.core.records import CompactionRecord
@@ -54,10 +56,24 @@ class SessionSummary:
     loaded: bool
 
 
+DEFAULT_IDLE_MINUTES = 30.0
+DEFAULT_MAX_OPEN = 32
+_CLOSE_WAIT_S = 10.0
+"""How long `close` waits for a cancelled turn to wind down before closing anyway."""
+
+
 class SessionManager:
+    """The open sessions of this server, bounded: a server lives for days and every ask, code
+    action and review starts a session. A session idle longer than `idleMinutes`, or the least
+    recently used idle one beyond `maxOpenSessions`, is closed (its transcript stays, and
+    `agentls/loadSession` opens it again); `agentls/closeSession` closes one at once."""
+
     def __init__(self, server: AgentServer) -> None:
         self._server = server
         self._sessions: dict[str, Session] = {}
+        self._last_used: dict[str, float] = {}
+        self._loading = asyncio.Lock()
+        """One load at a time: two prompts for a closed session must not open it twice."""
         self._models: dict[str, AnthropicModel] = {}
         self._workspaces: dict[Path, Workspace] = {}
         self._watchers: dict[Path, asyncio.Task[None]] = {}
@@ -69,7 +85,53 @@ class SessionManager:
             raise SessionError(
                 f"no session {session_id!r} in this server; use agentls/loadSession to resume one"
             )
+        self._last_used[session_id] = time.monotonic()
         return session
+
+    async def close(self, session_id: str) -> bool:
+        """Close an open session (cancelling its turn first); False if it was not open."""
+        session = self._sessions.pop(session_id, None)
+        self._last_used.pop(session_id, None)
+        if session is None:
+            return False
+        if session.busy:
+            session.cancel()
+            # The turn notices the cancellation at its next await; it has no completion event.
+            for _ in range(int(_CLOSE_WAIT_S / 0.05)):
+                if not session.busy:
+                    break
+                await asyncio.sleep(0.05)
+        session.close()
+        return True
+
+    def _limits(self) -> tuple[float, int]:
+        options = self._server.state.features.options
+        try:
+            idle_s = float(options.get("sessionIdleMinutes", DEFAULT_IDLE_MINUTES)) * 60
+            max_open = int(options.get("maxOpenSessions", DEFAULT_MAX_OPEN))
+        except (TypeError, ValueError):
+            return DEFAULT_IDLE_MINUTES * 60, DEFAULT_MAX_OPEN
+        return max(idle_s, 0.0), max(max_open, 1)
+
+    def _close_idle(self, keep: str) -> None:
+        """Close sessions idle too long, then the least recently used idle ones beyond the cap
+        (never `keep`, the session just opened)."""
+        idle_s, max_open = self._limits()
+        now = time.monotonic()
+        idle = sorted(
+            (used, sid)
+            for sid, used in self._last_used.items()
+            if sid != keep and not self._sessions[sid].busy
+        )
+        excess = len(self._sessions) - max_open
+        for used, sid in idle:
+            if now - used <= idle_s and excess <= 0:
+                break
+            session = self._sessions.pop(sid)
+            del self._last_used[sid]
+            session.close()
+            excess -= 1
+            log.info("closed idle session %s", sid)
 
     def active(self) -> list[Session]:
         return list(self._sessions.values())
@@ -83,7 +145,26 @@ class SessionManager:
         self._add(session)
         return session
 
+    async def open(self, session_id: str) -> Session:
+        """The session, reopened from its transcript if it was closed (idle, or by
+        `agentls/closeSession`): closing frees resources, it does not end a conversation."""
+        if session_id in self._sessions:
+            return self.get(session_id)
+        try:
+            path = self.store.find(session_id)
+        except LookupError:
+            path = None
+        if path is None or path.stem != session_id:  # A prompt names a session exactly.
+            raise SessionError(
+                f"no session {session_id!r} in this server; use agentls/loadSession to resume one"
+            )
+        return await self.load(session_id)
+
     async def load(self, session_id: str) -> Session:
+        async with self._loading:
+            return await self._load(session_id)
+
+    async def _load(self, session_id: str) -> Session:
         if session_id in self._sessions:
             return self._sessions[session_id]
         try:
@@ -96,6 +177,8 @@ class SessionManager:
 
     def _add(self, session: Session) -> None:
         self._sessions[session.id] = session
+        self._last_used[session.id] = time.monotonic()
+        self._close_idle(keep=session.id)
         permissions = session.state.permissions
         if permissions is None:
             return
@@ -133,12 +216,26 @@ class SessionManager:
             out.append(SessionSummary(info.id, str(header.get("cwd", "")), info.mtime, "", False))
         return out
 
+    async def shut_down(self, reason: str, wind_down_s: float) -> None:
+        """The server is going away: say why in every black box, cancel running turns (their
+        commands are killed), give them `wind_down_s` to finish, and close every session."""
+        for session in self._sessions.values():
+            session.state.blackbox.write("signal", signal=reason, busy=session.busy)
+            session.cancel()
+        for _ in range(int(wind_down_s / 0.05)):
+            if not any(s.busy for s in self._sessions.values()):
+                break
+            await asyncio.sleep(0.05)
+        self.close_all()
+
     def close_all(self) -> None:
         for task in self._watchers.values():
             task.cancel()
         for session in self._sessions.values():
             session.cancel()
             session.close()
+        self._sessions.clear()
+        self._last_used.clear()
 
     def _deps(self, cwd: str | None) -> dict[str, Any]:
         root = self._server.state.root or Path.cwd()
@@ -159,6 +256,9 @@ class SessionManager:
                 thinking=thinking_option(options),
                 context=context_option(options),
                 budget=budget_option(options),
+                # fallbackModel, unattended, deadline, retry: only those the editor sets, so the
+                # settings files can set the others.
+                **explicit_values(options),
             )
         except (ValidationError, ValueError, TypeError) as err:
             raise SessionError(f"invalid initializationOptions: {err}") from None

@@ -11,7 +11,10 @@ from typing import Any
 from agentls.core.events import (
     Compacted,
     CompactionStarted,
+    ModelFallback,
     PlanUpdated,
+    RetryHeartbeat,
+    Retrying,
     StopReason,
     ToolCallFinished,
     ToolCallStarted,
@@ -143,6 +146,61 @@ def compaction_started(event: CompactionStarted) -> dict[str, Any]:
 def compaction(event: Compacted) -> dict[str, Any]:
     update = _compaction("completed", event.tier, event.trigger, event.tokens_before, event.context_window)
     return update | {"tokensAfter": event.tokens_after, "message": event.message, "summary": event.summary}
+
+
+def model_fallback(event: ModelFallback) -> dict[str, Any]:
+    return {
+        "sessionUpdate": "model_fallback",
+        "fromModel": event.from_model,
+        "toModel": event.to_model,
+        "overloads": event.overloads,
+        "message": event.message,
+    }
+
+
+def api_retry(event: Retrying | RetryHeartbeat) -> dict[str, Any]:
+    """A failed API call that will be retried (`heartbeat: false`, as the wait starts), or, in
+    unattended mode, a heartbeat while waiting. `longWait`: the wait is worth telling the user."""
+    cause = event.cause
+    update: dict[str, Any] = {
+        "sessionUpdate": "api_retry",
+        "attempt": event.attempt,
+        "reason": cause.kind,
+        "error": cause.message,
+        "retryAfter": cause.retry_after_s,
+        "deadlineIn": _seconds(event.deadline_in_s),
+    }
+    if isinstance(event, Retrying):
+        wait = "the API asked to wait" if cause.retry_after_s is not None else "backing off"
+        of = f" of {event.max_retries}" if event.max_retries is not None else ""
+        return update | {
+            "heartbeat": False,
+            "delay": _seconds(event.delay_s),
+            "maxRetries": event.max_retries,
+            "model": event.model,
+            "longWait": event.long_wait,
+            "message": f"API {cause.kind}: retry {event.attempt}{of} in {_wait_text(event.delay_s)}"
+            + (f" ({wait})" if event.long_wait else ""),
+        }
+    return update | {
+        "heartbeat": True,
+        "delay": _seconds(event.remaining_s),
+        "waited": _seconds(event.waited_s),
+        "longWait": True,
+        "message": f"still waiting to retry the API ({cause.kind}): retry {event.attempt} in "
+        f"{_wait_text(event.remaining_s)}",
+    }
+
+
+def _seconds(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def _wait_text(seconds: float) -> str:
+    whole = round(seconds)
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    return f"{whole} s" if whole < 120 else f"{whole // 60} min {whole % 60} s"
 
 
 def _recorded_compaction(record: CompactionRecord) -> dict[str, Any]:

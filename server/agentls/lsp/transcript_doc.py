@@ -24,6 +24,7 @@ from pygls.uris import from_fs_path
 from agentls.core.events import (
     AgentEvent,
     AssistantMessage,
+    ModelFallback,
     RequestStarted,
     StopReason,
     TextDelta,
@@ -89,6 +90,8 @@ class TranscriptRecorder:
                 line = self._tool(event.call_id, event.name)
                 first = event.output.strip().splitlines()[0][:200] if event.output.strip() else ""
                 line.status = f"error: {first}" if event.is_error else "ok"
+            case ModelFallback():
+                self.parts.append(f"_({event.message})_")
             case _:
                 pass
 

@@ -21,6 +21,7 @@ from agentls.store.settings_files import (
     LOCAL_FILES,
     MANAGED_FILES,
     PROJECT_FILES,
+    SettingsFile,
     TrustStore,
     config_home,
     load_settings_files,
@@ -69,7 +70,8 @@ class SettingsSources:
         except SettingsError as err:
             return False, [f"{err}; the folder counts as untrusted"]
 
-    def load(self, known_tools: frozenset[str] = DEFAULT_KNOWN_TOOLS) -> EffectivePolicyConfig:
+    def read_files(self) -> tuple[list[SettingsFile], list[str]]:
+        """Every settings file of every level, highest first, and the problems reading them."""
         store = self.trust_store
 
         def owned(path: Path) -> bool:
@@ -78,7 +80,7 @@ class SettingsSources:
             except SettingsError:
                 return False
 
-        files, warnings = load_settings_files(
+        return load_settings_files(
             self.project,
             home=self.home,
             config=self.config,
@@ -87,6 +89,9 @@ class SettingsSources:
             managed=self.managed,
             owned=owned,
         )
+
+    def load(self, known_tools: frozenset[str] = DEFAULT_KNOWN_TOOLS) -> EffectivePolicyConfig:
+        files, warnings = self.read_files()
         trusted, trust_warnings = self.trusted()
         config = merge(files, trusted=trusted, cwd=self.project, home=self.home, known_tools=known_tools)
         config.warnings[:0] = [*warnings, *trust_warnings]

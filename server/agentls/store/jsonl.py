@@ -142,11 +142,16 @@ def _encode(record: dict[str, Any]) -> bytes:
 
 
 class JsonlWriter:
-    """Appends records to one log. Use `JsonlWriter.open(path)`; one writer per file."""
+    """Appends records to one log. Use `JsonlWriter.open(path)`; one writer per file.
 
-    def __init__(self, path: Path, fd: int, next_seq: int, needs_newline: bool) -> None:
+    The file is opened for each append and each sync and closed right after, never held between
+    writes: a language server keeps thousands of sessions over its life, and a descriptor per
+    session ran it out of descriptors (issue 10).
+    """
+
+    def __init__(self, path: Path, next_seq: int, needs_newline: bool) -> None:
         self._path = path
-        self._fd: int | None = fd
+        self._closed = False
         self._next_seq = next_seq
         self._needs_newline = needs_newline
         self._lock = threading.Lock()
@@ -166,14 +171,13 @@ class JsonlWriter:
         try:
             if created:
                 _fsync_dir(path.parent)
-                return cls(path, fd, 1, needs_newline=False)
+                return cls(path, 1, needs_newline=False)
             size = os.fstat(fd).st_size
             last = _last_seq(fd, size)
             torn = size > 0 and os.pread(fd, 1, size - 1) != b"\n"
-            return cls(path, fd, 1 if last is None else last + 1, needs_newline=torn)
-        except BaseException:
+            return cls(path, 1 if last is None else last + 1, needs_newline=torn)
+        finally:
             os.close(fd)
-            raise
 
     @property
     def path(self) -> Path:
@@ -191,7 +195,7 @@ class JsonlWriter:
         is replaced.
         """
         with self._lock:
-            fd = self._require_open()
+            self._require_open()
             seq = self._next_seq
             line = {"seq": seq, **record}
             line["seq"] = seq
@@ -206,8 +210,12 @@ class JsonlWriter:
             view = memoryview(data)
             written = 0
             try:
-                while written < len(view):
-                    written += os.write(fd, view[written:])
+                fd = self._open_fd()
+                try:
+                    while written < len(view):
+                        written += os.write(fd, view[written:])
+                finally:
+                    os.close(fd)
             except BaseException:
                 # Part of this record reached the file: the next one must start a fresh line.
                 # Only when nothing beyond the prefix was written does the old state still hold.
@@ -218,19 +226,26 @@ class JsonlWriter:
     def sync(self) -> None:
         """Flush written records to stable storage."""
         with self._lock:
-            os.fsync(self._require_open())
+            self._require_open()
+            fd = self._open_fd()
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     def close(self) -> None:
         """Close the file; further appends raise `ValueError`. Safe to call twice."""
         with self._lock:
-            if self._fd is not None:
-                fd, self._fd = self._fd, None
-                os.close(fd)
+            self._closed = True
 
-    def _require_open(self) -> int:
-        if self._fd is None:
+    def _require_open(self) -> None:
+        if self._closed:
             raise ValueError(f"JSONL log {self._path} is closed")
-        return self._fd
+
+    def _open_fd(self) -> int:
+        # O_CREAT: if the file was deleted meanwhile, the records still land somewhere readable.
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        return os.open(self._path, flags, _FILE_MODE)
 
     def __enter__(self) -> Self:
         return self

@@ -43,6 +43,7 @@ Known limits (mounts alone cannot close these; the permission engine and post-ru
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -51,6 +52,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -477,14 +479,28 @@ class _Placeholders:
             for path in paths:
                 if path in self._users:
                     self._users[path] = max(self._users[path] - 1, 0)
-            idle = [p for p, n in self._users.items() if n == 0]
-            busy = _mounted_elsewhere(idle)
-            done = [path for path in idle if path not in busy]
-            for path in done:
-                # Removed, gone, or turned into real content that is no longer ours to track.
-                _remove_placeholder(path)
-                del self._users[path]
-            journal().discard(done)
+            self._remove_idle()
+
+    def _remove_idle(self) -> bool:
+        """Remove the placeholders no sandbox uses; False if some are still mounted elsewhere
+        (a killed sandbox's namespace lingers for a moment): those are retried by the next
+        release and at exit (`flush`)."""
+        idle = [p for p, n in self._users.items() if n == 0]
+        busy = _mounted_elsewhere(idle)
+        done = [path for path in idle if path not in busy]
+        for path in done:
+            # Removed, gone, or turned into real content that is no longer ours to track.
+            _remove_placeholder(path)
+            del self._users[path]
+        journal().discard(done)
+        return not busy
+
+    def flush(self, timeout_s: float) -> None:
+        """At exit: wait (briefly) for lingering sandboxes to go, then remove what they used."""
+        deadline = time.monotonic() + timeout_s
+        with self._lock:
+            while not self._remove_idle() and time.monotonic() < deadline:
+                time.sleep(0.05)
 
 
 def _remove_placeholder(path: Path) -> None:
@@ -500,6 +516,7 @@ def _remove_placeholder(path: Path) -> None:
 
 
 _PLACEHOLDERS = _Placeholders()
+atexit.register(_PLACEHOLDERS.flush, 3.0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -612,6 +629,12 @@ def sandboxed(spec: ProcessSpec, policy: SandboxPolicy) -> Iterator[ProcessSpec]
         exclude.remove()
 
 
+def release_placeholders(timeout_s: float) -> None:
+    """Remove the placeholders of sandboxes that have ended, waiting up to `timeout_s` for those
+    still winding down (for a shutdown that will not run `atexit`)."""
+    _PLACEHOLDERS.flush(timeout_s)
+
+
 def sweep_leftovers() -> list[Path]:
     """Remove the placeholders and temp files that processes killed earlier left in projects."""
     return sweep(busy=_mounted_elsewhere)
@@ -689,6 +712,7 @@ __all__ = [
     "SandboxStatus",
     "SandboxUnavailable",
     "check_sandbox",
+    "release_placeholders",
     "run_sandboxed",
     "sandbox_argv",
     "sandboxed",

@@ -119,10 +119,35 @@ local function step_findings()
   end)
 end
 
+local step_resume
+
 local function step_sessions(ask_session)
-  -- Forget the step-1 chat, then resume that session from the list.
+  -- Forget the step-1 chat (wiping it closes the session in the server), then resume that
+  -- session from the list.
   local old = chat_mod.chats[ask_session]
+  local client = vim.lsp.get_client_by_id(old.client_id)
   vim.cmd('bwipeout! ' .. old.buf)
+  local listed = nil
+  local asked = false
+  wait_for('session closed on wipe', function()
+    if not asked then
+      asked = true
+      require('agentls.compat').request(client, 'agentls/listSessions', {}, function(_, answer)
+        listed = answer
+      end)
+    end
+    return listed
+  end, function(answer)
+    for _, s in ipairs(answer.sessions) do
+      if s.sessionId == ask_session then
+        result.loaded_after_wipe = s.loaded
+      end
+    end
+    step_resume(ask_session)
+  end)
+end
+
+step_resume = function(ask_session)
   want_session = ask_session
   vim.cmd('AgentlsSessions')
   wait_for('session replayed', function()

@@ -60,6 +60,12 @@ class ContextMeter:
         self.window, self.source = window, "learned"
         return changed
 
+    def model_changed(self, window: int, source: WindowSource) -> None:
+        """The session now talks to another model: its table window applies, unless the window
+        was set by a setting or stated by the API."""
+        if self.source not in ("setting", "learned"):
+            self.window, self.source = window, source
+
     def fill(self, messages: Sequence[Message], fixed: int, tokens: MessageTokens) -> int:
         """Tokens the next request will carry: system and tools (`fixed`) and `messages`."""
         anchor = self._anchor
