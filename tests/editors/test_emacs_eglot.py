@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.helpers import cli_env
+from tests.editors import editor_unavailable
 from tests.editors.emacs.pty_run import EmacsSession
 from tests.editors.nvim.install import EditorUnavailable, ensure_emacs
 from tests.editors.nvim.runner import AGENTLS, write_project
@@ -44,7 +45,7 @@ def emacs() -> Path:
     try:
         return ensure_emacs()
     except EditorUnavailable as err:
-        pytest.skip(f"Emacs unavailable: {err}")
+        editor_unavailable("Emacs", err)
 
 
 def is_prompt(*needles: str):  # type: ignore[no-untyped-def]

@@ -24,6 +24,7 @@ import pytest
 
 from agentls.core.context.catalog import model_info
 from agentls.core.model import TokenUsage
+from tests.editors import editor_unavailable
 from tests.editors.nvim.install import EditorUnavailable, ensure_nvim07, ensure_nvim_dev
 from tests.editors.nvim.runner import PLUGIN_DIR, NvimRun, nvim_env, run_driver, write_project
 from tests.fakeapi import Delay, FakeMessagesAPI, Reply, Step, Text, ToolCall
@@ -51,7 +52,7 @@ def nvim07() -> Path:
     try:
         return ensure_nvim07()
     except EditorUnavailable as err:
-        pytest.skip(f"Neovim 0.7 unavailable: {err}")
+        editor_unavailable("Neovim 0.7", err)
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +60,7 @@ def nvim_dev() -> Path:
     try:
         return ensure_nvim_dev()
     except EditorUnavailable as err:
-        pytest.skip(f"Neovim 0.12-dev unavailable: {err}")
+        editor_unavailable("Neovim 0.12-dev", err)
 
 
 STYLE = "".join(

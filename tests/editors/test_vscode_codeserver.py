@@ -30,6 +30,7 @@ import pytest
 
 from agentls.core.context.catalog import model_info
 from agentls.core.model import TokenUsage
+from tests.editors import editor_unavailable
 from tests.editors.vscode.codeserver import (
     CLIENT_DIR,
     RunDirs,
@@ -86,7 +87,7 @@ def tools() -> Tools:
     try:
         return ensure_tools()
     except Unavailable as err:
-        pytest.skip(f"code-server cannot be installed here: {err}")
+        editor_unavailable("code-server", err)
 
 
 @pytest.fixture(scope="session")
