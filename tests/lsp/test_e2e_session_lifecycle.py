@@ -25,6 +25,8 @@ pytestmark = pytest.mark.slow
 
 SESSIONS = int(os.environ.get("AGENTLS_LIFECYCLE_SESSIONS", "2000"))
 FD_LIMIT = 256
+WARM = min(200, SESSIONS // 4)
+"""Sessions after which the server's memory is measured the first time (imports and caches done)."""
 
 
 def server_pid(editor: Any) -> int:
@@ -35,6 +37,13 @@ def server_pid(editor: Any) -> int:
 
 def open_fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
 
 
 def replies(count: int, notes: Path) -> list[Reply]:
@@ -55,18 +64,25 @@ async def test_thousands_of_sessions_under_a_low_descriptor_limit_all_work(env: 
             pid = server_pid(editor)
             start_fds = open_fds(pid)
             highest = start_fds
+            warm_rss = 0.0
             for i in range(SESSIONS):
                 session_id = await editor.new_session()
                 result = await editor.prompt(session_id, f"question {i}")
                 assert result["stopReason"] == "end_turn", (i, result)
                 if i % 100 == 0:
                     highest = max(highest, open_fds(pid))
+                if i == WARM:
+                    warm_rss = rss_mib(pid)
             listed = await editor.request("agentls/listSessions", {})
             end_fds = open_fds(pid)
+            end_rss = rss_mib(pid)
     sessions = listed["sessions"]
     assert len(sessions) == SESSIONS
     assert sum(1 for s in sessions if s["loaded"]) <= 16
     assert highest < FD_LIMIT and end_fds <= start_fds + 8, (start_fds, highest, end_fds)
+    # Closed sessions are let go: memory after the warm-up does not grow with the session count.
+    print(f"RSS {warm_rss:.0f} MiB after {WARM} sessions, {end_rss:.0f} MiB after {SESSIONS}")
+    assert end_rss - warm_rss < 0.02 * (SESSIONS - WARM) + 40, (warm_rss, end_rss)
     results = [m for m in fake.requests if m["messages"][-1]["role"] == "user"]
     assert len(results) >= SESSIONS
 
