@@ -12,8 +12,7 @@ from pathlib import Path
 from agentls.cli.drive import drive_turn
 from agentls.cli.main import CliError
 from agentls.cli.render import make_renderer
-from agentls.core.config import AgentConfig
-from agentls.core.session import Session, SessionDeps
+from agentls.core.factory import SessionFactory, SessionSpec
 from agentls.demo.script import demo_model
 from agentls.policy.decision import ApprovalRequest, ApprovalResponse
 from agentls.store.sessions import SessionStore
@@ -57,14 +56,14 @@ async def demo_command(args: argparse.Namespace) -> int:
     _copy_sample(project)
     print(BANNER.format(project=project, prompt=PROMPT), file=sys.stderr)
     model = demo_model(project)
-    deps = SessionDeps(
-        config=AgentConfig(model=model.name, permission_mode="acceptEdits"),
-        model=model,
-        workspace=DiskWorkspace(project),
-        approver=DemoApprover(),
+    factory = SessionFactory(
         store=SessionStore(),
+        model_for=lambda _name: model,
+        workspace_for=DiskWorkspace,
+        approver_for=lambda _session_id: DemoApprover(),
+        default_cwd=lambda: project,
     )
-    session = await Session.start(deps)
+    session = await factory.start(SessionSpec(model=model.name, config={"permission_mode": "acceptEdits"}))
     code = await drive_turn(session, PROMPT, make_renderer(args.output_format))
     if model.remaining:
         print(f"agentls demo: the script stopped early ({model.remaining} step(s) unused)", file=sys.stderr)

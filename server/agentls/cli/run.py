@@ -13,14 +13,11 @@ from agentls.cli.drive import drive_turn
 from agentls.cli.main import CliError
 from agentls.cli.permissions import cli_settings
 from agentls.cli.render import make_renderer
-from agentls.core.anthropic_model import DEFAULT_MODEL, AnthropicModel
-from agentls.core.config import AgentConfig
+from agentls.core.anthropic_model import AnthropicModel
 from agentls.core.context.settings import BudgetConfig, ContextConfig
-from agentls.core.model import ThinkingConfig
-from agentls.core.session import Session, SessionDeps
+from agentls.core.factory import SessionFactory, SessionSetupError, SessionSpec
+from agentls.core.session import Session
 from agentls.policy.decision import Approver
-from agentls.policy.loader import SettingsSources
-from agentls.store.jsonl import read_jsonl
 from agentls.store.sessions import SessionStore
 from agentls.workspace.disk import DiskWorkspace
 
@@ -41,46 +38,27 @@ def resolve_cwd(raw: str | None) -> Path:
     return cwd.resolve()
 
 
-def _resumed_model(store: SessionStore, session_id: str) -> tuple[str | None, Path | None]:
-    """The model and cwd a session was created with, from its header record."""
-    try:
-        path = store.find(session_id)
-    except LookupError as err:
-        raise CliError(str(err)) from None
-    records = read_jsonl(path).records
-    header = records[0] if records and records[0].get("type") == "session" else {}
-    cwd = header.get("cwd")
-    return header.get("config", {}).get("model"), Path(cwd) if cwd else None
-
-
 async def run_command(args: argparse.Namespace) -> int:
-    thinking: ThinkingConfig | None = args.thinking
-    # Thinking tokens count against max_tokens: leave room for the answer after the budget.
-    budget = thinking.budget_tokens if thinking and thinking.budget_tokens else 0
-    # Given only when on the command line: otherwise the settings files may set them.
-    reliability = {
+    # Only what was given on the command line: the rest comes from the settings files, a resumed
+    # session's own values, or the defaults (`core/factory.py`).
+    chosen = {
         name: value
         for name, value in (
+            ("max_turns", args.max_turns),
+            ("permission_mode", args.permission_mode),
+            ("thinking", args.thinking),
             ("fallback_model", args.fallback_model),
             ("unattended", args.unattended),
             ("deadline_s", args.deadline),
         )
         if value is not None
     }
+    if args.context_window:
+        chosen["context"] = ContextConfig(window=args.context_window)
+    if args.max_budget_usd is not None or args.max_total_tokens is not None:
+        chosen["budget"] = BudgetConfig(max_usd=args.max_budget_usd, max_tokens=args.max_total_tokens)
     session = await open_session(
-        resume=args.resume,
-        model=args.model,
-        cwd=args.cwd,
-        settings=args.settings,
-        config={
-            "max_turns": args.max_turns,
-            "permission_mode": args.permission_mode,
-            "thinking": thinking,
-            "max_tokens": max(32_000 if thinking else 16_000, budget + 16_000),
-            "context": ContextConfig(window=args.context_window) if args.context_window else ContextConfig(),
-            "budget": BudgetConfig(max_usd=args.max_budget_usd, max_tokens=args.max_total_tokens),
-            **reliability,
-        },
+        resume=args.resume, model=args.model, cwd=args.cwd, settings=args.settings, config=chosen
     )
     return await drive_turn(session, args.prompt, make_renderer(args.output_format))
 
@@ -97,29 +75,20 @@ async def open_session(
     """A new session, or `resume`d, on the Anthropic API with a disk workspace and a session store."""
     if not (os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")):
         raise CliError(NO_KEY)
-    store = SessionStore()
-    model_name = model
-    root = resolve_cwd(cwd) if cwd else None
-    if resume:
-        previous_model, previous_cwd = _resumed_model(store, resume)
-        model_name = model_name or previous_model
-        root = root or previous_cwd
-    root = root or resolve_cwd(None)
-    if not root.is_dir():
-        raise CliError(f"the session's directory {root} no longer exists; pass --cwd")
-    model_name = model_name or DEFAULT_MODEL
-    deps = SessionDeps(
-        config=AgentConfig(model=model_name, **config),
-        model=AnthropicModel(model_name),
-        workspace=DiskWorkspace(root),
-        approver=approver or terminal_approver(),
-        store=store,
-        settings=SettingsSources(project=root, cli=cli_settings(settings)),
+    factory = SessionFactory(
+        store=SessionStore(),
+        model_for=AnthropicModel,
+        workspace_for=DiskWorkspace,
+        approver_for=lambda _session_id: approver or terminal_approver(),
+        default_cwd=Path.cwd,
     )
-    if not resume:
-        return await Session.start(deps)
+    spec = SessionSpec(
+        model=model,
+        cwd=resolve_cwd(cwd) if cwd else None,
+        config=config,
+        cli_settings=cli_settings(settings),
+    )
     try:
-        # A model named on the command line wins over a fallback the session switched to earlier.
-        return await Session.resume(deps, resume, keep_fallback=model is None)
-    except LookupError as err:
+        return await (factory.resume(resume, spec) if resume else factory.start(spec))
+    except SessionSetupError as err:
         raise CliError(str(err)) from None

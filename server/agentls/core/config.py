@@ -5,12 +5,18 @@ A snapshot goes into the transcript header, so a resumed session can say what it
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agentls.core.context.settings import BudgetConfig, ContextConfig
 from agentls.core.defaults import DEFAULT_MAX_TURNS
 from agentls.core.model import ThinkingConfig
 from agentls.policy.decision import PermissionMode
+
+THINKING_MAX_TOKENS = 32_000
+ANSWER_ROOM = 16_000
+"""Tokens left for the answer after a thinking budget when `max_tokens` is not set."""
 
 
 class AgentConfig(BaseModel):
@@ -22,6 +28,17 @@ class AgentConfig(BaseModel):
     max_tokens: int = Field(default=16_000, ge=1)
     thinking: ThinkingConfig | None = None
     """Extended thinking; None turns it off."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _max_tokens_for_thinking(cls, data: Any) -> Any:
+        """Thinking tokens count against `max_tokens`: unless it is set, leave room for the
+        answer after the budget (every front end gets this; it used to be the CLI's alone)."""
+        if not isinstance(data, dict) or data.get("max_tokens") is not None or not data.get("thinking"):
+            return data
+        thinking = data["thinking"]
+        budget = thinking.get("budget_tokens") if isinstance(thinking, dict) else thinking.budget_tokens
+        return {**data, "max_tokens": max(THINKING_MAX_TOKENS, (budget or 0) + ANSWER_ROOM)}
 
     @model_validator(mode="after")
     def _room_to_answer(self) -> AgentConfig:

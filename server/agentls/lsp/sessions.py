@@ -16,16 +16,15 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types as T
 from pydantic import ValidationError
 
-from agentls.core.anthropic_model import DEFAULT_MODEL, AnthropicModel
+from agentls.core.anthropic_model import AnthropicModel
 from agentls.core.api_settings import explicit_values
-from agentls.core.config import AgentConfig
+from agentls.core.factory import SessionFactory, SessionSetupError, SessionSpec
 from agentls.core.messages import Message
 from agentls.core.records import CompactionRecord
 from agentls.core.replay import replay
-from agentls.core.session import Session, SessionDeps
+from agentls.core.session import Session
 from agentls.lsp.approver import LspApprover
 from agentls.lsp.client_features import budget_option, context_option, settings_option, thinking_option
-from agentls.policy.loader import SettingsSources
 from agentls.store.jsonl import read_jsonl
 from agentls.store.sessions import SessionStore
 from agentls.store.watch import watch_files
@@ -76,8 +75,15 @@ class SessionManager:
         """One load at a time: two prompts for a closed session must not open it twice."""
         self._models: dict[str, AnthropicModel] = {}
         self._workspaces: dict[Path, Workspace] = {}
-        self._watchers: dict[Path, asyncio.Task[None]] = {}
         self.store = SessionStore()
+        self._factory = SessionFactory(
+            store=self.store,
+            model_for=self._model,
+            workspace_for=self._workspace_for,
+            approver_for=lambda session_id: LspApprover(server, session_id),
+            default_cwd=lambda: server.state.root or Path.cwd(),
+        )
+        self._watchers: dict[Path, asyncio.Task[None]] = {}
 
     def get(self, session_id: str) -> Session:
         session = self._sessions.get(session_id)
@@ -138,10 +144,11 @@ class SessionManager:
 
     async def new(self, cwd: str | None = None, *, registry: ToolRegistry | None = None) -> Session:
         """A new session; `registry` replaces the built-in tools (e.g. review sessions add ReportFinding)."""
-        deps_kwargs = self._deps(cwd)
-        session_id = self.store.new_id()
-        deps = replace(self._make_deps(session_id, **deps_kwargs), registry=registry)
-        session = await Session.start(deps, session_id=session_id)
+        spec = replace(self._spec(), cwd=self._cwd(cwd), registry=registry)
+        try:
+            session = await self._factory.start(spec)
+        except SessionSetupError as err:
+            raise SessionError(str(err)) from None
         self._add(session)
         return session
 
@@ -165,13 +172,17 @@ class SessionManager:
             return await self._load(session_id)
 
     async def _load(self, session_id: str) -> Session:
-        if session_id in self._sessions:
-            return self._sessions[session_id]
         try:
-            self.store.find(session_id)
+            full_id = self.store.find(session_id).stem  # An id or a unique prefix.
         except LookupError as err:
             raise SessionError(str(err)) from None
-        session = await Session.resume(self._make_deps(session_id, **self._deps(None)), session_id)
+        if full_id in self._sessions:
+            return self._sessions[full_id]
+        try:
+            # In the session's own directory, not the server's root (it may be another project).
+            session = await self._factory.resume(full_id, self._spec())
+        except SessionSetupError as err:
+            raise SessionError(str(err)) from None
         self._add(session)
         return session
 
@@ -237,38 +248,37 @@ class SessionManager:
         self._sessions.clear()
         self._last_used.clear()
 
-    def _deps(self, cwd: str | None) -> dict[str, Any]:
-        root = self._server.state.root or Path.cwd()
-        if cwd:
-            path = Path(cwd).expanduser()
-            if not path.is_absolute() or not path.is_dir():
-                raise SessionError(f"cwd {cwd!r} must be an absolute path to a directory")
-            root = path.resolve()
-        return {"root": root}
+    def _cwd(self, cwd: str | None) -> Path | None:
+        if not cwd:
+            return None
+        path = Path(cwd).expanduser()
+        if not path.is_absolute() or not path.is_dir():
+            raise SessionError(f"cwd {cwd!r} must be an absolute path to a directory")
+        return path
 
-    def _make_deps(self, session_id: str, *, root: Path) -> SessionDeps:
+    def _spec(self) -> SessionSpec:
+        """What the editor chose (initializationOptions): only the values it set, so the settings
+        files and agentls' defaults decide the rest, as for `agentls run`."""
         options = self._server.state.features.options
         try:
-            config = AgentConfig(
-                model=str(options.get("model") or DEFAULT_MODEL),
-                permission_mode=options.get("permissionMode"),
-                max_turns=int(options.get("maxTurns", 50)),
-                thinking=thinking_option(options),
-                context=context_option(options),
-                budget=budget_option(options),
-                # fallbackModel, unattended, deadline, retry: only those the editor sets, so the
-                # settings files can set the others.
+            chosen: dict[str, Any] = {
+                "thinking": thinking_option(options),
+                "context": context_option(options),
+                "budget": budget_option(options),
                 **explicit_values(options),
-            )
+            }
+            if options.get("permissionMode") is not None:
+                chosen["permission_mode"] = options["permissionMode"]
+            if options.get("maxTurns") is not None:
+                chosen["max_turns"] = int(options["maxTurns"])
         except (ValidationError, ValueError, TypeError) as err:
             raise SessionError(f"invalid initializationOptions: {err}") from None
-        return SessionDeps(
-            config=config,
-            model=self._model(config.model),
-            workspace=self._workspace_for(root),
-            approver=LspApprover(self._server, session_id),
-            store=self.store,
-            settings=SettingsSources(project=root, cli=settings_option(options), cli_from_editor=True),
+        model = options.get("model")
+        return SessionSpec(
+            model=str(model) if model else None,
+            config=chosen,
+            cli_settings=settings_option(options),
+            cli_settings_from_editor=True,
         )
 
     def _model(self, name: str) -> AnthropicModel:
