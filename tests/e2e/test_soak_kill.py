@@ -80,6 +80,7 @@ def allowed(name: str) -> bool:
     return name.startswith(("out_", "made_")) and name.endswith(".txt")
 
 
+@pytest.mark.timeout(120 + ROUNDS * 15)
 def test_random_kills_during_bash_and_write_leave_only_intended_changes(
     project: Path, tmp_path: Path
 ) -> None:

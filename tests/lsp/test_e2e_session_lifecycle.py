@@ -56,6 +56,7 @@ def replies(count: int, notes: Path) -> list[Reply]:
     return out
 
 
+@pytest.mark.timeout(120 + SESSIONS // 5)
 async def test_thousands_of_sessions_under_a_low_descriptor_limit_all_work(env: Env) -> None:
     notes = env.root / "notes.txt"
     notes.write_text("remember the milk\n")

@@ -312,3 +312,16 @@ def test_any_text_parses_to_a_rule_or_a_warning_and_matching_never_raises(
             call("WebFetch", url="x"),
         ):
             parsed.matches(c)
+
+
+def test_a_pattern_re_would_warn_about_parses_quietly(tmp_path: Path) -> None:
+    """`[[]` (a set holding `[`) made `re` raise a FutureWarning, an error under the test settings."""
+    import warnings
+
+    from agentls.policy.rule_syntax import PathPattern
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pattern = PathPattern.make(tmp_path, "[[]")
+    assert pattern.matches(tmp_path / "[")
+    assert not pattern.matches(tmp_path / "a")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,7 +92,12 @@ class PathPattern:
     def make(cls, base: Path, pattern: str) -> PathPattern:
         base = Path(os.path.normpath(base))
         bases = tuple(dict.fromkeys((base, real_path(base))))
-        return cls(base, pattern, GitIgnoreBasicPattern(pattern), bases)
+        with warnings.catch_warnings():
+            # `[[]` is a set holding `[` to gitignore and to `re` alike; `re` only warns that a
+            # future Python might read it as a nested set (found by the property test).
+            warnings.simplefilter("ignore", FutureWarning)
+            compiled = GitIgnoreBasicPattern(pattern)
+        return cls(base, pattern, compiled, bases)
 
     def __str__(self) -> str:
         return f"{self.base.as_posix().rstrip('/')}/{self.pattern.lstrip('/')}"

@@ -15,10 +15,16 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from agentls.workspace.port import ProcessResult, ProcessSpec, WorkspaceError
+
+T = TypeVar("T")
+_CANCEL_KILL_S = 5.0
+"""How long a cancelled command may take to be gone entirely (its output pipe closed)."""
 
 _CHUNK = 64 * 1024
 _TERM_GRACE_S = 1.5
@@ -176,16 +182,19 @@ class _ProcessTree:
             # The common case: the command exited, nobody holds its output and its process group
             # is empty. Skip the /proc scan, which costs milliseconds on a busy machine.
             return
+        # With `scan_pipe`, every round looks for holders of the output pipe again: a child that
+        # was cloned just before its parent died (a sandbox's, in its own session) is no longer
+        # anyone's descendant, and only the pipe it inherited still ties it to the command.
         try:
             if not self._signal(signal.SIGTERM, scan_pipe):
                 return
             deadline = time.monotonic() + _TERM_GRACE_S
             while time.monotonic() < deadline:
                 await asyncio.sleep(_POLL_S)
-                if not (self._collect() if self._has_proc else self._proc.returncode is None):
+                if not (self._collect(scan_pipe) if self._has_proc else self._proc.returncode is None):
                     return
         finally:
-            self._signal(signal.SIGKILL)
+            self._signal(signal.SIGKILL, scan_pipe)
 
 
 def _group_alive(pgid: int) -> bool:
@@ -263,22 +272,35 @@ async def run_process(spec: ProcessSpec) -> ProcessResult:
     pipe_inode = os.fstat(read_fd).st_ino
     stream = asyncio.StreamReader(limit=_CHUNK)
     try:
-        pipe, _ = await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(stream), os.fdopen(read_fd, "rb", buffering=0)
+        # To the end even if cancelled: a transport created and then dropped is never closed.
+        (pipe, _), cancelled = await _to_completion(
+            loop.connect_read_pipe(
+                lambda: asyncio.StreamReaderProtocol(stream), os.fdopen(read_fd, "rb", buffering=0)
+            )
         )
     except BaseException:
         os.close(read_fd)
         os.close(write_fd)
         raise
+    if cancelled:
+        pipe.close()
+        os.close(write_fd)
+        raise asyncio.CancelledError
+    # A cancellation during the spawn must not leave the child running: asyncio would kill only
+    # the direct child, and a sandbox's own child (its own session, maybe not yet bound to die
+    # with bwrap) would live on and create its mount points after we cleaned up (found by the
+    # SIGTERM test). So the spawn runs to the end, and then everything it started is ended.
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *spec.argv,
-            cwd=spec.cwd,
-            env=dict(spec.env),
-            stdin=asyncio.subprocess.PIPE if spec.stdin else asyncio.subprocess.DEVNULL,
-            stdout=write_fd,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
+        proc, cancelled = await _to_completion(
+            asyncio.create_subprocess_exec(
+                *spec.argv,
+                cwd=spec.cwd,
+                env=dict(spec.env),
+                stdin=asyncio.subprocess.PIPE if spec.stdin else asyncio.subprocess.DEVNULL,
+                stdout=write_fd,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+            )
         )
     except OSError as exc:
         pipe.close()
@@ -288,6 +310,13 @@ async def run_process(spec: ProcessSpec) -> ProcessResult:
 
     sink = _HeadTail(spec.output_limit)
     tree = _ProcessTree(proc, pipe_inode)
+    if cancelled:
+        await _to_completion(_end_everything(tree, _eof_of(stream)))
+        pipe.close()
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await _to_completion(_exited(proc))
+        raise asyncio.CancelledError
     reader = asyncio.create_task(_pump(stream, sink))
     tasks = [reader]
     if spec.stdin and proc.stdin is not None:
@@ -306,7 +335,7 @@ async def run_process(spec: ProcessSpec) -> ProcessResult:
         await tree.terminate(scan_pipe=not reader.done())
         await asyncio.wait([reader], timeout=_DRAIN_GRACE_S)
     except asyncio.CancelledError:
-        await tree.terminate(scan_pipe=not reader.done())
+        await _end_everything(tree, _done_of(reader))
         raise
     finally:
         for task in tasks:
@@ -326,3 +355,51 @@ async def run_process(spec: ProcessSpec) -> ProcessResult:
         truncated_chars=sink.dropped,
         duration_s=time.monotonic() - started,
     )
+
+
+async def _end_everything(tree: _ProcessTree, pipe_closed: Callable[[float], Awaitable[bool]]) -> None:
+    """Kill a cancelled command until its output pipe reports end of file: only then has every
+    process that could still hold it (and act) exited. A sandbox cloning its child at the moment
+    of the kill can leave one nobody saw yet, in its own session; the next round finds it."""
+    deadline = time.monotonic() + _CANCEL_KILL_S
+    while time.monotonic() < deadline:
+        await tree.terminate(scan_pipe=True)
+        if await pipe_closed(_POLL_S * 4):
+            return
+
+
+def _eof_of(stream: asyncio.StreamReader) -> Callable[[float], Awaitable[bool]]:
+    async def closed(within: float) -> bool:
+        try:
+            async with asyncio.timeout(within):
+                while await stream.read(_CHUNK):
+                    pass
+        except TimeoutError:
+            return False
+        return True
+
+    return closed
+
+
+def _done_of(reader: asyncio.Task[None]) -> Callable[[float], Awaitable[bool]]:
+    async def closed(within: float) -> bool:
+        await asyncio.wait([reader], timeout=within)
+        return reader.done()
+
+    return closed
+
+
+async def _to_completion(awaitable: Awaitable[T]) -> tuple[T, bool]:
+    """Await `awaitable` to its end even if the caller is cancelled meanwhile. Returns its result
+    and whether a cancellation arrived, which the caller re-raises once it has cleaned up."""
+    task = asyncio.ensure_future(awaitable)
+    cancelled = False
+    while True:
+        try:
+            return await asyncio.shield(task), cancelled
+        except asyncio.CancelledError:
+            if task.cancelled():
+                raise  # The work itself was cancelled, not just its caller.
+            cancelled = True
+            if task.done():  # It finished just as the caller was cancelled: keep its result.
+                return task.result(), cancelled

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import os
 import shutil
 import stat
@@ -487,13 +488,13 @@ class _Placeholders:
         release and at exit (`flush`)."""
         idle = [p for p, n in self._users.items() if n == 0]
         busy = _mounted_elsewhere(idle)
-        done = [path for path in idle if path not in busy]
+        # Removed, gone, or turned into real content that is no longer ours to track; a mount
+        # point a dying namespace still holds (EBUSY) is not settled yet.
+        done = [path for path in idle if path not in busy and _remove_placeholder(path)]
         for path in done:
-            # Removed, gone, or turned into real content that is no longer ours to track.
-            _remove_placeholder(path)
             del self._users[path]
         journal().discard(done)
-        return not busy
+        return len(done) == len(idle)
 
     def flush(self, timeout_s: float) -> None:
         """At exit: wait (briefly) for lingering sandboxes to go, then remove what they used."""
@@ -503,20 +504,25 @@ class _Placeholders:
                 time.sleep(0.05)
 
 
-def _remove_placeholder(path: Path) -> None:
+def _remove_placeholder(path: Path) -> bool:
+    """Remove an idle placeholder; False if it must be tried again (still a mount point)."""
     try:
         st = path.lstat()
     except OSError:
-        return
-    with contextlib.suppress(OSError):
+        return True
+    try:
         if stat.S_ISDIR(st.st_mode):
             path.rmdir()  # Fails if anyone put something in it: then it is theirs.
         elif stat.S_ISREG(st.st_mode) and st.st_size == 0:
             path.unlink()
+    except OSError as e:
+        return e.errno != errno.EBUSY
+    return True
 
 
 _PLACEHOLDERS = _Placeholders()
-atexit.register(_PLACEHOLDERS.flush, 3.0)
+# A cancelled sandbox's namespace can take a moment to go on a busy machine; the exit waits for it.
+atexit.register(_PLACEHOLDERS.flush, 10.0)
 
 
 # --------------------------------------------------------------------------------------------
