@@ -92,6 +92,21 @@ describe('SessionModel', () => {
     assert.equal(m.view.busy, false);
   });
 
+  it('nests the tool calls of a subagent under the Agent call and finds their permission prompts', () => {
+    const m = new SessionModel('s1');
+    m.apply({ sessionUpdate: 'tool_call', toolCallId: 'agent1', title: 'Agent (verify): Check', kind: 'think', status: 'pending' });
+    const meta = { agentls: { parentToolCallId: 'agent1', agentId: 'sub1', agentType: 'verify' } };
+    m.apply({ sessionUpdate: 'tool_call', toolCallId: 'sub1:t1', title: 'verify › Bash: make test', kind: 'execute', status: 'pending', _meta: meta });
+    const tools = m.view.entries.flatMap((e) => (e.kind === 'tool' ? [e.call] : []));
+    assert.deepEqual(
+      tools.map((c) => [c.toolCallId, c.parentToolCallId]),
+      [['agent1', null], ['sub1:t1', 'agent1']],
+    );
+    m.permissionRequested('r1', { ...permission('sub1:t1'), toolCall: { ...permission('sub1:t1').toolCall, title: 'verify › Bash: make test' } });
+    assert.equal(tools[1]?.permission?.requestId, 'r1');
+    assert.equal(m.view.entries.filter((e) => e.kind === 'tool').length, 2);
+  });
+
   it('marks a failed tool call as an error', () => {
     const m = new SessionModel('s1');
     m.apply({ sessionUpdate: 'tool_call', toolCallId: 't1', title: 'Bash: false', kind: 'execute', status: 'pending' });

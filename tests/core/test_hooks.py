@@ -313,6 +313,7 @@ async def test_the_hook_gets_the_call_as_json_on_stdin(project: Path, tmp_path: 
     payload = json.loads(captured.read_text(encoding="utf-8"))
     assert payload == {
         "session_id": "sess-1",
+        "transcript_path": "",
         "cwd": str(project),
         "hook_event_name": "PreToolUse",
         "tool_name": "Bash",

@@ -26,7 +26,7 @@ from tests.fakeapi import FakeMessagesAPI, HttpError
 
 pytestmark = pytest.mark.slow
 
-TOOL_NAMES = {"Read", "Write", "Edit", "Glob", "Grep", "Bash", "TodoWrite"}
+TOOL_NAMES = {"Agent", "Read", "Write", "Edit", "Glob", "Grep", "Bash", "TodoWrite"}
 FINAL_TEXT = "Fixed: all tests pass."
 
 

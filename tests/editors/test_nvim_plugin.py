@@ -315,6 +315,13 @@ def test_nvim_ask_stop_sessions_and_findings(
     assert 'return \\"hello \\" + name' in asked or 'return "hello " + name' in asked, run.report()
     assert app.as_uri() in asked, run.report()
     assert any("ASK-DONE" in line for line in r["ask_chat"]), run.report()
+    # Slash commands: omnifunc completes `/co` from agentls/listCommands; `/cost` runs in the
+    # server without a model request and its report shows in the chat.
+    assert r["omni_start"] == 0, run.report()
+    assert r["omni_words"][:3] == ["/compact", "/context", "/cost"], run.report()
+    cost_chat = "\n".join(r["cost_chat"])
+    assert "/cost:" in cost_chat and "Session cost: $" in cost_chat, run.report()
+    assert not any("/cost" in str(b["messages"]) for b in fake.requests), run.report()
     # :AgentlsStop: the turn ended as cancelled and the chat says so.
     assert any("turn ended: cancelled" in line for line in r["stop_chat"]), run.report()
     # :AgentlsSessions: the list offered "new" and the sessions; the resumed chat replays history.

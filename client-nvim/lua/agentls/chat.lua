@@ -166,6 +166,7 @@ function M.create(client, session_id, title)
   chat.sep = vim.api.nvim_buf_set_extmark(buf, ns, 1, 0, {})
   vim.b[buf].agentls_session = session_id
   set_keymaps(chat)
+  require('agentls.slash').attach(chat) -- <C-x><C-o> completes /commands in the prompt.
   M.chats[session_id] = chat
   M.current = chat
   -- Wiping the chat buffer closes the session in the server (agentls/closeSession), which frees
@@ -319,6 +320,11 @@ local function prompt_text(chat)
   return text
 end
 
+-- The first row (0-based) of the prompt area.
+function M.prompt_row(chat)
+  return sep_row(chat) + 1
+end
+
 local function clear_prompt(chat)
   local row = sep_row(chat)
   vim.api.nvim_buf_set_lines(chat.buf, row + 1, -1, false, { '' })
@@ -445,6 +451,7 @@ local function finish(chat, err, result)
     add_note(chat, '_(turn ended: ' .. stop_text(result) .. ')_')
   end
   chat.role = nil
+  require('agentls.slash').refresh(chat) -- A command file may have been added meanwhile.
   pcall(vim.api.nvim_exec_autocmds, 'User', { pattern = 'AgentlsTurnEnded', modeline = false })
 end
 
@@ -595,7 +602,14 @@ local function content_texts(items)
 end
 
 local function tool_line(tool)
-  return string.format('- [%s] %s', STATUS_LABELS[tool.status] or tostring(tool.status), tool.title)
+  -- A subagent's call is indented under the Agent call that runs it (a nested Markdown list).
+  local indent = tool.nested and '  ' or ''
+  return string.format('%s- [%s] %s', indent, STATUS_LABELS[tool.status] or tostring(tool.status), tool.title)
+end
+
+local function is_nested(u)
+  local meta = type(u._meta) == 'table' and u._meta.agentls or nil
+  return type(meta) == 'table' and meta.parentToolCallId ~= nil
 end
 
 local function on_tool_call(chat, u)
@@ -603,7 +617,7 @@ local function on_tool_call(chat, u)
   if chat.last == 'text' or chat.last == 'thought' then
     insert_lines(chat, { '' })
   end
-  local tool = { title = tostring(u.title or u.kind or 'tool'), status = u.status or 'pending' }
+  local tool = { title = tostring(u.title or u.kind or 'tool'), status = u.status or 'pending', nested = is_nested(u) }
   local row = insert_lines(chat, { tool_line(tool) })
   tool.mark = mark(chat, row)
   chat.tools[u.toolCallId or ''] = tool
@@ -637,6 +651,22 @@ local function on_tool_update(chat, u)
       end
     end
   end
+end
+
+-- A slash command's report (/cost, /context, …), as an indented block under "/name:". After
+-- /clear the transcript shown so far goes, as the conversation went on the server.
+local function on_command_output(chat, u)
+  if type(u.data) == 'table' and u.data.cleared == true then
+    vim.api.nvim_buf_set_lines(chat.buf, 1, sep_row(chat), false, {})
+    chat.tools, chat.permissions, chat.compaction, chat.retry = {}, {}, nil, nil
+  end
+  local lines = { '', (u.level == 'error' and 'error: /' or '/') .. tostring(u.command or '?') .. ':' }
+  for _, line in ipairs(vim.split(tostring(u.text or ''), '\n', { plain = true })) do
+    table.insert(lines, '    ' .. line)
+  end
+  insert_lines(chat, lines)
+  chat.role = nil
+  chat.last = 'command'
 end
 
 local function on_plan(chat, u)
@@ -692,6 +722,8 @@ function M.on_update(_, params)
     on_api_retry(chat, u)
   elseif kind == 'model_fallback' then
     on_model_fallback(chat, u)
+  elseif kind == 'command_output' then
+    on_command_output(chat, u)
   end
 end
 

@@ -290,6 +290,7 @@ export class ChatPanel implements vscode.Disposable {
       this.postMessage({ type: 'attach', mention });
     }
     this.postMessage({ type: 'focusComposer' });
+    void this.sessions.refreshCommands(); // The workspace's slash commands, for `/` before any session.
     const current = this.sessions.currentId;
     if (current !== undefined && this.sessions.models.get(current) === undefined) {
       // A reloaded window: ask the server for the session's history.
@@ -354,7 +355,7 @@ export class ChatPanel implements vscode.Disposable {
       usage: view?.usage ?? null,
       plan: view?.plan ?? [],
       planRev: view?.planRev ?? 0,
-      commands: view?.commands ?? [],
+      commands: this.sessions.commandsFor(id),
       connection: this.client.connection,
       banner: this.banner || (this.client.connection === 'stopped' ? this.client.lastError : ''),
       workspaceRoot: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '',

@@ -10,10 +10,13 @@
 import * as vscode from 'vscode';
 import { ResponseError, type WorkDoneProgressBegin, type WorkDoneProgressEnd, type WorkDoneProgressReport } from 'vscode-languageclient/node';
 
+import { availableCommands } from '../shared/completion';
 import { SessionModel } from '../shared/model';
 import { promptBlocks, promptText, type Mention } from '../shared/prompt';
 import {
+  type AvailableCommand,
   type CompactResult,
+  type ListCommandsResult,
   METHODS,
   SESSION_BUSY,
   SESSION_NOT_FOUND,
@@ -41,6 +44,8 @@ export class Sessions implements vscode.Disposable {
   private readonly prompting = new Set<string>();
   private nextRequestId = 1;
   private client: AgentClient | undefined;
+  /** The workspace's slash commands, for the composer before a session exists. */
+  private defaultCommands: AvailableCommand[] = [];
 
   private readonly changed = new vscode.EventEmitter<string>();
   /** A session's view changed (its id). */
@@ -89,6 +94,36 @@ export class Sessions implements vscode.Disposable {
       this.models.set(sessionId, model);
     }
     return model;
+  }
+
+  /** The slash commands the composer completes for `sessionId` (the workspace's without one). */
+  commandsFor(sessionId: string | undefined): AvailableCommand[] {
+    const own = sessionId === undefined ? [] : (this.models.get(sessionId)?.view.commands ?? []);
+    return own.length > 0 ? own : this.defaultCommands;
+  }
+
+  /**
+   * Ask the server which slash commands `sessionId` (or, without one, the workspace) offers
+   * (`agentls/listCommands`): after a session starts or loads and after every prompt, so a
+   * command file added meanwhile completes too. A server without the request offers none.
+   */
+  async refreshCommands(sessionId?: string): Promise<void> {
+    if (this.client === undefined) {
+      return;
+    }
+    let commands: AvailableCommand[];
+    try {
+      const params = sessionId === undefined ? {} : { sessionId };
+      commands = availableCommands(await this.client.request<ListCommandsResult>(METHODS.listCommands, params));
+    } catch {
+      return;
+    }
+    if (sessionId === undefined) {
+      this.defaultCommands = commands;
+    } else {
+      this.model(sessionId).setCommands(commands);
+    }
+    this.changed.fire(sessionId ?? '');
   }
 
   isBusy(): boolean {
@@ -206,6 +241,7 @@ export class Sessions implements vscode.Disposable {
     this.model(result.sessionId);
     this.synced.add(result.sessionId);
     await this.setCurrent(result.sessionId);
+    void this.refreshCommands(result.sessionId);
     return result.sessionId;
   }
 
@@ -234,6 +270,7 @@ export class Sessions implements vscode.Disposable {
     } finally {
       this.prompting.delete(id);
       this.changed.fire(id);
+      void this.refreshCommands(id);
     }
   }
 
@@ -297,6 +334,7 @@ export class Sessions implements vscode.Disposable {
     this.synced.add(sessionId);
     await this.setCurrent(sessionId);
     this.changed.fire(sessionId);
+    void this.refreshCommands(sessionId);
   }
 
   dispose(): void {

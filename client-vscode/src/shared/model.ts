@@ -10,6 +10,7 @@
 import type {
   ApiRetryUpdate,
   AvailableCommand,
+  CommandOutputUpdate,
   CompactionUpdate,
   CompactResult,
   ModelFallbackUpdate,
@@ -59,6 +60,8 @@ export interface ToolCallView {
   permission: PermissionView | null;
   /** What the user answered (the option's name), or why the prompt went away. */
   decision: string | null;
+  /** A subagent's call: the Agent call it is nested under. */
+  parentToolCallId: string | null;
 }
 
 interface EntryBase {
@@ -72,7 +75,9 @@ export type Entry =
   | (EntryBase & { kind: 'thought'; text: string })
   | (EntryBase & { kind: 'tool'; call: ToolCallView })
   | (EntryBase & { kind: 'compaction'; compaction: CompactionView })
-  | (EntryBase & { kind: 'notice'; level: 'info' | 'warning' | 'error'; text: string });
+  | (EntryBase & { kind: 'notice'; level: 'info' | 'warning' | 'error'; text: string })
+  /** What a slash command said (`/cost`, `/context`, …), as preformatted text. */
+  | (EntryBase & { kind: 'command'; command: string; level: 'info' | 'error'; text: string });
 
 export type Activity = 'idle' | 'thinking' | 'tool' | 'compacting' | 'permission';
 
@@ -214,6 +219,9 @@ export class SessionModel {
       case 'api_retry':
         this.applyRetry(update as ApiRetryUpdate);
         break;
+      case 'command_output':
+        this.applyCommandOutput(update as CommandOutputUpdate);
+        break;
       case 'available_commands_update': {
         const cmds = (update as { availableCommands?: AvailableCommand[] }).availableCommands;
         this.view.commands = Array.isArray(cmds) ? cmds.filter((c) => typeof c.name === 'string' && c.name !== '') : [];
@@ -225,6 +233,12 @@ export class SessionModel {
     }
     this.refreshActivity();
     return true;
+  }
+
+  /** The slash commands the server lists for this session (`agentls/listCommands`). */
+  setCommands(commands: AvailableCommand[]): void {
+    this.view.commands = commands;
+    this.bump();
   }
 
   /** The user sent a prompt (shown as the server will store it: see `promptText`). */
@@ -336,6 +350,21 @@ export class SessionModel {
     this.refreshActivity();
   }
 
+  /** A command's output; after `/clear` the conversation shown so far goes, as on the server. */
+  private applyCommandOutput(u: CommandOutputUpdate): void {
+    const command = typeof u.command === 'string' ? u.command : '';
+    if (u.data?.cleared === true) {
+      this.view.entries = [];
+      this.tools.clear();
+      this.pendingCompaction = null;
+      this.retryNotice = null;
+      this.view.plan = [];
+      this.bump();
+      this.view.planRev = this.view.rev;
+    }
+    this.pushEntry({ kind: 'command', command, level: u.level === 'error' ? 'error' : 'info', text: typeof u.text === 'string' ? u.text : '' });
+  }
+
   private applyUsage(u: UsageUpdate): void {
     const prev = this.view.usage;
     // Only an API call's update has the request's figures; one after a compaction or a load
@@ -444,6 +473,7 @@ export class SessionModel {
         durationMs: null,
         permission: null,
         decision: null,
+        parentToolCallId: fields._meta?.agentls?.parentToolCallId ?? null,
       };
       // An update for a call we never saw (e.g. a replayed result) still gets a card.
       entry = this.pushEntry({ kind: 'tool', call }) as Extract<Entry, { kind: 'tool' }>;

@@ -15,6 +15,7 @@ export const METHODS = {
   requestPermission: 'agentls/requestPermission',
   saveDocuments: 'agentls/saveDocuments',
   compact: 'agentls/compact',
+  listCommands: 'agentls/listCommands',
 } as const;
 
 /** JSON-RPC error code of `agentls/prompt` and `agentls/compact` on a session that already runs a turn. */
@@ -152,6 +153,8 @@ export interface ToolCallFields {
   rawOutput?: unknown;
   locations?: { path: string; line?: number }[];
   content?: ToolCallContent[];
+  /** agentls: a subagent's tool call names the Agent call that runs the subagent. */
+  _meta?: { agentls?: { parentToolCallId?: string; agentId?: string; agentType?: string } };
 }
 
 export interface PlanEntry {
@@ -166,6 +169,35 @@ export interface AvailableCommand {
   input?: { hint?: string } | null;
 }
 
+/** One command of `agentls/listCommands` (server/agentls/core/commands/custom.py `CommandInfo.to_json`). */
+export interface CommandInfo {
+  name: string;
+  description?: string;
+  argumentHint?: string | null;
+  /** `builtin`, `project` or `user`. */
+  source?: string;
+  /** Where it comes from, as shown: `built-in`, `project`, `user:frontend`. */
+  label?: string;
+  callsModel?: boolean;
+  path?: string | null;
+}
+
+/** The answer to `agentls/listCommands {sessionId?}`. */
+export interface ListCommandsResult {
+  commands?: CommandInfo[];
+  /** Command files that were skipped, and why. */
+  warnings?: string[];
+}
+
+/** What a slash command said (`/cost`, `/context`, …) or did (`/clear`: `data.cleared`). */
+export interface CommandOutputUpdate {
+  sessionUpdate: 'command_output';
+  command?: string;
+  text?: string;
+  level?: 'info' | 'error';
+  data?: Record<string, unknown>;
+}
+
 export type SessionUpdate =
   | { sessionUpdate: 'agent_message_chunk' | 'agent_thought_chunk' | 'user_message_chunk'; content: { type: string; text?: string } }
   | ({ sessionUpdate: 'tool_call' } & ToolCallFields)
@@ -175,6 +207,7 @@ export type SessionUpdate =
   | CompactionUpdate
   | ModelFallbackUpdate
   | ApiRetryUpdate
+  | CommandOutputUpdate
   | { sessionUpdate: 'available_commands_update'; availableCommands: AvailableCommand[] }
   | { sessionUpdate: string; [key: string]: unknown };
 

@@ -8,6 +8,7 @@
  * context meter's width is set through the CSSOM, which the CSP allows).
  */
 
+import { applyCommand, commandDetail, commandQuery, matchCommands, mentionQuery } from '../shared/completion';
 import { diffLines } from '../shared/diff';
 import { renderInline, renderMarkdown } from '../shared/markdown';
 import type { FromWebview, HeaderState, ToWebview } from '../shared/messages';
@@ -83,7 +84,7 @@ const emptyState = h(
   'div',
   { class: 'empty' },
   h('p', { class: 'empty-title' }, 'Ask the agent about this workspace.'),
-  h('p', {}, 'Type @ to mention a file. In an editor, Ctrl+Alt+A (agentls: Ask About Selection) attaches the selected lines.'),
+  h('p', {}, 'Type @ to mention a file, / for a command (/help lists them). In an editor, Ctrl+Alt+A (agentls: Ask About Selection) attaches the selected lines.'),
 );
 
 const banner = h('div', { class: 'banner hidden', role: 'alert' });
@@ -315,6 +316,9 @@ function renderEntry(entry: Entry): HTMLElement {
     }
     case 'notice':
       return h('div', { class: `entry notice notice-${entry.level}`, 'data-id': entry.id }, entry.text);
+    case 'command':
+      // A slash command's report: preformatted text (tables of figures), never Markdown.
+      return h('div', { class: `entry command-output command-${entry.level}`, 'data-id': entry.id }, h('div', { class: 'who' }, `/${entry.command}`), h('pre', {}, entry.text));
     case 'compaction':
       return renderCompaction(entry.id, entry.compaction);
     case 'tool':
@@ -360,7 +364,11 @@ function renderTool(id: string, call: ToolCallView): HTMLElement {
   const duration = call.durationMs !== null && call.durationMs > 0 && call.status !== 'pending' ? h('span', { class: 'duration' }, formatDuration(call.durationMs)) : null;
   const card = h(
     'div',
-    { class: `entry tool-card tool-${status}`, 'data-id': id, 'data-tool-call-id': call.toolCallId },
+    {
+      class: `entry tool-card tool-${status}${call.parentToolCallId !== null ? ' tool-nested' : ''}`,
+      'data-id': id,
+      'data-tool-call-id': call.toolCallId,
+    },
     h(
       'div',
       { class: 'tool-head' },
@@ -647,9 +655,9 @@ function choosePopup(i: number): void {
     }
     addAttachment(item.value as Mention);
   } else if (popupMode === 'command') {
-    const cmd = item.value as AvailableCommand;
-    input.value = `/${cmd.name} ${input.value.replace(/^\/\S*\s?/, '')}`;
-    input.setSelectionRange(input.value.length, input.value.length);
+    const chosen = applyCommand(input.value, (item.value as AvailableCommand).name);
+    input.value = chosen.text;
+    input.setSelectionRange(chosen.caret, chosen.caret);
   }
   hidePopup();
   input.focus();
@@ -658,20 +666,19 @@ function choosePopup(i: number): void {
 function updatePopupFromInput(): void {
   const caret = input.selectionStart;
   const before = input.value.slice(0, caret);
-  const mention = /(^|\s)@([^\s@]*)$/.exec(before);
+  const mention = mentionQuery(before);
   if (mention !== null) {
     popupMode = 'mention';
-    mentionStart = caret - (mention[2] ?? '').length - 1;
-    popupQuery = mention[2] ?? '';
+    mentionStart = mention.start;
+    popupQuery = mention.query;
     send({ type: 'mentionSearch', query: popupQuery });
     return;
   }
   const commands = head?.commands ?? [];
-  const slash = /^\/(\S*)$/.exec(before);
-  if (slash !== null && commands.length > 0) {
+  const query = commandQuery(before);
+  if (query !== null && commands.length > 0) {
     popupMode = 'command';
-    const q = (slash[1] ?? '').toLowerCase();
-    showPopup(commands.filter((c) => c.name.toLowerCase().startsWith(q)).map((c) => ({ label: `/${c.name}`, detail: c.description ?? '', value: c })));
+    showPopup(matchCommands(query, commands).map((c) => ({ label: `/${c.name}`, detail: commandDetail(c), value: c })));
     return;
   }
   if (popupMode !== null) {

@@ -26,7 +26,7 @@ async def compact_command(args: argparse.Namespace) -> int:
             render(Notice(level="warning", message=notice))
         outcome = await session.compact(args.instructions, render)
     finally:
-        session.close()
+        await session.end(emit=render)
     if args.output_format == "text":
         print(outcome.message if outcome.compacted else f"not compacted: {outcome.message}")
     return 0 if outcome.compacted else 1

@@ -1,4 +1,5 @@
-"""Drive one turn in a terminal: render its events, turn Ctrl-C into a clean cancel, pick the exit code."""
+"""Drive one turn (or slash command) in a terminal: render its events, turn Ctrl-C into a clean
+cancel, pick the exit code."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import contextlib
 import signal
 import sys
 
+from agentls.cli.main import CliError
 from agentls.cli.render import Renderer
+from agentls.core.commands.dispatch import CommandError
 from agentls.core.events import Notice, StopReason
 from agentls.core.session import Session
 
@@ -36,10 +39,15 @@ def exit_code(stop: StopReason | None) -> int:
 
 
 async def drive_turn(session: Session, prompt: str, render: Renderer) -> int:
+    """Run what the user typed (a prompt, or a slash command: `Session.submit`) and render it."""
     render(session.started_event())
     for notice in session.notices:
         render(Notice(level="warning", message=notice))
-    turn = session.run(prompt)
+    try:
+        turn = await session.submit(prompt)
+    except CommandError as err:
+        await session.end(emit=render)
+        raise CliError(str(err)) from None
     loop = asyncio.get_running_loop()
     interrupts = 0
 
@@ -72,5 +80,5 @@ async def drive_turn(session: Session, prompt: str, render: Renderer) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
-        session.close()
+        await session.end(emit=render)  # SessionEnd hooks, then the session closes.
     return exit_code(turn.stop)

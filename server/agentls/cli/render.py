@@ -12,6 +12,7 @@ from typing import TextIO
 
 from agentls.core.events import (
     AgentEvent,
+    CommandOutput,
     Compacted,
     CompactionStarted,
     ModelFallback,
@@ -21,6 +22,7 @@ from agentls.core.events import (
     RetryHeartbeat,
     Retrying,
     SessionStarted,
+    SubagentEvent,
     TextDelta,
     ThinkingDelta,
     ToolCallFinished,
@@ -70,28 +72,45 @@ class TextRenderer:
             case SessionStarted():
                 verb = "resumed" if event.resumed else "session"
                 self._note(f"{verb} {event.session_id} · {event.model} · {event.cwd}")
-            case ToolCallStarted():
-                self._titles[event.call_id] = event.title or event.name
-                self._note(f"● {event.title or event.name}")
-            case ToolCallFinished():
-                if not (event.name == "TodoWrite" and not event.is_error):  # The plan is printed already.
-                    self._note(f"  ⎿ {_result_line(event)}")
-            case PermissionDecided() if event.outcome == "deny" and event.by != "user":
-                self._note(f"  ⎿ denied: {event.reason}")
             case PlanUpdated():
                 self._note("Plan:\n" + "\n".join(f"  {t.checkbox_line()}" for t in event.todos))
-            case Retrying() | RetryHeartbeat() | ModelFallback():
-                self._note(api_line(event))
-            case Notice():
-                self._note(f"{event.level}: {event.message}")
             case CompactionStarted():
                 self._note(f"(compacting the context: asking the model for a {event.tier}…)")
             case Compacted():
                 self._note(f"(context {event.tier}: {event.message})")
+            case CommandOutput():
+                self._command_output(event)
+            case SubagentEvent():
+                self._subagent(event, "  │ ")
             case TurnEnded():
                 self._end(event)
             case _:
-                pass
+                if isinstance(event, ToolCallStarted):
+                    self._titles[event.call_id] = event.title or event.name
+                if (line := _work_line(event)) is not None:
+                    self._note(line)
+
+    def _subagent(self, wrapped: SubagentEvent, bar: str) -> None:
+        """A subagent's work, indented under its Agent call: its tool calls, denials, warnings and
+        how it ended (with what it cost). Its text is its answer, which the Agent call shows."""
+        event = wrapped.event
+        if isinstance(event, SubagentEvent):
+            self._subagent(event, bar + "│ ")
+        elif isinstance(event, TurnEnded):
+            self._note(f"{bar}[{wrapped.agent_type} {event.stop.kind} · {usage_line(event, brief=True)}]")
+        elif (line := _work_line(event)) is not None:
+            self._note(bar + line)
+
+    def _command_output(self, event: CommandOutput) -> None:
+        """A slash command's answer is the answer: stdout (a failure goes to stderr)."""
+        if event.level == "error":
+            self._note(f"error: {event.text}")
+            return
+        if self._mid_line:
+            self._out.write("\n")
+        self._out.write(event.text.rstrip("\n") + "\n")
+        self._out.flush()
+        self._mid_line = False
 
     def _end(self, event: TurnEnded) -> None:
         if self._mid_line:
@@ -152,9 +171,10 @@ def heartbeat_line(event: RetryHeartbeat) -> str:
     return line + ")"
 
 
-def usage_line(event: TurnEnded) -> str:
+def usage_line(event: TurnEnded, *, brief: bool = False) -> str:
     """Tokens, cache share, cost and context fill, e.g. `3 requests · 41,200 tokens in (93% from
-    cache) / 820 out · $0.0213 · context 14% of 200,000`."""
+    cache) / 820 out · $0.0213 · context 14% of 200,000`. `brief`: without the context fill (a
+    subagent's, whose context is gone once it has answered)."""
     u = event.usage
     parts = [
         f"{event.requests} request(s)",
@@ -167,10 +187,27 @@ def usage_line(event: TurnEnded) -> str:
         parts.append(cost)
     else:
         parts.append("cost unknown (no price for this model)")
-    if event.context_window:
+    if event.context_window and not brief:
         share = event.context_tokens / event.context_window
         parts.append(f"context {share:.0%} of {event.context_window:,}")
     return " · ".join(parts)
+
+
+def _work_line(event: AgentEvent) -> str | None:
+    """The line a tool call, a denial, API trouble or a warning gets; None for other events."""
+    match event:
+        case ToolCallStarted():
+            return f"● {event.title or event.name}"
+        case ToolCallFinished() if not (event.name == "TodoWrite" and not event.is_error):
+            return f"  ⎿ {_result_line(event)}"  # The plan is printed already.
+        case PermissionDecided() if event.outcome == "deny" and event.by != "user":
+            return f"  ⎿ denied: {event.reason}"
+        case Retrying() | RetryHeartbeat() | ModelFallback():
+            return api_line(event)
+        case Notice():
+            return f"{event.level}: {event.message}"
+        case _:
+            return None
 
 
 def _result_line(event: ToolCallFinished) -> str:

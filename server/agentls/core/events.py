@@ -296,6 +296,20 @@ class Notice(_Event):
     message: str
 
 
+class CommandOutput(_Event):
+    """What a slash command says that does not go through the model (`/cost`, `/context`, `/model`,
+    `/permissions`, `/agents`), or the outcome of one that changed the session (`/clear`,
+    `/compact`). Front ends show `text`; `data` is the same for programs."""
+
+    kind: Literal["command_output"] = "command_output"
+    command: str
+    """The command's name, without the slash."""
+    text: str
+    """For people: plain text, possibly several lines."""
+    data: dict[str, Any] = {}
+    level: Literal["info", "error"] = "info"
+
+
 class TurnEnded(_Event):
     kind: Literal["turn_ended"] = "turn_ended"
     session_id: str
@@ -311,6 +325,18 @@ class TurnEnded(_Event):
     session_cost_usd: float | None = None
     context_tokens: int = 0
     context_window: int = 0
+
+
+class SubagentEvent(_Event):
+    """An event of a subagent's turn, passed on to its parent's consumer: the Agent tool call
+    `parent_call_id` runs it. Front ends show these nested under that call."""
+
+    kind: Literal["subagent"] = "subagent"
+    agent_id: str
+    """The subagent's session id (its transcript is `subagents/<parent id>/<agent id>.jsonl`)."""
+    parent_call_id: str
+    agent_type: str
+    event: AgentEvent
 
 
 AgentEvent = Annotated[
@@ -333,8 +359,11 @@ AgentEvent = Annotated[
     | RetryHeartbeat
     | ModelFallback
     | Notice
+    | CommandOutput
+    | SubagentEvent
     | TurnEnded,
     Field(discriminator="kind"),
 ]
+SubagentEvent.model_rebuild()
 
 EVENT_ADAPTER: TypeAdapter[AgentEvent] = TypeAdapter(AgentEvent)

@@ -110,6 +110,7 @@ class SessionFactory:
                 project=root, cli=spec.cli_settings, cli_from_editor=spec.cli_settings_from_editor
             ),
             registry=spec.registry,
+            model_for=self.model_for,
         )
 
     @staticmethod

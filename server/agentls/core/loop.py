@@ -26,6 +26,7 @@ from agentls.core.events import (
     AssistantMessage,
     BudgetExceeded,
     Cancelled,
+    Compacted,
     ContextOverflow,
     EndTurn,
     Errored,
@@ -54,6 +55,13 @@ from agentls.core.records import (
     TurnStartRecord,
 )
 from agentls.core.retry import format_duration, retry_delay, retry_limit, should_fall_back
+from agentls.core.session_hooks import (
+    answer_finished,
+    context_message,
+    prompt_submitted,
+    session_started,
+    waiting_for_user,
+)
 from agentls.core.state import SessionState
 from agentls.core.tool_exec import ToolRunner
 
@@ -106,6 +114,10 @@ class Turn:
         self._started_at = 0.0
         """On the session's clock: the deadline counts from here."""
         self.stop: StopReason | None = None
+        self._summarized = False
+        """A summary compaction happened since the last request: SessionStart (`compact`) hooks run."""
+        self._hook_stopped = False
+        """A hook said `continue: false`: the turn ends, without Stop hooks."""
 
     def cancel(self) -> None:
         if self._driver is not None and not self._driver.done():
@@ -136,6 +148,8 @@ class Turn:
         return out
 
     def _emit(self, event: AgentEvent) -> None:
+        if isinstance(event, Compacted) and event.tier == "summary":
+            self._summarized = True
         self._state.blackbox.event(event)
         self._queue.put_nowait(event)
 
@@ -154,12 +168,15 @@ class Turn:
         except Exception as err:  # A bug must end the turn visibly, not kill the server.
             self._state.log.exception("turn failed")
             stop = Errored(cause=ErrorCause(kind="internal", message=f"{type(err).__name__}: {err}"))
+        await self._notify_waiting(stop)
         self.stop = stop
         st = self._state
         st.journal.write(StateRecord(state="idle"))
         st.journal.write(TurnEndRecord(stop=stop), sync=True)
         last = st.history[-1] if st.history else None
-        text = last.text() if last is not None and last.role == "assistant" else ""
+        # No request, no answer (a blocked prompt): the last message is an earlier turn's.
+        answered = self._requests > 0 and last is not None and last.role == "assistant"
+        text = last.text() if answered and last is not None else ""
         spending = st.spending
         cost = None if spending.session_cost is None else spending.cost_usd - self._cost_at_start
         self._emit(
@@ -181,16 +198,48 @@ class Turn:
     async def _loop(self) -> StopReason:
         st = self._state
         self._started_at = st.clock.monotonic()
-        st.journal.write(TurnStartRecord(prompt=self._prompt))
-        self._commit(user_text(self._prompt))
         self._emit(TurnStarted(session_id=st.session_id, prompt=self._prompt))
+        submitted = await prompt_submitted(st, self._prompt, self._emit)
+        if submitted.refused is not None:
+            return EndTurn()  # A UserPromptSubmit hook kept the prompt from the model.
+        st.journal.write(TurnStartRecord(prompt=self._prompt))
+        self._commit(submitted.message)
+        stop_hook_active = False
         while True:
             if self._requests >= st.config.max_turns:
                 return MaxTurns(limit=st.config.max_turns)
             await st.context.prepare(st.history, self._emit, st.spending.check)
+            await self._after_compaction()
             outcome = await self._respond()
             if isinstance(outcome, Stop):
-                return outcome.reason
+                if not isinstance(outcome.reason, EndTurn) or self._hook_stopped:
+                    return outcome.reason
+                go_on = await answer_finished(st, stop_hook_active, self._emit)
+                if go_on is None:
+                    return outcome.reason
+                self._commit(user_text(go_on))  # A Stop hook blocked the end: the model goes on.
+                stop_hook_active = True
+
+    async def _after_compaction(self) -> None:
+        """After a summary, SessionStart (`compact`) hooks; hook context waiting for the model
+        joins the last user message."""
+        st = self._state
+        if self._summarized:
+            self._summarized = False
+            await session_started(st, "compact", self._emit)
+        if st.hook_context and st.history and st.history[-1].role == "user":
+            message = context_message(st)
+            if message is not None:
+                self._commit(message)
+
+    async def _notify_waiting(self, stop: StopReason) -> None:
+        """Notification hooks: the turn is over and waits for the user (a cancel cuts them short)."""
+        try:
+            await waiting_for_user(self._state, stop, self._emit)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
 
     async def _respond(self) -> Outcome:
         """One API call, retried while nothing has run yet; tools start as their blocks close."""
@@ -363,6 +412,9 @@ class Turn:
         st.context.answered(assembler.usage, len(st.history))
         if runner.started:
             self._commit(Message(role="user", content=tuple(await runner.results())))
+            if runner.hook_stop is not None:
+                self._hook_stopped = True  # A tool hook said `continue: false`.
+                return Stop(EndTurn())
             if assembler.stop_reason == "refusal":
                 return Stop(Refusal())
             if assembler.stop_reason == "model_context_window_exceeded":

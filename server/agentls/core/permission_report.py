@@ -1,6 +1,7 @@
 """What `agentls permissions` and the `agentls.permissions` command show: the effective rules with
-their sources, the mode, trust, sandbox and hooks, warnings, and the recent decisions of this project
-read back from the session transcripts (every decision is a `permission` record there).
+their sources, the mode, trust, sandbox and the hooks of every event, warnings, and the recent
+decisions of this project read back from the session transcripts (every decision is a
+`permission` record there).
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agentls.core.hooks import pre_tool_use_hooks
+from agentls.core.hooks import HOOK_EVENTS, hooks_by_event, unsupported_events
 from agentls.policy.decision import PermissionMode
 from agentls.policy.loader import ReloadingEngine, SettingsSources
 from agentls.policy.sandbox_config import sandbox_policy
@@ -29,7 +30,7 @@ def permission_report(
     engine = ReloadingEngine(sources, mode=mode)
     config = engine.config
     sandbox, sandbox_warnings = sandbox_policy(config, root=sources.project, home=sources.home)
-    hooks, hook_warnings = pre_tool_use_hooks(config.hooks)
+    hooks, hook_warnings = hooks_by_event(config.hooks)
     trusted, _ = sources.trusted()
     status = sandbox_status or (check_sandbox() if sandbox is not None else None)
     return {
@@ -51,10 +52,17 @@ def permission_report(
             "status": status.reason if status else "turned off in the settings",
         },
         "hooks": [
-            {"event": "PreToolUse", "matcher": h.matcher, "command": h.command, "source": h.source}
-            for h in hooks
+            {
+                "event": h.event,
+                "matcher": h.matcher,
+                "command": h.command,
+                "timeout": h.timeout_s,
+                "source": h.source,
+            }
+            for event in HOOK_EVENTS
+            for h in hooks[event]
         ],
-        "warnings": [*engine.warnings, *sandbox_warnings, *hook_warnings],
+        "warnings": [*engine.warnings, *sandbox_warnings, *hook_warnings, *unsupported_events(config.hooks)],
         "recentDecisions": recent_decisions(store or SessionStore(), sources.project, limit),
     }
 
@@ -112,8 +120,9 @@ def format_report(report: dict[str, Any]) -> str:
         where = rule["file"] or "the command line"
         lines.append(f"- {rule['list']:5} `{rule['rule']}` ({rule['level']}: {where})")
     if report["hooks"]:
-        lines += ["", "## PreToolUse hooks", ""]
-        lines += [f"- `{h['matcher'] or '*'}` → `{h['command']}` ({h['source']})" for h in report["hooks"]]
+        lines += ["", "## Hooks", ""]
+        for h in report["hooks"]:
+            lines.append(f"- {h['event']} `{h['matcher'] or '*'}` → `{h['command']}` ({h['source']})")
     if report["warnings"]:
         lines += ["", "## Warnings", ""]
         lines += [f"- {w}" for w in report["warnings"]]

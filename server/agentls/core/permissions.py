@@ -1,5 +1,5 @@
-"""A session's permissions: the engine over its settings, the Bash sandbox, PreToolUse hooks, and
-how an "always" answer is saved.
+"""A session's permissions: the engine over its settings, the Bash sandbox, the hooks of every
+event, and how an "always" answer is saved.
 
 Built once per session from `SettingsSources`; when a settings file changes the engine reloads
 (before its next decision, or when a watcher calls `refresh`), and the sandbox and hooks follow.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agentls.core.hooks import HookRunner, command_hooks, pre_tool_use_hooks
+from agentls.core.hooks import HookRunner, hooks_by_event
 from agentls.policy.decision import CallFacts, PermissionMode
 from agentls.policy.loader import ReloadingEngine, SettingsSources
 from agentls.policy.remember import rules_for
@@ -39,7 +39,9 @@ class SessionPermissions:
         self._env = subprocess_env
         self._contexts: list[ToolContext] = []
         self.sandbox: SandboxPolicy | None = None
-        self.hooks = HookRunner([], workspace=workspace, session_id=session_id, env=subprocess_env)
+        self.hooks = HookRunner(
+            workspace=workspace, session_id=session_id, env=subprocess_env, mode=lambda: self.engine.mode
+        )
         self.warnings: list[str] = []
         self._rebuild()
         self.engine.listeners.append(self._rebuild)
@@ -49,12 +51,10 @@ class SessionPermissions:
         self.sandbox, sandbox_warnings = sandbox_policy(
             config, root=self.sources.project, home=self.sources.home
         )
-        hooks, hook_warnings = pre_tool_use_hooks(config.hooks)
-        compact_hooks, compact_warnings = command_hooks(config.hooks, "PreCompact")
+        hooks, hook_warnings = hooks_by_event(config.hooks)
         # Updated in place: a turn's ToolRunner holds this object from before the reload.
-        self.hooks.hooks = hooks
-        self.hooks.compact_hooks = compact_hooks
-        self.warnings = [*self.engine.warnings, *sandbox_warnings, *hook_warnings, *compact_warnings]
+        self.hooks.set_hooks(hooks)
+        self.warnings = [*self.engine.warnings, *sandbox_warnings, *hook_warnings]
         for ctx in self._contexts:
             self.attach(ctx)
 

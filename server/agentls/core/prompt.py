@@ -233,9 +233,11 @@ async def build_system_prompt(
     now: datetime,
     model: str,
     platform_name: str | None = None,
+    instructions: str | None = None,
 ) -> tuple[SystemBlock, SystemBlock]:
-    """The (cached prefix, dynamic suffix) system blocks for a session. Never raises on git."""
-    prefix = SystemBlock(text=_prefix_text(frozenset(tool_names)), cache=True)
+    """The (cached prefix, dynamic suffix) system blocks for a session. Never raises on git.
+    `instructions` replace agentls' own (a subagent's definition); the environment stays."""
+    prefix = SystemBlock(text=instructions or _prefix_text(frozenset(tool_names)), cache=True)
 
     is_repo, git_block = await _git_section(workspace)
     parts = [

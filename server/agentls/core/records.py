@@ -162,6 +162,34 @@ class ModelFallbackRecord(_Record):
     at: str = ""
 
 
+class SubagentRecord(_Record):
+    """The Agent tool call `call_id` started a subagent; its own transcript is `transcript`."""
+
+    type: Literal["subagent"] = "subagent"
+    call_id: str
+    agent_id: str
+    agent_type: str
+    transcript: str | None = None
+
+
+class ClearedRecord(_Record):
+    """`/clear`: the conversation starts over in the same session. What came before stays in the
+    log (and in the session's spending); a resumed session's context starts from here."""
+
+    type: Literal["cleared"] = "cleared"
+    at: str = ""
+
+
+class ModelSwitchRecord(_Record):
+    """`/model NAME`: the session talks to `model` from here on (a resume keeps it unless a model is
+    named explicitly)."""
+
+    type: Literal["model_switch"] = "model_switch"
+    from_model: str
+    model: str
+    at: str = ""
+
+
 Record = Annotated[
     HeaderRecord
     | ResumedRecord
@@ -177,7 +205,10 @@ Record = Annotated[
     | PlanRecord
     | CompactionRecord
     | WindowRecord
-    | ModelFallbackRecord,
+    | ModelFallbackRecord
+    | SubagentRecord
+    | ClearedRecord
+    | ModelSwitchRecord,
     Field(discriminator="type"),
 ]
 

@@ -26,10 +26,12 @@ from agentls.core.messages import Message, ToolResultBlock
 from agentls.core.model import TokenUsage
 from agentls.core.records import (
     RECORD_ADAPTER,
+    ClearedRecord,
     CompactionRecord,
     HeaderRecord,
     MessageRecord,
     ModelFallbackRecord,
+    ModelSwitchRecord,
     PartialAssistantRecord,
     PlanRecord,
     Record,
@@ -70,7 +72,11 @@ class Replayed:
     """The context window an overflow answer stated, if one did."""
     todos: list[dict[str, Any]] = field(default_factory=list)
     fallback: ModelFallbackRecord | None = None
-    """The last switch to a fallback model, if the session made one."""
+    """The last switch to a fallback model, if the session made one (after the last `/model`)."""
+    model: str | None = None
+    """The model the last `/model` switched to, if any."""
+    clears: int = 0
+    """`/clear`s: the history (and the display) start after the last one."""
     first_prompt: str = ""
     repair: Message | None = None
     """Synthesised tool results for calls a crash left unanswered (already in `history`)."""
@@ -103,6 +109,9 @@ def replay(raw_records: Iterable[dict[str, Any]], *, display: bool = False) -> R
             _append(out, record.message)
         elif isinstance(record, CompactionRecord):
             _compact(out, record)
+        elif isinstance(record, ClearedRecord):
+            _clear(out)
+            partial = None
         elif isinstance(record, ToolCallRecord):
             started.add(record.call_id)
         elif isinstance(record, ToolResultRecord):
@@ -129,6 +138,21 @@ def _note(out: Replayed, record: Record) -> None:
         out.todos = record.todos
     elif isinstance(record, ModelFallbackRecord):
         out.fallback = record
+    elif isinstance(record, ModelSwitchRecord):
+        out.model = record.model
+        out.fallback = None  # Chosen after the fallback: the choice holds.
+
+
+def _clear(out: Replayed) -> None:
+    """`/clear`: the conversation starts over (the log keeps what came before)."""
+    out.clears += 1
+    out.history = []
+    out.base = None
+    out.cleared = set()
+    out.todos = []
+    if out.display is not None:
+        out.display = []
+        out.display_compactions = []
 
 
 def _append(out: Replayed, message: Message) -> None:

@@ -18,12 +18,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from agentls import __version__
+from agentls.core.agents import AgentCatalog, load_catalog
 from agentls.core.api_settings import apply_api_settings
 from agentls.core.blackbox import BlackBox, install_log_handler
 from agentls.core.blackbox import path_for as blackbox_path
+from agentls.core.commands.dispatch import dispatch
+from agentls.core.commands.runs import Run
 from agentls.core.config import AgentConfig
 from agentls.core.context.manager import Outcome
-from agentls.core.events import AgentEvent, SessionStarted
+from agentls.core.events import AgentEvent, Notice, SessionStarted
 from agentls.core.journal import FileJournal, Journal, MemoryJournal
 from agentls.core.loop import Turn
 from agentls.core.model import Model, ToolSpec
@@ -33,11 +36,14 @@ from agentls.core.records import HeaderRecord, MessageRecord, ResumedRecord
 from agentls.core.replay import replay
 from agentls.core.retry import Clock, SystemClock
 from agentls.core.session_context import attach_context, new_spending, resolve_settings
+from agentls.core.session_hooks import session_ended, session_started
 from agentls.core.state import SessionState
+from agentls.core.subagents import ParentLink, Subagents
 from agentls.policy.decision import Approver, PermissionPolicy
 from agentls.policy.loader import SettingsSources
 from agentls.store.jsonl import read_jsonl
 from agentls.store.sessions import SessionStore
+from agentls.store.settings_files import config_home
 from agentls.tools.base import FileReadState, TodoItem, ToolContext, ToolEnv, ToolLimits
 from agentls.tools.registry import ToolRegistry, builtin_tools
 from agentls.workspace.port import Workspace
@@ -66,6 +72,10 @@ class SessionDeps:
     subprocess_env: dict[str, str] | None = None
     clock: Clock | None = None
     """Time for retry back-off, heartbeats and deadlines; None: the real one."""
+    model_for: Callable[[str], Model] | None = None
+    """A client for another model (a subagent may name one); None: only `model` is available."""
+    parent: ParentLink | None = None
+    """Set for a subagent's session: what it gets from the session that started it."""
 
 
 class Session:
@@ -79,6 +89,9 @@ class Session:
         """Things found while resuming (a torn line, an interrupted call) for the front end to show."""
         self._turn: Turn | None = None
         self._compacting = False
+        self._command: Run | None = None
+        """A slash command running (`submit`): a local one, or a turn under a command's scope."""
+        self._submitting = False
 
     @property
     def id(self) -> str:
@@ -86,7 +99,11 @@ class Session:
 
     @property
     def busy(self) -> bool:
-        return self._compacting or (self._turn is not None and self._turn.stop is None)
+        return (
+            self._compacting
+            or (self._turn is not None and self._turn.stop is None)
+            or (self._command is not None and self._command.stop is None)
+        )
 
     def started_event(self) -> SessionStarted:
         return SessionStarted(
@@ -103,9 +120,26 @@ class Session:
         self._turn = Turn(self.state, prompt)
         return self._turn
 
+    async def submit(self, prompt: str) -> Run:
+        """What a user typed, from any front end: a slash command runs it (`commands/dispatch.py`),
+        anything else starts a turn. Raises `SessionBusy`, or `CommandError` (an unknown command,
+        a `/review` with nothing to review) before anything runs."""
+        if self.busy or self._submitting:
+            raise SessionBusy(f"session {self.id} is already running a turn")
+        self._submitting = True
+        try:
+            run = await dispatch(self, prompt)
+        finally:
+            self._submitting = False
+        if run is not self._turn:
+            self._command = run
+        return run
+
     def cancel(self) -> None:
         if self._turn is not None:
             self._turn.cancel()
+        if self._command is not None:
+            self._command.cancel()
 
     async def compact(self, instructions: str | None, emit: Callable[[AgentEvent], None]) -> Outcome:
         """Compact now, as the user asked: the earlier conversation is replaced by a summary
@@ -115,12 +149,23 @@ class Session:
         self._compacting = True
         try:
             state = self.state
-            return await state.context.compact(state.history, instructions, emit, state.spending.check)
+            outcome = await state.context.compact(state.history, instructions, emit, state.spending.check)
+            if outcome.compacted:
+                await session_started(state, "compact", emit)
+            return outcome
         finally:
             self._compacting = False
 
     def close(self) -> None:
         self.state.journal.close()
+
+    async def end(self, reason: str = "other", emit: Callable[[AgentEvent], None] | None = None) -> None:
+        """The front end is done with the session: SessionEnd hooks run (bounded by their
+        timeouts; a subagent's session runs none), then it closes. `emit` shows their notices."""
+        try:
+            await session_ended(self.state, reason, emit)
+        finally:
+            self.close()
 
     @classmethod
     async def start(
@@ -143,6 +188,7 @@ class Session:
         notices: list[str] = []
         state = await _build_state(deps, sid, journal, now, notices, path)
         _open_black_box(state, path, "session_started", notices)
+        await _start_hooks(state, "startup", notices)
         return cls(state, transcript=path, resumed=False, notices=notices)
 
     @classmethod
@@ -186,6 +232,8 @@ class Session:
         state.context.restore(
             replayed.base, replayed.cleared, state.history, replayed.learned_window, replayed.calibration
         )
+        if keep_fallback and replayed.model is not None and replayed.model != state.config.model:
+            state.switch_model(replayed.model)  # `/model` chose it: a resume keeps it.
         fallback = replayed.fallback
         if keep_fallback and fallback is not None and fallback.from_model == state.config.model:
             state.switch_model(fallback.to_model)
@@ -200,12 +248,26 @@ class Session:
                 "compacted context (the transcript keeps every message)."
             )
         _open_black_box(state, path, "session_resumed", notices)
+        await _start_hooks(state, "resume", notices)
         return cls(state, transcript=path, resumed=True, notices=notices)
+
+
+async def _start_hooks(state: SessionState, source: str, notices: list[str]) -> None:
+    """SessionStart hooks; what they report joins the notices the front end shows at the start."""
+
+    def note(event: AgentEvent) -> None:
+        if isinstance(event, Notice):
+            notices.append(event.message)
+
+    await session_started(state, source, note)
 
 
 def _open_black_box(state: SessionState, transcript: Path | None, kind: str, notices: list[str]) -> None:
     """The session's black box, opened with what was loaded at start-up."""
     state.blackbox = BlackBox(blackbox_path(transcript) if transcript else None)
+    if state.permissions is not None:  # Every hook run is recorded in the black box.
+        state.permissions.hooks.blackbox = state.blackbox
+        state.permissions.hooks.transcript_path = str(transcript or "")
     install_log_handler()
     permissions = state.permissions
     settings: list[str] = []
@@ -276,7 +338,17 @@ async def _build_state(
         levels.budgets if levels is not None else [],
     )
     notices += setting_warnings
-    env = ToolEnv(root=deps.workspace.root, limits=limits, sandbox=ctx.sandbox)
+    depth = deps.parent.depth if deps.parent is not None else 0
+    catalog: AgentCatalog | None = None
+    if "Agent" in registry:
+        catalog = _agent_catalog(deps, permissions)
+        notices += catalog.warnings
+    env = ToolEnv(
+        root=deps.workspace.root,
+        limits=limits,
+        sandbox=ctx.sandbox,
+        agent_types=tuple((a.name, a.description) for a in catalog.agents.values()) if catalog else (),
+    )
     hidden = policy.hidden_tools(registry.names())
     specs = tuple(
         ToolSpec(name=t.name, description=t.description(env), input_schema=t.input_schema())
@@ -287,6 +359,7 @@ async def _build_state(
         tool_names=tuple(n for n in registry.names() if n not in hidden),
         now=now,
         model=config.model,
+        instructions=deps.parent.instructions if deps.parent is not None else None,
     )
     state = SessionState(
         session_id=sid,
@@ -303,9 +376,23 @@ async def _build_state(
         permissions=permissions,
         remember=permissions.remember if permissions else None,
         clock=deps.clock or SystemClock(),
+        is_subagent=deps.parent is not None,
     )
     attach_context(state, context_settings, transcript)
+    if deps.parent is not None:
+        state.spending.parent = deps.parent.spending  # Its requests count in the parent's totals.
+    if catalog is not None:
+        ctx.subagents = Subagents(state, deps, catalog, depth)
     return state
+
+
+def _agent_catalog(deps: SessionDeps, permissions: SessionPermissions | None) -> AgentCatalog:
+    """The agent types this session may start: built-in, the user's, and (trusted) the project's."""
+    sources = permissions.sources if permissions is not None else None
+    if sources is None:
+        return load_catalog(deps.workspace.root, Path.home(), config_home(), trusted=False)
+    trusted, _ = sources.trusted()
+    return load_catalog(sources.project, sources.home, sources.config, trusted=trusted)
 
 
 def _todos(raw: list[dict[str, Any]]) -> tuple[TodoItem, ...]:

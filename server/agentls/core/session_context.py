@@ -8,11 +8,11 @@ from pathlib import Path
 
 from agentls.core.context.budget import Spending
 from agentls.core.context.catalog import model_info
-from agentls.core.context.manager import ContextDeps, ContextManager
+from agentls.core.context.manager import ContextDeps, ContextManager, EventSink
 from agentls.core.context.meter import ContextMeter
 from agentls.core.context.settings import BudgetConfig, ContextConfig, resolve_budget, resolve_context
 from agentls.core.context.tokens import fixed_tokens
-from agentls.core.events import CompactionTrigger
+from agentls.core.events import CompactionTrigger, Notice
 from agentls.core.messages import Message
 from agentls.core.model import ModelRequest, ToolSpec
 from agentls.core.state import SessionState
@@ -77,13 +77,18 @@ def attach_context(state: SessionState, settings: ContextConfig, transcript: Pat
                 out[raw] = None
         return out
 
-    async def pre_compact(trigger: CompactionTrigger, instructions: str | None) -> str | None:
+    async def pre_compact(
+        trigger: CompactionTrigger, instructions: str | None, emit: EventSink
+    ) -> str | None:
         hooks = state.permissions.hooks if state.permissions is not None else None
-        if hooks is None or not hooks.compact_hooks:
+        if hooks is None or not hooks.has("PreCompact", trigger):
             return None
-        verdicts = await hooks.pre_compact(trigger, instructions, str(transcript or ""))
-        blocked = [v for v in verdicts if v.decision == "deny"]
-        return blocked[0].reason if blocked else None
+        results = await hooks.pre_compact(trigger, instructions, str(transcript or ""))
+        for level, text in results.notices():
+            emit(Notice(level=level, message=text))
+        if results.stop is not None:
+            return results.stop or "a PreCompact hook said not to continue"
+        return results.block_reason
 
     state.context = ContextManager(
         settings,

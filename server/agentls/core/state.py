@@ -58,6 +58,12 @@ class SessionState:
     """The session's black box (`blackbox.py`); set by the session factory."""
     foreign_thinking: ForeignThinking = field(default_factory=ForeignThinking)
     """Thinking blocks of a model the session no longer talks to: left out of requests."""
+    hook_context: list[str] = field(default_factory=list)
+    """Context from SessionStart hooks, sent to the model with the next user message
+    (`session_hooks.py`)."""
+    is_subagent: bool = False
+    """A subagent's session: it fires no SessionStart, SessionEnd, UserPromptSubmit, Stop or idle
+    Notification hooks (its parent fires SubagentStop, see `HookRunner.subagent_stop`)."""
 
     @property
     def usage(self) -> TokenUsage:

@@ -35,7 +35,7 @@ from agentls.core.events import (
     ToolCallStarted,
     ToolCallUpdated,
 )
-from agentls.core.hooks import HookRunner
+from agentls.core.hooks import HookResults, HookRunner
 from agentls.core.journal import Journal
 from agentls.core.messages import ToolResultBlock, ToolUseBlock
 from agentls.core.records import PermissionRecord, PlanRecord, StateRecord, ToolCallRecord, ToolResultRecord
@@ -60,6 +60,18 @@ log = logging.getLogger(__name__)
 _BY_STAGE: dict[str, DecidedBy] = {"user": "user", "mode": "mode", "hook": "hook", "session": "session"}
 
 CANCELLED = "Cancelled: the user stopped the turn before this tool call finished."
+
+
+def _said(reason: str) -> str:
+    return f": {reason}" if reason else ""
+
+
+def _tool_response(output: ToolOutput) -> dict[str, Any]:
+    """A successful call's result as PostToolUse hooks get it (`tool_response`)."""
+    response: dict[str, Any] = {"success": True, "output": output.content}
+    if output.change is not None:
+        response["filePath"] = str(output.change.path)
+    return response
 
 
 def input_digest(data: dict[str, Any]) -> str:
@@ -99,6 +111,8 @@ class _Call:
     block: ToolUseBlock
     task: asyncio.Task[ToolResultBlock] | None = None
     started_at: float = field(default_factory=time.monotonic)
+    output: ToolOutput | None = None
+    """Set once the tool has run and PostToolUse hooks are running."""
 
 
 class ToolRunner:
@@ -131,6 +145,9 @@ class ToolRunner:
         self._last_mutating: asyncio.Task[ToolResultBlock] | None = None
         self._slots = asyncio.Semaphore(concurrency)
         self._ask_lock = asyncio.Lock()
+        self.hook_stop: str | None = None
+        """Set when a PreToolUse or PostToolUse hook said `continue: false`: the turn ends after
+        these calls (their results are kept)."""
 
     @property
     def started(self) -> bool:
@@ -188,7 +205,7 @@ class ToolRunner:
         for c in self._calls:
             assert c.task is not None
             if c.task.cancelled() or c.task.exception() is not None:
-                out.append(self._finish(c, ToolOutput(CANCELLED, is_error=True)))
+                out.append(self._finish(c, c.output or ToolOutput(CANCELLED, is_error=True)))
             else:
                 out.append(c.task.result())
         return out
@@ -230,7 +247,9 @@ class ToolRunner:
         call.started_at = time.monotonic()
         slot = self._slots if tool.read_only else contextlib.nullcontext()
         async with slot:
-            output = await self._call_tool(tool, args, replace(self._ctx, checked=pins))
+            ctx = replace(self._ctx, checked=pins, call_id=call.block.id, emit=self._emit)
+            output = await self._call_tool(tool, args, ctx)
+        output = await self._post_tool_use(call, tool, output)
         if output.todos is not None:
             if self._on_plan is not None:
                 self._on_plan(output.todos)
@@ -298,15 +317,11 @@ class ToolRunner:
         verdicts = await self._hooks.pre_tool_use(
             facts.tool, call.block.input, call.block.id, self._policy.mode
         )
-        for verdict in verdicts:
-            if verdict.problem:
-                self._emit(
-                    Notice(
-                        level="warning",
-                        message=f"PreToolUse hook `{verdict.hook.command}` ({verdict.hook.source}) "
-                        f"gave no answer: {verdict.problem}",
-                    )
-                )
+        for level, text in verdicts.notices():
+            self._emit(Notice(level=level, message=text))
+        if verdicts.stop is not None:
+            self._stop_turn("PreToolUse", verdicts.stop)
+            return Deny(f"a PreToolUse hook stopped the turn{_said(verdicts.stop)}", stage="hook")
         said = {v.decision: v.reason for v in reversed(verdicts) if v.decision}
         if "deny" in said:
             return Deny(f"a PreToolUse hook blocked it: {said['deny']}", stage="hook")
@@ -345,6 +360,7 @@ class ToolRunner:
             diff = await tool.preview(args, self._ctx)
         except ToolError:
             diff = None
+        note = self._notify_prompt(tool.name, decision.reason)
         try:
             return await self._approver.approve(ApprovalRequest(call.block.id, facts, decision.reason, diff))
         except asyncio.CancelledError:
@@ -352,6 +368,52 @@ class ToolRunner:
         except Exception as err:  # An approver that breaks is a "no", never a "yes".
             log.exception("approver failed")
             return ApprovalResponse("reject_once", f"(the permission prompt failed: {err})")
+        finally:
+            await self._notified(note)
+
+    def _notify_prompt(self, tool: str, reason: str) -> asyncio.Task[HookResults] | None:
+        """Notification hooks (`permission_prompt`), run while the prompt is shown."""
+        if self._hooks is None or not self._hooks.has("Notification", "permission_prompt"):
+            return None
+        message = f"agentls needs your permission to use {tool}: {reason}"
+        return asyncio.create_task(self._hooks.notification(message, "permission_prompt"))
+
+    async def _notified(self, note: asyncio.Task[HookResults] | None) -> None:
+        if note is None:
+            return
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            note.cancel()  # The turn is going away: the hook process is killed.
+            return
+        for level, text in (await note).notices():
+            self._emit(Notice(level=level, message=text))
+
+    async def _post_tool_use(self, call: _Call, tool: Tool[Any], output: ToolOutput) -> ToolOutput:
+        """PostToolUse hooks after a call that succeeded: what they say (a block's reason, their
+        context) is added to the result the model reads."""
+        if self._hooks is None or output.is_error or not self._hooks.has("PostToolUse", tool.name):
+            return output
+        call.output = output  # The call has run: a cancel now keeps its result (`cancel`).
+        results = await self._hooks.post_tool_use(
+            tool.name, call.block.input, call.block.id, _tool_response(output)
+        )
+        for level, text in results.notices():
+            self._emit(Notice(level=level, message=text))
+        notes: list[str] = []
+        if (reason := results.block_reason) is not None:
+            notes.append(f"PostToolUse hook feedback:\n{reason}")
+        if results.context:
+            notes.append(f"PostToolUse hook additional context:\n{results.context}")
+        if results.stop is not None:
+            self._stop_turn("PostToolUse", results.stop)
+        if not notes:
+            return output
+        return replace(output, content="\n\n".join([output.content, *notes]))
+
+    def _stop_turn(self, event: str, reason: str) -> None:
+        if self.hook_stop is None:
+            self.hook_stop = reason
+            self._emit(Notice(level="warning", message=f"A {event} hook ended the turn{_said(reason)}"))
 
     def _record_decision(
         self,

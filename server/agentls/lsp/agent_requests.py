@@ -20,7 +20,7 @@ from agentls.lsp.params import (
 )
 from agentls.lsp.reporter import SESSION_UPDATE
 from agentls.lsp.sessions import SessionError, display_history
-from agentls.lsp.turns import TurnBusy, run_turn
+from agentls.lsp.turns import TurnBusy, TurnRefused, run_turn
 
 if TYPE_CHECKING:
     from agentls.core.session import Session
@@ -47,6 +47,8 @@ def register(server: AgentServer) -> None:
             raise SessionBusyError(
                 f"Session busy: {err}; wait for it to finish or cancel it (agentls/cancel)"
             ) from None
+        except TurnRefused as err:  # An unknown slash command, or one that cannot run as typed.
+            raise JsonRpcInvalidParams(str(err)) from None
         return {"stopReason": to_proto.stop_reason(result.stop), **to_proto.stop_details(result.stop)}
 
     @server.feature("agentls/cancel")

@@ -9,10 +9,11 @@ updates from `run_turn`.
 `agentls.review` adds the `ReportFinding` tool to the session; a `FindingCollector` watching the
 turn's events (the call's input in `ToolCallStarted`, its success in `ToolCallFinished`) turns
 its calls into published findings, so neither the tool nor the core knows about diagnostics.
-Without a uri it reviews the working tree: the server runs `git diff HEAD` (and lists untracked
-files) through the session's workspace and puts the diff in the prompt, which also tells us which
-files were reviewed, so their old findings can be cleared. Doing it here rather than asking the
-agent to run git makes the review prompt deterministic and an empty or non-git tree a clear error.
+Without a uri it reviews the working tree: the review prompt (`core/commands/review.py`, shared
+with `/review`) runs `git diff HEAD` (and lists untracked files) through the session's workspace
+and puts the diff in the prompt, which also tells us which files were reviewed, so their old
+findings can be cleared. Doing it before the turn rather than asking the agent to run git makes the
+review prompt deterministic and an empty or non-git tree a clear error.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.uris import from_fs_path, to_fs_path
 
+from agentls.core.commands.review import ReviewError, file_review_prompt, working_tree_review_prompt
 from agentls.core.events import StopReason
 from agentls.core.session import Session
 from agentls.lsp.code_actions import last_line, remove_instruction
@@ -35,17 +37,14 @@ from agentls.lsp.server import AgentServer  # At runtime: pygls reads the handle
 from agentls.lsp.sessions import SessionError
 from agentls.lsp.transcript_doc import run_command_turn
 from agentls.tools.base import display_path
-from agentls.tools.bash import scrubbed_env
 from agentls.tools.registry import ToolRegistry, builtin_tools
-from agentls.tools.report_finding import REPORT_FINDING, ReportFindingTool
-from agentls.workspace.port import ProcessSpec, WorkspaceError
+from agentls.tools.report_finding import ReportFindingTool
 
 log = logging.getLogger(__name__)
 
 ASK = "agentls.ask"
 REVIEW = "agentls.review"
 MAX_SELECTION_CHARS = 20_000
-MAX_DIFF_CHARS = 60_000
 
 
 class Args(BaseModel):
@@ -186,15 +185,6 @@ def _ask_context(server: AgentServer, args: AskArgs) -> str:
 # --- agentls.review --------------------------------------------------------------------------------
 
 
-REVIEW_RULES = (
-    "Look for problems that matter: wrong logic, unhandled errors and edge cases, resource leaks, "
-    "security issues, races, misleading names or comments. Skip style nits unless they hide a bug. "
-    f"Report each issue with the {REPORT_FINDING} tool, once per issue, on the lines that need to "
-    "change (line numbers of the current file, as Read shows them). Do not edit any file. When you "
-    "are done, answer with a short summary, most important issue first."
-)
-
-
 async def start_review(server: AgentServer, findings: Findings, args: ReviewArgs) -> dict[str, Any]:
     registry = ToolRegistry([*builtin_tools(), ReportFindingTool()])
     reviewed: list[str] = []
@@ -206,60 +196,23 @@ async def start_review(server: AgentServer, findings: Findings, args: ReviewArgs
             raise JsonRpcInvalidParams(f"Invalid {REVIEW} argument: no such file: {path}")
         session = await _new_session(server, registry)
         root = session.state.tool_ctx.workspace.root
-        prompt = f"Review the file {display_path(Path(path), root)}. {REVIEW_RULES}"
+        prompt = file_review_prompt(display_path(Path(path), root), report_tool=True).prompt
         reviewed.append(uri_for_path(server, Path(path)))
     else:
         session = await _new_session(server, registry)
         root = session.state.tool_ctx.workspace.root
-        diff, files = await _working_tree_diff(session)
-        reviewed.extend(uri_for_path(server, root / f) for f in files)
-        prompt = (
-            "Review the uncommitted changes in this repository: `git diff HEAD` and the untracked "
-            f"files listed below. Focus on the changed code; read around it when you need context. "
-            f"{REVIEW_RULES}\n\n{diff}"
-        )
+        try:
+            review = await working_tree_review_prompt(session.state.tool_ctx.workspace, report_tool=True)
+        except ReviewError as err:
+            raise JsonRpcInvalidParams(f"{REVIEW}: {err}") from None
+        reviewed.extend(uri_for_path(server, root / f) for f in review.files)
+        prompt = review.prompt
     collector = FindingCollector(findings, session.id, root, lambda p: uri_for_path(server, p), reviewed)
     title = f"agentls: review {Path(to_fs_path(args.uri) or '').name}" if args.uri else "agentls: review"
     server.spawn(
         run_command_turn(server, session, prompt, title, on_event=collector.on_event, after=collector.finish)
     )
     return {"sessionId": session.id}
-
-
-async def _git(session: Session, *argv: str) -> str:
-    workspace = session.state.tool_ctx.workspace
-    spec = ProcessSpec(
-        argv=["git", "--no-pager", "-c", "core.quotepath=off", *argv],
-        cwd=workspace.root,
-        env=scrubbed_env(),
-        timeout_s=30,
-        output_limit=MAX_DIFF_CHARS,
-    )
-    try:
-        result = await workspace.run(spec)
-    except WorkspaceError as err:
-        raise JsonRpcInvalidParams(f"{REVIEW}: cannot run git: {err}") from None
-    if result.exit_code != 0:
-        first = result.output.strip().splitlines()[0] if result.output.strip() else f"exit {result.exit_code}"
-        raise JsonRpcInvalidParams(f"{REVIEW}: `git {' '.join(argv)}` failed: {first}")
-    return result.output
-
-
-async def _working_tree_diff(session: Session) -> tuple[str, list[str]]:
-    """The prompt's diff section and the files it covers (changed and untracked, relative paths)."""
-    changed = [f for f in (await _git(session, "diff", "--name-only", "-z", "HEAD")).split("\0") if f]
-    untracked = [
-        f for f in (await _git(session, "ls-files", "--others", "--exclude-standard", "-z")).split("\0") if f
-    ]
-    if not changed and not untracked:
-        raise JsonRpcInvalidParams(f"{REVIEW}: nothing to review, the working tree has no changes")
-    diff = await _git(session, "diff", "--no-color", "--no-ext-diff", "HEAD") if changed else ""
-    section = f"```diff\n{diff.rstrip()}\n```" if diff.strip() else "(no changes to tracked files)"
-    if untracked:
-        section += "\n\nUntracked files (not in the diff; read them):\n" + "\n".join(
-            f"- {f}" for f in untracked
-        )
-    return section, changed + untracked
 
 
 def uri_for_path(server: AgentServer, path: Path) -> str:

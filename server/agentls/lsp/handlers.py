@@ -12,6 +12,7 @@ from agentls.lsp import (
     documents,
     lifecycle,
     permission_commands,
+    slash_commands,
 )
 
 if TYPE_CHECKING:
@@ -25,4 +26,5 @@ def register(server: AgentServer) -> None:
     commands.register(server)
     permission_commands.register(server)
     compaction.register(server)
+    slash_commands.register(server)
     code_actions.register(server)

@@ -75,6 +75,10 @@ class SessionIdParams(_Params):
     session_id: str = Field(alias="sessionId", min_length=1)
 
 
+class ListCommandsParams(_Params):
+    session_id: str | None = Field(default=None, alias="sessionId", min_length=1)
+
+
 class CompactParams(_Params):
     session_id: str = Field(alias="sessionId", min_length=1)
     instructions: str | None = Field(default=None, max_length=20_000)

@@ -72,6 +72,7 @@ AGENTLS_REQUESTS = frozenset(
         "agentls/loadSession",
         "agentls/closeSession",
         "agentls/compact",
+        "agentls/listCommands",
         "agentls/requestPermission",
         "agentls/saveDocuments",
     }
@@ -367,6 +368,7 @@ class AgentProtocol(LanguageServerProtocol):
                 "requestPermission": True,
                 "loadSession": True,
                 "closeSession": True,
+                "listCommands": True,
             }
         }
         self.initialized = True

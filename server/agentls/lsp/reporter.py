@@ -18,6 +18,7 @@ from lsprotocol import types as T
 
 from agentls.core.events import (
     AgentEvent,
+    CommandOutput,
     Compacted,
     CompactionStarted,
     ModelFallback,
@@ -26,6 +27,7 @@ from agentls.core.events import (
     RetryHeartbeat,
     Retrying,
     StopReason,
+    SubagentEvent,
     TextDelta,
     ThinkingDelta,
     ToolCallFinished,
@@ -105,6 +107,12 @@ class TurnReporter:
             text, self._pending = "".join(self._pending), []
             self._send(to_proto.text_chunk(self._pending_kind, text))
 
+    def context(self, used: int, size: int, cost: float | None) -> None:
+        """The context meter's figures, outside any model request (after a slash command)."""
+        if self._rich:
+            self.flush()
+            self._send(to_proto.context_usage(used, size, cost))
+
     def end(self, stop: StopReason) -> None:
         self.close(stop.kind if stop.kind != "error" else f"error: {stop.cause.message}")
 
@@ -140,6 +148,9 @@ class TurnReporter:
                 return str(to_proto.api_retry(event)["message"])
             case ModelFallback():
                 return f"switched to {event.to_model} (overloaded)"
+            case SubagentEvent():
+                status = self._status_for(event.event)
+                return f"{event.agent_type}: {status}" if status else None
             case ToolCallStarted():
                 self._titles[event.call_id] = event.title or event.name
                 return None
@@ -162,12 +173,16 @@ def _updates_for(event: AgentEvent, cost: float | None) -> list[dict[str, Any]]:
             return [to_proto.tool_call_done(event)]
         case PlanUpdated():
             return [to_proto.plan(event)]
+        case SubagentEvent():
+            return to_proto.nested(event)
         case Retrying() | RetryHeartbeat():
             return [to_proto.api_retry(event)]
         case ModelFallback():
             return [to_proto.model_fallback(event)]
         case UsageUpdated():
             return [to_proto.usage(event)]
+        case CommandOutput():
+            return [to_proto.command_output(event)]
         case CompactionStarted():
             return [to_proto.compaction_started(event)]
         case Compacted():

@@ -23,6 +23,7 @@ from agentls.core.messages import Message
 from agentls.core.records import CompactionRecord
 from agentls.core.replay import replay
 from agentls.core.session import Session
+from agentls.core.session_hooks import session_ended
 from agentls.lsp.approver import LspApprover
 from agentls.lsp.client_features import budget_option, context_option, settings_option, thinking_option
 from agentls.store.jsonl import read_jsonl
@@ -84,6 +85,8 @@ class SessionManager:
             default_cwd=lambda: server.state.root or Path.cwd(),
         )
         self._watchers: dict[Path, asyncio.Task[None]] = {}
+        self._ending: set[asyncio.Task[None]] = set()
+        """Idle sessions running their SessionEnd hooks before they close."""
 
     def get(self, session_id: str) -> Session:
         session = self._sessions.get(session_id)
@@ -107,7 +110,7 @@ class SessionManager:
                 if not session.busy:
                     break
                 await asyncio.sleep(0.05)
-        session.close()
+        await session.end()  # SessionEnd hooks, then it closes.
         return True
 
     def _limits(self) -> tuple[float, int]:
@@ -135,7 +138,9 @@ class SessionManager:
                 break
             session = self._sessions.pop(sid)
             del self._last_used[sid]
-            session.close()
+            ending = asyncio.create_task(session.end())  # SessionEnd hooks, then it closes.
+            self._ending.add(ending)
+            ending.add_done_callback(self._ending.discard)
             excess -= 1
             log.info("closed idle session %s", sid)
 
@@ -237,7 +242,17 @@ class SessionManager:
             if not any(s.busy for s in self._sessions.values()):
                 break
             await asyncio.sleep(0.05)
+        await self.end_all(wind_down_s)
         self.close_all()
+
+    async def end_all(self, timeout_s: float = _CLOSE_WAIT_S) -> None:
+        """Run the SessionEnd hooks of every open session, for at most `timeout_s` (the server is
+        going away); `close_all` closes them."""
+        tasks = [asyncio.create_task(session_ended(s.state, "other")) for s in self._sessions.values()]
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=timeout_s)
+            for task in late:
+                task.cancel()
 
     def close_all(self) -> None:
         for task in self._watchers.values():

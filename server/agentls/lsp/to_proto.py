@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agentls.core.events import (
+    CommandOutput,
     Compacted,
     CompactionStarted,
     ModelFallback,
@@ -16,6 +17,7 @@ from agentls.core.events import (
     RetryHeartbeat,
     Retrying,
     StopReason,
+    SubagentEvent,
     ToolCallFinished,
     ToolCallStarted,
     ToolCallUpdated,
@@ -31,6 +33,7 @@ TOOL_KINDS = {
     "Glob": "search",
     "Grep": "search",
     "Bash": "execute",
+    "Agent": "think",
     "TodoWrite": "think",
 }
 """ACP `ToolKind`s: clients pick icons and risk styling from these."""
@@ -85,6 +88,31 @@ def tool_call(event: ToolCallStarted) -> dict[str, Any]:
     if isinstance(path, str):
         update["locations"] = [{"path": path}]
     return update
+
+
+def nested(event: SubagentEvent) -> list[dict[str, Any]]:
+    """A subagent's tool calls as tool calls of the parent session, nested under the Agent call
+    that runs the subagent: ids made unique per subagent, titles prefixed with the agent type, and
+    `_meta.agentls.parentToolCallId` for clients that draw them as children."""
+    inner = event.event
+    if isinstance(inner, SubagentEvent):  # Deeper nesting: flattened under the outermost call.
+        updates = nested(inner)
+    elif isinstance(inner, ToolCallStarted):
+        updates = [tool_call(inner)]
+        updates[0]["title"] = f"{event.agent_type} › {updates[0]['title']}"
+    elif isinstance(inner, ToolCallUpdated):
+        updates = [tool_call_status(inner)]
+    elif isinstance(inner, ToolCallFinished):
+        updates = [tool_call_done(inner)]
+    else:
+        return []
+    for update in updates:
+        meta = update.setdefault("_meta", {}).setdefault("agentls", {})
+        meta.setdefault("parentToolCallId", event.parent_call_id)
+        meta.setdefault("agentId", event.agent_id)
+        meta.setdefault("agentType", event.agent_type)
+        update["toolCallId"] = f"{event.agent_id}:{update['toolCallId']}"
+    return updates
 
 
 def tool_call_status(event: ToolCallUpdated) -> dict[str, Any]:
@@ -146,6 +174,17 @@ def compaction_started(event: CompactionStarted) -> dict[str, Any]:
 def compaction(event: Compacted) -> dict[str, Any]:
     update = _compaction("completed", event.tier, event.trigger, event.tokens_before, event.context_window)
     return update | {"tokensAfter": event.tokens_after, "message": event.message, "summary": event.summary}
+
+
+def command_output(event: CommandOutput) -> dict[str, Any]:
+    """Ours: what a slash command said (`/cost`, `/context`, …) or did (`/clear`: `data.cleared`)."""
+    return {
+        "sessionUpdate": "command_output",
+        "command": event.command,
+        "text": event.text,
+        "level": event.level,
+        "data": event.data,
+    }
 
 
 def model_fallback(event: ModelFallback) -> dict[str, Any]:

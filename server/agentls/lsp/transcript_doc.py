@@ -24,6 +24,7 @@ from pygls.uris import from_fs_path
 from agentls.core.events import (
     AgentEvent,
     AssistantMessage,
+    CommandOutput,
     ModelFallback,
     RequestStarted,
     StopReason,
@@ -36,6 +37,7 @@ from agentls.store.sessions import agentls_home
 from agentls.store.settings import write_atomic
 
 if TYPE_CHECKING:
+    from agentls.core.commands.runs import Run
     from agentls.core.session import Session
     from agentls.lsp.server import AgentServer
 
@@ -92,6 +94,8 @@ class TranscriptRecorder:
                 line.status = f"error: {first}" if event.is_error else "ok"
             case ModelFallback():
                 self.parts.append(f"_({event.message})_")
+            case CommandOutput():
+                self.parts.append(f"```\n{event.text}\n```")  # A slash command's report, as it is.
             case _:
                 pass
 
@@ -226,8 +230,10 @@ async def run_command_turn(
     *,
     on_event: Callable[[AgentEvent], None] | None = None,
     after: Callable[[StopReason], Awaitable[None]] | None = None,
+    run: Run | None = None,
 ) -> None:
-    """The background part of a command: the turn, then its answer for every client."""
+    """The background part of a command: the turn, then its answer for every client. `run`: the
+    prompt was submitted already (see `run_turn`)."""
     recorder = TranscriptRecorder(title, prompt)
 
     def observe(event: AgentEvent) -> None:
@@ -236,7 +242,7 @@ async def run_command_turn(
             on_event(event)
 
     try:
-        result = await run_turn(server, session, prompt, title=title, on_event=observe)
+        result = await run_turn(server, session, prompt, title=title, on_event=observe, run=run)
         await present(server, recorder, session.id, result.stop, result.text)
         if after is not None:
             await after(result.stop)

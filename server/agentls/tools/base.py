@@ -9,13 +9,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentls.tools.schema import model_facing_schema
 from agentls.workspace.port import Workspace
 from agentls.workspace.sandbox import SandboxPolicy
+
+if TYPE_CHECKING:
+    from agentls.tools.agent import Subagents
 
 TrustTier = Literal["builtin", "plugin", "user"]
 """Built-in tools outrank plugin/MCP tools, which outrank user skills."""
@@ -92,6 +95,8 @@ class ToolEnv:
     limits: ToolLimits = field(default_factory=lambda: ToolLimits())
     sandbox: SandboxPolicy | None = None
     """The sandbox Bash commands run in, if any (the description tells the model its limits)."""
+    agent_types: tuple[tuple[str, str], ...] = ()
+    """(name, description) of the subagent types the Agent tool offers."""
 
 
 class FileReadState:
@@ -129,6 +134,12 @@ class ToolContext:
     hidden: Callable[[Path], bool] | None = None
     """Files a Read deny rule covers: search tools leave them out of their results."""
 
+    subagents: Subagents | None = None
+    """The session's side of the Agent tool (None: no subagents here)."""
+    call_id: str | None = None
+    """For the call being run: its tool_use id. Set per call by the core."""
+    emit: Callable[[Any], None] | None = None
+    """For the call being run: where events it causes go (a subagent's, tagged). Set per call."""
     checked: Mapping[Path, Path] = field(default_factory=dict)
     """For the call being run: each path the permission check saw, with the symlink-resolved file
     it allowed. File tools pass it to the workspace, which refuses to read or write anywhere else

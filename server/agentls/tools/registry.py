@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from agentls.tools.agent import AgentTool
 from agentls.tools.base import Tool
 from agentls.tools.bash import BashTool
 from agentls.tools.edit import EditTool
@@ -53,7 +54,16 @@ class ToolRegistry:
 
 
 def builtin_tools() -> ToolRegistry:
-    """The seven built-in tools, in Claude Code's order."""
+    """The eight built-in tools, in Claude Code's order."""
     return ToolRegistry(
-        [ReadTool(), WriteTool(), EditTool(), GlobTool(), GrepTool(), BashTool(), TodoWriteTool()]
+        [
+            AgentTool(),
+            ReadTool(),
+            WriteTool(),
+            EditTool(),
+            GlobTool(),
+            GrepTool(),
+            BashTool(),
+            TodoWriteTool(),
+        ]
     )

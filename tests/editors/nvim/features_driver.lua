@@ -3,6 +3,8 @@
 --   2. :AgentlsChat! + :AgentlsSend, then :AgentlsStop while the model is still answering
 --   3. :AgentlsSessions -> resume the step-1 session (agentls/loadSession replays it)
 --   4. :AgentlsReview %  -> the findings arrive as diagnostics; :AgentlsFindings -> quickfix
+--   (after 1) in the step-1 chat, <C-x><C-o> on `/co` completes the server's commands, and a
+--   `/cost` prompt shows the command's report in the chat (no model request)
 -- Results go to $AGENTLS_TEST_OUT as JSON.
 local env = vim.env
 local out_path = assert(env.AGENTLS_TEST_OUT)
@@ -120,6 +122,7 @@ local function step_findings()
 end
 
 local step_resume
+local step_slash
 
 local function step_sessions(ask_session)
   -- Forget the step-1 chat (wiping it closes the session in the server), then resume that
@@ -187,6 +190,32 @@ local function step_stop(ask_session)
   end)
 end
 
+step_slash = function(chat)
+  local slash = require('agentls.slash')
+  wait_for('commands listed', function()
+    return slash.cache[chat.session_id] ~= nil
+  end, function()
+    -- The prompt area's first line holds `/co`, the cursor after it: what omnifunc sees.
+    chat_mod.show(chat)
+    local row = chat_mod.prompt_row(chat)
+    vim.api.nvim_buf_set_lines(chat.buf, row, -1, false, { '/co' })
+    vim.api.nvim_win_set_cursor(0, { row + 1, 3 })
+    result.omni_start = slash.omnifunc(1, '')
+    result.omni_words = {}
+    for _, item in ipairs(slash.omnifunc(0, '/co')) do
+      table.insert(result.omni_words, item.word)
+    end
+    vim.api.nvim_buf_set_lines(chat.buf, row, -1, false, { '' })
+    chat_mod.send(chat, '/cost')
+    wait_for('cost shown', function()
+      return not chat.busy and table.concat(lines_of(chat.buf), '\n'):find('/cost:', 1, true)
+    end, function()
+      result.cost_chat = lines_of(chat.buf)
+      step_stop(chat.session_id)
+    end)
+  end)
+end
+
 local function step_ask(client)
   result.initialized = client.initialized
   vim.cmd('2,3AgentlsAsk What does this do?')
@@ -198,7 +227,7 @@ local function step_ask(client)
   end, function(chat)
     result.ask_chat = lines_of(chat.buf)
     result.ask_session = chat.session_id
-    step_stop(chat.session_id)
+    step_slash(chat)
   end)
 end
 

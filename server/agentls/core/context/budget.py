@@ -39,16 +39,23 @@ class Spending:
     """Session totals (every request: turns, summaries)."""
     cost_usd: float = 0.0
     requests: int = 0
+    parent: Spending | None = None
+    """A subagent's spending: each of its requests also counts in the parent session's totals,
+    and the parent's budgets apply to it."""
 
     def account(self, usage: TokenUsage) -> float | None:
         """Add one request's usage; returns its cost (None when the model's price is unknown)."""
+        cost = None if self.prices is None else self.prices.cost(usage)
+        self._add(usage, cost)
+        return cost
+
+    def _add(self, usage: TokenUsage, cost: float | None) -> None:
         self.usage = self.usage + usage
         self.requests += 1
-        if self.prices is None:
-            return None
-        cost = self.prices.cost(usage)
-        self.cost_usd += cost
-        return cost
+        if cost is not None:
+            self.cost_usd += cost
+        if self.parent is not None:
+            self.parent._add(usage, cost)
 
     @property
     def session_cost(self) -> float | None:
@@ -69,7 +76,14 @@ class Spending:
         )
 
     def check(self, projected: TokenUsage) -> Overrun | None:
-        """The budget the call with `projected` usage would cross, if any."""
+        """The budget the call with `projected` usage would cross, if any: this spending's own, or
+        (for a subagent) its parent session's."""
+        own = self._check_own(projected)
+        if own is None and self.parent is not None:
+            return self.parent.check(projected)
+        return own
+
+    def _check_own(self, projected: TokenUsage) -> Overrun | None:
         limit_tokens = self.budget.max_tokens
         if limit_tokens is not None:
             after = self.usage.total + projected.total

@@ -74,8 +74,8 @@ exchanges whose results are markers cost little in tokens but make every request
 build and send (the SDK copies the whole body), and say little the snip note does not."""
 
 EventSink = Callable[[AgentEvent], None]
-PreCompact = Callable[[CompactionTrigger, str | None], Awaitable[str | None]]
-"""Runs the PreCompact hooks; returns why they blocked the compaction, or None."""
+PreCompact = Callable[[CompactionTrigger, str | None, EventSink], Awaitable[str | None]]
+"""Runs the PreCompact hooks (reporting failed ones); returns why they blocked the compaction, or None."""
 FileCheck = Callable[[Sequence[str]], Awaitable[dict[str, bool | None]]]
 """For each path: has the file changed since the agent last saw it (None: unknown)."""
 RequestFor = Callable[[Sequence[Message], tuple[tuple[int, int], ...]], ModelRequest]
@@ -375,7 +375,8 @@ class ContextManager:
         keep_from = self._summarizable(history, tail_budget)
         if keep_from is None:
             return False
-        blocked = await self._deps.pre_compact("manual" if trigger == "manual" else "auto", instructions)
+        hook_trigger: CompactionTrigger = "manual" if trigger == "manual" else "auto"
+        blocked = await self._deps.pre_compact(hook_trigger, instructions, emit)
         if blocked is not None:
             return self._decline(emit, f"a PreCompact hook blocked the compaction: {blocked}")
         before = self.fill(history)

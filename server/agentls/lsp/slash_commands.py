@@ -1,0 +1,128 @@
+"""Slash commands from the editor: `agentls/listCommands` (rich clients complete `/` with it) and
+the `agentls.command` command (any client).
+
+Running a command is not done here: a chat's prompt that starts with `/name` goes through
+`agentls/prompt` → `run_turn` → `Session.submit`, as in every front end. `agentls.command` is the
+way for a client without a chat: `{name, arguments?, sessionId?}` runs `/name arguments` in that
+session (default: a new one). A command that does not call the model (`/cost`, `/context`, …)
+answers with its output (`{sessionId, command, text, level, data}`) and shows the text with
+`window/showMessage`, or, when long, as a Markdown document; one that does (`/review`, `/init`,
+`/compact`, custom commands) starts in the background and answers `{sessionId}` at once, like
+`agentls.ask`. An unknown command is an InvalidParams error that lists similar names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as T
+from pydantic import Field
+from pygls.exceptions import JsonRpcInvalidParams
+
+from agentls.core.commands.dispatch import session_commands
+from agentls.core.commands.registry import CommandRegistry, CommandSources, load_commands
+from agentls.core.commands.runs import LocalRun
+from agentls.core.session import Session
+from agentls.lsp.client_features import settings_option
+from agentls.lsp.commands import Args, parse_argument
+from agentls.lsp.params import ListCommandsParams, SessionBusyError, SessionNotFoundError, parse
+from agentls.lsp.server import AgentServer  # At runtime: pygls reads the handlers' type hints.
+from agentls.lsp.sessions import SessionError
+from agentls.lsp.transcript_doc import (
+    MESSAGE_LIMIT,
+    open_document,
+    run_command_turn,
+    write_transcript,
+)
+from agentls.lsp.turns import TurnBusy, TurnRefused, run_turn, submit
+from agentls.policy.loader import SettingsSources
+
+LIST_COMMANDS = "agentls/listCommands"
+COMMAND = "agentls.command"
+
+
+class CommandArgs(Args):
+    name: str = Field(min_length=1, max_length=200, pattern=r"^/?[A-Za-z0-9][\w.:-]*$")
+    """The command's name (a leading `/` is allowed); only a name: this runs commands, not prompts."""
+    arguments: str = Field(default="", max_length=100_000)
+    sessionId: str | None = Field(default=None, min_length=1)
+
+
+def register(server: AgentServer) -> None:
+    @server.feature(LIST_COMMANDS)
+    async def list_commands(ls: AgentServer, raw: Any) -> dict[str, Any]:
+        params = parse(ListCommandsParams, raw)
+        if params.session_id is not None:
+            registry = await session_commands((await _session(ls, params.session_id)).state)
+        else:
+            registry = await asyncio.to_thread(load_commands, _server_sources(ls))
+        return listing(registry)
+
+    @server.command(COMMAND)
+    async def command(ls: AgentServer, *args: Any) -> dict[str, Any]:
+        return await run_command(ls, parse_argument(COMMAND, CommandArgs, args))
+
+
+def listing(registry: CommandRegistry) -> dict[str, Any]:
+    return {
+        "commands": [info.to_json() for info in registry.infos()],
+        "warnings": list(registry.warnings),
+    }
+
+
+def _server_sources(ls: AgentServer) -> CommandSources:
+    """The commands of the workspace the server was started in (no session named)."""
+    root = ls.state.root or Path.cwd()
+    options = ls.state.features.options
+    return CommandSources.of(
+        SettingsSources(project=root, cli=settings_option(options), cli_from_editor=True)
+    )
+
+
+async def run_command(ls: AgentServer, args: CommandArgs) -> dict[str, Any]:
+    name = args.name.removeprefix("/")
+    prompt = f"/{name} {args.arguments}".rstrip()
+    if args.sessionId is not None:
+        session = await _session(ls, args.sessionId)
+    else:
+        try:
+            session = await ls.sessions.new(None)
+        except SessionError as err:
+            raise JsonRpcInvalidParams(str(err)) from None
+    try:
+        run = await submit(session, prompt)
+    except TurnBusy as err:
+        raise SessionBusyError(f"Session busy: {err}") from None
+    except TurnRefused as err:
+        raise JsonRpcInvalidParams(str(err)) from None
+    if not isinstance(run, LocalRun):
+        title = f"agentls: /{name}"
+        ls.spawn(run_command_turn(ls, session, prompt, title, run=run))
+        return {"sessionId": session.id}
+    result = await run_turn(ls, session, prompt, title=f"agentls: /{name}", run=run)
+    await _show(ls, session, name, result.text, error=result.stop.kind != "end_turn")
+    return {"sessionId": session.id, "command": name, "text": result.text, "stopReason": result.stop.kind}
+
+
+async def _show(ls: AgentServer, session: Session, name: str, text: str, *, error: bool) -> None:
+    kind = T.MessageType.Error if error else T.MessageType.Info
+    if len(text) <= MESSAGE_LIMIT:
+        ls.window_show_message(T.ShowMessageParams(type=kind, message=f"agentls /{name}:\n{text}"))
+        return
+    try:
+        path = write_transcript(f"{session.id}-{name}", f"# /{name}\n\n```\n{text}\n```\n")
+    except OSError:
+        ls.window_show_message(T.ShowMessageParams(type=kind, message=text[:MESSAGE_LIMIT] + "…"))
+        return
+    if not await open_document(ls, path, take_focus=True):
+        message = f"agentls /{name}: {text[: MESSAGE_LIMIT - 200]}… (all of it: {path})"
+        ls.window_show_message(T.ShowMessageParams(type=kind, message=message))
+
+
+async def _session(ls: AgentServer, session_id: str) -> Session:
+    try:
+        return await ls.sessions.open(session_id)
+    except SessionError as err:
+        raise SessionNotFoundError(str(err)) from None

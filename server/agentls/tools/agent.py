@@ -1,0 +1,89 @@
+"""The Agent tool: hand a self-contained task to a subagent, with Claude Code's name and input
+schema so Claude models use it as trained.
+
+The subagent runs in the core (`core/subagents.py`), reached through the `Subagents` port in the
+tool context: a nested turn with its own conversation, tools and transcript; its final answer is
+this tool's result. The call itself changes nothing (`read_only`), so several Agent calls in one
+response run at once; what the subagent does is checked call by call, like the parent's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import Field
+
+from agentls.tools.base import Tool, ToolContext, ToolEnv, ToolError, ToolInput, ToolOutput
+
+
+class AgentInput(ToolInput):
+    description: str = Field(
+        min_length=1, max_length=200, description="A short (3-5 word) description of the task"
+    )
+    prompt: str = Field(min_length=1, max_length=100_000, description="The task for the agent to perform")
+    subagent_type: str = Field(
+        min_length=1, max_length=100, description="The type of specialized agent to use for this task"
+    )
+    model: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Optional model for this agent; by default the agent's own or yours",
+    )
+    run_in_background: bool | None = Field(
+        default=None, description="Not supported yet: agents always run in the foreground"
+    )
+
+
+@dataclass(frozen=True)
+class SubagentReport:
+    text: str
+    """The subagent's final answer, or why it stopped."""
+    is_error: bool = False
+
+
+class Subagents(Protocol):
+    """What the core offers the Agent tool (the parent session's side of a subagent)."""
+
+    def types(self) -> Sequence[tuple[str, str]]:
+        """(name, description) of every agent type, for the tool description."""
+        ...
+
+    async def run(
+        self, args: AgentInput, call_id: str, emit: Callable[[Any], None] | None
+    ) -> SubagentReport: ...
+
+
+class AgentTool(Tool[AgentInput]):
+    name = "Agent"
+    input_model = AgentInput
+    read_only = True  # The call changes nothing itself; the subagent's own calls are checked.
+
+    def description(self, env: ToolEnv) -> str:
+        types = "\n".join(f"- {name}: {text}" for name, text in env.agent_types) or "- (none)"
+        return (
+            "Launch a subagent to handle a complex, multi-step task on its own. It starts with an "
+            "empty context, works with its own tools and returns one final message, which is all "
+            "you see of its work: brief it completely in `prompt` (what to do, what to return).\n\n"
+            f"Agent types (`subagent_type`):\n{types}\n\n"
+            "Use it to keep your own context small (broad searches: explore), to plan (plan) or to "
+            "check work (verify). Launch several at once, in one message, when their tasks are "
+            "independent; they run concurrently. Do not use it for a single file read or a simple "
+            "search: use Read, Grep or Glob directly."
+        )
+
+    def summary(self, args: AgentInput, root: Path) -> str:
+        return f"Agent ({args.subagent_type}): {args.description}"
+
+    async def call(self, args: AgentInput, ctx: ToolContext) -> ToolOutput:
+        if args.run_in_background:
+            raise ToolError(
+                "run_in_background is not supported: agents run in the foreground and this call "
+                "returns their answer. Call Agent again without it."
+            )
+        if ctx.subagents is None:
+            raise ToolError("Subagents are not available in this session.")
+        report = await ctx.subagents.run(args, ctx.call_id or "", ctx.emit)
+        return ToolOutput(report.text, is_error=report.is_error)
