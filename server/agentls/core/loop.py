@@ -21,6 +21,7 @@ from agentls.core.assembler import Assembler
 from agentls.core.context.budget import Overrun
 from agentls.core.context.meter import overflow_numbers
 from agentls.core.errors import ErrorCause, ModelError
+from agentls.core.event_pump import EventPump
 from agentls.core.events import (
     AgentEvent,
     AssistantMessage,
@@ -65,8 +66,6 @@ from agentls.core.session_hooks import (
 from agentls.core.state import SessionState
 from agentls.core.tool_exec import ToolRunner
 
-_DONE = object()
-
 
 @dataclass(frozen=True)
 class Continue:
@@ -105,8 +104,7 @@ class Turn:
     def __init__(self, state: SessionState, prompt: str) -> None:
         self._state = state
         self._prompt = prompt
-        self._queue: asyncio.Queue[object] = asyncio.Queue()
-        self._driver: asyncio.Task[None] | None = None
+        self._pump = EventPump(state.blackbox)
         self._inflight: _InFlight | None = None
         self._usage_at_start = state.spending.usage
         self._cost_at_start = state.spending.cost_usd
@@ -120,38 +118,20 @@ class Turn:
         """A hook said `continue: false`: the turn ends, without Stop hooks."""
 
     def cancel(self) -> None:
-        if self._driver is not None and not self._driver.done():
-            self._driver.cancel()
+        self._pump.cancel()
 
-    async def events(self) -> AsyncIterator[AgentEvent]:
-        if self._driver is not None:
-            raise RuntimeError("a turn's events can be iterated only once")
-        # The driver task inherits the black box as the place its warnings and errors go.
-        with self._state.blackbox.active():
-            self._driver = asyncio.create_task(self._drive())
-        try:
-            while (item := await self._queue.get()) is not _DONE:
-                yield item  # type: ignore[misc]
-        finally:
-            if not self._driver.done():
-                self._driver.cancel()
-            await asyncio.gather(self._driver, return_exceptions=True)
+    def events(self) -> AsyncIterator[AgentEvent]:
+        return self._pump.run(self._drive, "a turn")
 
     def leftover(self) -> list[AgentEvent]:
         """Events emitted after the consumer stopped iterating (e.g. it was cancelled while the turn
         cleaned up: the cancelled tools' results, `TurnEnded`), so a front end can still show them."""
-        out: list[AgentEvent] = []
-        while not self._queue.empty():
-            item = self._queue.get_nowait()
-            if item is not _DONE:
-                out.append(item)  # type: ignore[arg-type]
-        return out
+        return self._pump.leftover()
 
     def _emit(self, event: AgentEvent) -> None:
         if isinstance(event, Compacted) and event.tier == "summary":
             self._summarized = True
-        self._state.blackbox.event(event)
-        self._queue.put_nowait(event)
+        self._pump.emit(event)
 
     async def _drive(self) -> None:
         stop: StopReason
@@ -193,7 +173,7 @@ class Turn:
                 context_window=st.context.meter.window,
             )
         )
-        self._queue.put_nowait(_DONE)
+        self._pump.close()
 
     async def _loop(self) -> StopReason:
         st = self._state

@@ -297,7 +297,8 @@ async def _build_state(
 ) -> SessionState:
     # An earlier process killed mid-command or mid-write may have left sandbox placeholders or a
     # temp file in a project: they go before this session looks at the workspace.
-    if swept := await asyncio.to_thread(sweep_leftovers):
+    # (Once per top-level session: a subagent's start is not a new start of agentls.)
+    if deps.parent is None and (swept := await asyncio.to_thread(sweep_leftovers)):
         shown = ", ".join(str(p) for p in swept[:5]) + (" …" if len(swept) > 5 else "")
         notices.append(
             f"Removed {len(swept)} file(s) an earlier agentls process left behind when it died: {shown}"
@@ -387,7 +388,10 @@ async def _build_state(
 
 
 def _agent_catalog(deps: SessionDeps, permissions: SessionPermissions | None) -> AgentCatalog:
-    """The agent types this session may start: built-in, the user's, and (trusted) the project's."""
+    """The agent types this session may start: built-in, the user's, and (trusted) the project's;
+    a subagent's are its parent's."""
+    if deps.parent is not None:
+        return deps.parent.catalog
     sources = permissions.sources if permissions is not None else None
     if sources is None:
         return load_catalog(deps.workspace.root, Path.home(), config_home(), trusted=False)

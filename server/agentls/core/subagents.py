@@ -57,6 +57,8 @@ class ParentLink:
     depth: int
     instructions: str
     """The agent definition's prompt: the subagent's system prompt."""
+    catalog: AgentCatalog
+    """The parent's agent types (read once per top-level session, not per subagent)."""
 
 
 class _ParentApprover:
@@ -205,7 +207,7 @@ class Subagents:
             subprocess_env=deps.subprocess_env,
             clock=deps.clock,
             model_for=deps.model_for,
-            parent=ParentLink(parent.spending, self._depth + 1, agent.prompt),
+            parent=ParentLink(parent.spending, self._depth + 1, agent.prompt, self._catalog),
         )
 
     def _tools(self, agent: AgentDefinition) -> ToolRegistry:

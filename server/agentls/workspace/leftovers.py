@@ -84,8 +84,9 @@ class Journal:
                 self._file.truncate(0)
                 self._file.seek(0)
 
-    def _close(self) -> None:
-        """At a normal exit: a journal with nothing live has nothing to tell the next start."""
+    def close(self) -> None:
+        """At a normal exit: a journal with nothing live has nothing to tell the next start. (Also
+        called by the sandbox's own exit clean-up, which may run after this and reopen it.)"""
         with self._lock:
             if self._file is None or self._pid != os.getpid():
                 return
@@ -101,7 +102,7 @@ class Journal:
                 self._dir.mkdir(parents=True, exist_ok=True, mode=0o700)
                 self._file = open(self.path, "a", encoding="utf-8", errors="surrogateescape")  # noqa: SIM115
                 if self._pid == -1:
-                    atexit.register(self._close)
+                    atexit.register(self.close)
                 self._pid = os.getpid()
             self._file.write(json.dumps(entry, ensure_ascii=False) + "\n")
             self._file.flush()

@@ -502,6 +502,7 @@ class _Placeholders:
         with self._lock:
             while not self._remove_idle() and time.monotonic() < deadline:
                 time.sleep(0.05)
+        journal().close()  # Its own exit hook may have run first (atexit is last in, first out).
 
 
 def _remove_placeholder(path: Path) -> bool:

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from agentls.core.errors import ErrorCause
+from agentls.core.event_pump import EventPump
 from agentls.core.events import AgentEvent, Cancelled, CommandOutput, EndTurn, Errored, StopReason
 
 if TYPE_CHECKING:
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
     from agentls.core.loop import Turn
 
 log = logging.getLogger(__name__)
-
-_DONE = object()
 
 Emit = Callable[[AgentEvent], None]
 
@@ -52,46 +51,24 @@ class LocalRun:
     ) -> None:
         self.command = command
         self._body = body
-        self._blackbox = blackbox
-        self._queue: asyncio.Queue[object] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
+        self._pump = EventPump(blackbox)
         self._cancelled_early = False
         self.stop: StopReason | None = None
 
     def cancel(self) -> None:
-        if self._task is None:
+        if not self._pump.started:
             self._cancelled_early = True
-        elif not self._task.done():
-            self._task.cancel()
+        self._pump.cancel()
 
-    async def events(self) -> AsyncIterator[AgentEvent]:
-        if self._task is not None:
-            raise RuntimeError("a command's events can be iterated only once")
-        if self._blackbox is not None:
-            with self._blackbox.active():  # Its warnings and errors land in the session's black box.
-                self._task = asyncio.create_task(self._drive())
-        else:
-            self._task = asyncio.create_task(self._drive())
-        try:
-            while (item := await self._queue.get()) is not _DONE:
-                yield item  # type: ignore[misc]
-        finally:
-            if not self._task.done():
-                self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+    def events(self) -> AsyncIterator[AgentEvent]:
+        # Its warnings and errors land in the session's black box (when it has one).
+        return self._pump.run(self._drive, "a command")
 
     def leftover(self) -> list[AgentEvent]:
-        out: list[AgentEvent] = []
-        while not self._queue.empty():
-            item = self._queue.get_nowait()
-            if item is not _DONE:
-                out.append(item)  # type: ignore[arg-type]
-        return out
+        return self._pump.leftover()
 
     def _emit(self, event: AgentEvent) -> None:
-        if self._blackbox is not None:
-            self._blackbox.event(event)
-        self._queue.put_nowait(event)
+        self._pump.emit(event)
 
     async def _drive(self) -> None:
         stop: StopReason
@@ -113,7 +90,7 @@ class LocalRun:
             )
             stop = Errored(cause=ErrorCause(kind="internal", message=message))
         self.stop = stop
-        self._queue.put_nowait(_DONE)
+        self._pump.close()
 
 
 class ScopedTurn:
