@@ -107,6 +107,17 @@ describe('SessionModel', () => {
     assert.equal(m.view.entries.filter((e) => e.kind === 'tool').length, 2);
   });
 
+  it("shows an Agent call's note (its subagent's requests, tokens and cost) apart from its result", () => {
+    const m = new SessionModel('s1');
+    m.apply({ sessionUpdate: 'tool_call', toolCallId: 'agent1', title: 'Agent (explore): Find main', kind: 'think', status: 'pending' });
+    const note = 'explore agent: 2 requests · 1,234 tokens in, 56 out · $0.0123';
+    m.apply({ sessionUpdate: 'tool_call_update', toolCallId: 'agent1', status: 'completed', content: [{ type: 'content', content: { type: 'text', text: 'main is in app.py' } }], rawOutput: { isError: false, durationMs: 3, note } });
+    const tool = m.view.entries[0];
+    assert.ok(tool && tool.kind === 'tool');
+    assert.equal(tool.call.note, note);
+    assert.equal(tool.call.output, 'main is in app.py');
+  });
+
   it('marks a failed tool call as an error', () => {
     const m = new SessionModel('s1');
     m.apply({ sessionUpdate: 'tool_call', toolCallId: 't1', title: 'Bash: false', kind: 'execute', status: 'pending' });

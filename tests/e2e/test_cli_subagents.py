@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ import pytest
 from agentls.core.agents import BUILT_IN
 from tests.e2e.helpers import TIMEOUT_S, cli_argv, cli_env, parse_events
 from tests.fakeapi import Delay, FakeMessagesAPI, Reply, Text, ToolCall
+from tests.lsp.harness import result_text
 
 pytestmark = pytest.mark.slow
 
@@ -161,7 +163,8 @@ def test_two_agent_calls_in_one_response_run_concurrently(
     # Both subagents' requests started before either could have finished (each takes 1 s).
     assert abs(started["TASK-1"] - started["TASK-2"]) < 0.9, started
     finished = [e for e in parse_events(done.stdout) if e["kind"] == "tool_call_finished"]
-    assert sorted(e["output"] for e in finished) == ["answer to TASK-1", "answer to TASK-2"]
+    answers = sorted(e["output"].split("\n\nagentId: ")[0] for e in finished)
+    assert answers == ["answer to TASK-1", "answer to TASK-2"]
 
 
 def test_a_user_defined_agent_cannot_use_tools_its_definition_leaves_out(
@@ -213,23 +216,37 @@ def test_stopping_the_parent_mid_subagent_stops_its_commands_and_resumes_without
     world: tuple[Path, Callable[[str], dict[str, str]]], kill: str
 ) -> None:
     """Cancelling (Ctrl-C) or killing the parent while its subagent runs a command: the command is
-    gone, and a resume does not run again what the subagent had already done."""
+    gone; on resume the parent learns the subagent's id, continues it with `resume`, and the
+    subagent goes on from its transcript: what it had already done is not run again."""
     import signal
 
     project, env = world
     marker = f"sleep 61.{os.getpid() % 1000}{len(kill)}"
 
     def respond(body: dict[str, Any]) -> Reply:
+        messages = body["messages"]
         if is_subagent(body):
-            if len(body["messages"]) == 1:
+            if len(messages) == 1:
                 return Reply([ToolCall("Bash", {"command": "echo ran >> once.txt"})])
+            if "finish the task" in last_user_text(body):
+                return Reply([Text("SUB-FINISHED after " + str(len(messages)) + " messages")])
             return Reply([ToolCall("Bash", {"command": marker})])
         if "carry on" in last_user_text(body):
-            return Reply([Text("resumed")])
-        if len(body["messages"]) == 1:
+            # The Agent call's result (interrupted or cancelled) names the agent to resume.
+            said = json.dumps(messages[-1]["content"])
+            agent_id = re.search(r"agentId: ([\w-]+)|resume: \\\"([\w-]+)", said)
+            assert agent_id, said
+            task = {
+                "description": "Finish",
+                "prompt": "finish the task",
+                "subagent_type": "general-purpose",
+                "resume": agent_id.group(1) or agent_id.group(2),
+            }
+            return Reply([ToolCall("Agent", task)])
+        if len(messages) == 1:
             task = {"description": "Work", "prompt": "Do the work", "subagent_type": "general-purpose"}
             return Reply([ToolCall("Agent", task)])
-        return Reply([Text("done")])
+        return Reply([Text("done: " + last_user_text(body)[:60])])
 
     with FakeMessagesAPI([respond] * 6) as fake:
         environ = env(fake.base_url)
@@ -265,12 +282,28 @@ def test_stopping_the_parent_mid_subagent_stops_its_commands_and_resumes_without
         )
     assert resumed.returncode == 0, resumed.stderr
     assert (project / "once.txt").read_text() == "ran\n"  # Not run again by the resume.
-    last_parent = [b for b in fake.requests if not is_subagent(b)][-1]
-    results = [
+    parents = [b for b in fake.requests if not is_subagent(b)]
+    interrupted = [
         block
-        for message in last_parent["messages"]
+        for message in parents[-2]["messages"]
         if isinstance(message["content"], list)
         for block in message["content"]
         if block.get("type") == "tool_result"
     ]
-    assert results and results[0]["is_error"]  # The Agent call: cancelled or interrupted, not re-run.
+    # The first Agent call: cancelled or interrupted, not re-run; its result names the agent.
+    assert interrupted and interrupted[0]["is_error"]
+    assert "agentId: " in result_text(interrupted[0]) or "resume:" in result_text(interrupted[0])
+    # The resumed subagent saw its whole conversation: the finished Bash call's result, the
+    # interrupted one, then the new instruction.
+    resumed_sub = [b for b in fake.requests if is_subagent(b)][-1]
+    assert last_user_text(resumed_sub).endswith("\nfinish the task")
+    sub_results = [
+        block
+        for message in resumed_sub["messages"]
+        if isinstance(message["content"], list)
+        for block in message["content"]
+        if block.get("type") == "tool_result"
+    ]
+    assert len(sub_results) == 2 and not sub_results[0].get("is_error") and sub_results[1]["is_error"]
+    end = parse_events(resumed.stdout)[-1]
+    assert end["kind"] == "turn_ended" and end["text"].startswith("done: SUB-FINISHED after 5 messages")

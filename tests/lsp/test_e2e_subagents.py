@@ -1,6 +1,7 @@
 """Subagents through the language server (issue 11, item 2): the subagent's tool calls reach the
 editor nested under the Agent call, its permission prompt reaches the editor in the parent's
-session and the answer reaches the subagent, and the session's usage includes its tokens."""
+session and the answer reaches the subagent, the session's usage is the parent's plus the
+subagent's to the token, and the Agent card shows what the subagent used and cost."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from agentls.core.context.catalog import model_info
+from agentls.core.model import TokenUsage
 from tests.fakeapi import FakeMessagesAPI, Reply, Text, ToolCall
 from tests.lsp.harness import VSCODE, Env
 
@@ -18,6 +21,17 @@ def is_subagent(body: dict[str, Any]) -> bool:
     system = body.get("system") or []
     first = system if isinstance(system, str) else (system[0].get("text", "") if system else "")
     return "subagent" in first.split("\n", 1)[0]
+
+
+def token_usage(usage: dict[str, Any]) -> TokenUsage:
+    one_hour = (usage.get("cache_creation") or {}).get("ephemeral_1h_input_tokens", 0)
+    return TokenUsage(
+        input_tokens=usage["input_tokens"],
+        output_tokens=usage["output_tokens"],
+        cache_read_input_tokens=usage["cache_read_input_tokens"],
+        cache_creation_input_tokens=usage["cache_creation_input_tokens"],
+        cache_creation_1h_input_tokens=one_hour,
+    )
 
 
 async def test_a_subagents_bash_prompt_reaches_the_editor_and_its_answer_the_subagent(env: Env) -> None:
@@ -49,8 +63,31 @@ async def test_a_subagents_bash_prompt_reaches_the_editor_and_its_answer_the_sub
     started = [u for u in nested if u["sessionUpdate"] == "tool_call"]
     assert [u["title"].split(" › ")[0] for u in started] == ["verify"]
     assert started[0]["toolCallId"] != agent_call["toolCallId"]
-    # The last usage update's session totals include the subagent's two requests.
-    last = usage[-1]["session"]
-    total_out = sum(u.get("output_tokens", 0) for u in fake.usages)
-    assert last["output_tokens"] == total_out
-    assert len(fake.requests) == 4
+    # The last usage update's session totals are the parent's requests plus the subagent's, to
+    # the token, and its cost is theirs.
+    assert len(fake.requests) == 4 and len(fake.usages) == 4
+    last = usage[-1]
+    for key in ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"):
+        assert last["session"][key] == sum(u[key] for u in fake.usages), key
+    prices = model_info(fake.requests[0]["model"]).prices
+    assert prices is not None
+    costs = [prices.cost(token_usage(u)) for u in fake.usages]
+    assert last["cost"]["amount"] == pytest.approx(sum(costs), abs=1e-6)
+    # The Agent card shows what its subagent used and cost (display only, not the model's result).
+    sub = [i for i, body in enumerate(fake.requests) if is_subagent(body)]
+    assert len(sub) == 2
+    sub_usage = [token_usage(fake.usages[i]) for i in sub]
+    tokens_in = sum(u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens for u in sub_usage)
+    tokens_out = sum(u.output_tokens for u in sub_usage)
+    sub_cost = sum(costs[i] for i in sub)
+    done = [
+        u
+        for u in updates
+        if u["sessionUpdate"] == "tool_call_update"
+        and u["toolCallId"] == agent_call["toolCallId"]
+        and u.get("status") == "completed"
+    ]
+    assert done[-1]["rawOutput"]["note"] == (
+        f"verify agent: 2 requests · {tokens_in:,} tokens in, {tokens_out:,} out · ${sub_cost:.4f}"
+    )
+    assert "verify agent: 2 requests" not in str(fake.requests[-1]["messages"])

@@ -8,7 +8,7 @@ from agentls.tools.registry import builtin_tools
 
 CLAUDE_CODE_SCHEMAS = {
     "Agent": (
-        {"description", "prompt", "subagent_type", "model", "run_in_background"},
+        {"description", "prompt", "subagent_type", "model", "run_in_background", "resume"},
         ["description", "prompt", "subagent_type"],
     ),
     "Read": ({"file_path", "offset", "limit"}, ["file_path"]),

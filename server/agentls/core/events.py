@@ -161,6 +161,8 @@ class ToolCallFinished(_Event):
     """For edits: the file before (None if it was created)."""
     new_text: str | None = None
     """For edits: the file after."""
+    note: str | None = None
+    """For display, not part of the result: e.g. an Agent call's subagent requests, tokens, cost."""
 
 
 class PermissionRequested(_Event):

@@ -35,12 +35,14 @@ from agentls.core.records import (
     PartialAssistantRecord,
     PlanRecord,
     Record,
+    SubagentRecord,
     ToolCallRecord,
     ToolResultRecord,
     TurnStartRecord,
     UsageRecord,
     WindowRecord,
 )
+from agentls.core.subagents import resume_hint
 
 INTERRUPTED = (
     "Interrupted: the session ended (crash, kill or shutdown) while this tool call was running. "
@@ -82,6 +84,8 @@ class Replayed:
     """Synthesised tool results for calls a crash left unanswered (already in `history`)."""
     interrupted: list[str] = field(default_factory=list)
     """Ids of calls that had started but never recorded a result."""
+    subagents: list[SubagentRecord] = field(default_factory=list)
+    """Every subagent the session started or resumed, in order (so they can be resumed again)."""
     skipped_records: int = 0
 
 
@@ -138,6 +142,8 @@ def _note(out: Replayed, record: Record) -> None:
         out.todos = record.todos
     elif isinstance(record, ModelFallbackRecord):
         out.fallback = record
+    elif isinstance(record, SubagentRecord):
+        out.subagents.append(record)
     elif isinstance(record, ModelSwitchRecord):
         out.model = record.model
         out.fallback = None  # Chosen after the fallback: the choice holds.
@@ -193,7 +199,10 @@ def _answer_open_calls(out: Replayed, started: set[str], results: dict[str, Tool
             blocks.append(ToolResultBlock(tool_use_id=call.id, content=done.content, is_error=done.is_error))
         elif call.id in started:
             out.interrupted.append(call.id)
-            blocks.append(ToolResultBlock(tool_use_id=call.id, content=INTERRUPTED, is_error=True))
+            text = INTERRUPTED
+            for agent in (r for r in out.subagents if r.call_id == call.id):
+                text = f"{INTERRUPTED}\n{resume_hint(agent.agent_type, agent.agent_id)}"
+            blocks.append(ToolResultBlock(tool_use_id=call.id, content=text, is_error=True))
         else:
             blocks.append(ToolResultBlock(tool_use_id=call.id, content=NOT_STARTED, is_error=True))
     out.repair = Message(role="user", content=tuple(blocks))

@@ -225,6 +225,8 @@ class Session:
         if replayed.repair is not None:
             journal.write(MessageRecord(message=replayed.repair), sync=True)
         state = await _build_state(deps, sid, journal, now, notices, path)
+        if isinstance(state.tool_ctx.subagents, Subagents):
+            state.tool_ctx.subagents.remember(replayed.subagents)
         state.history = replayed.history
         state.spending.usage = replayed.usage
         state.spending.cost_usd = replayed.cost_usd or 0.0

@@ -24,22 +24,24 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from agentls.core.agents import AgentCatalog, AgentDefinition, tightened
 from agentls.core.events import AgentEvent, SubagentEvent, TurnEnded
+from agentls.core.model import TokenUsage
 from agentls.core.records import SubagentRecord
 from agentls.core.session_hooks import hooks_of, subagent_stopped
 from agentls.policy.decision import ApprovalRequest, ApprovalResponse, Approver
 from agentls.store.sessions import SessionStore
 from agentls.tools.agent import AgentInput, SubagentReport
+from agentls.tools.base import ToolContext
 from agentls.tools.registry import ToolRegistry
 
 if TYPE_CHECKING:
     from agentls.core.context.budget import Spending
-    from agentls.core.session import SessionDeps
+    from agentls.core.session import Session, SessionDeps
     from agentls.core.state import SessionState
 
 MAX_DEPTH = 2
@@ -83,38 +85,76 @@ class Subagents:
         self._started = 0
         self._running = asyncio.Semaphore(MAX_CONCURRENT)
         self._asking = asyncio.Lock()
+        self._types: dict[str, str] = {}
+        """agentId -> agent type of every subagent this session has run (they can be resumed)."""
+        self._running_ids: set[str] = set()
+        self._in_memory: dict[str, Session] = {}
+        """Subagents of a session without a store: kept (at most `MAX_PER_SESSION`) to resume."""
 
     def types(self) -> Sequence[tuple[str, str]]:
         return [(a.name, a.description) for a in self._catalog.agents.values()]
 
-    async def run(self, args: AgentInput, call_id: str, emit: Callable[[Any], None] | None) -> SubagentReport:
-        agent = self._catalog.get(args.subagent_type)
+    def remember(self, records: Sequence[SubagentRecord]) -> None:
+        """Subagents an earlier run of this session started (from its transcript): they can be
+        resumed."""
+        for record in records:
+            self._types[record.agent_id] = record.agent_type
+
+    async def run(self, args: AgentInput, ctx: ToolContext) -> SubagentReport:
+        if args.resume is not None:
+            agent_type = self._types.get(args.resume)
+            known = ", ".join(self._types) or "none yet"
+            if agent_type is None:
+                return SubagentReport(
+                    f"No agent of this session has the agentId {args.resume!r} (known: {known}).", True
+                )
+            if args.resume in self._running_ids:
+                return SubagentReport(f"The agent {args.resume} is still running; wait for its result.", True)
+        else:
+            agent_type = args.subagent_type
+        agent = self._catalog.get(agent_type)
         if agent is None:
             known = ", ".join(self._catalog.names())
-            return SubagentReport(f"Unknown subagent_type {args.subagent_type!r}. Available: {known}.", True)
+            return SubagentReport(f"Unknown subagent_type {agent_type!r}. Available: {known}.", True)
         if self._started >= MAX_PER_SESSION:
             return SubagentReport(
-                f"This session has started {MAX_PER_SESSION} subagents, the most it may; "
-                "do the rest yourself.",
+                f"This session has run {MAX_PER_SESSION} subagents, the most it may; do the rest yourself.",
                 True,
             )
         self._started += 1
         async with self._running:
-            return await self._run(agent, args, call_id, emit)
+            return await self._run(agent, args, ctx)
 
-    async def _run(
-        self, agent: AgentDefinition, args: AgentInput, call_id: str, emit: Callable[[Any], None] | None
-    ) -> SubagentReport:
+    async def _open(self, agent: AgentDefinition, args: AgentInput) -> Session | SubagentReport:
+        """A new subagent session, or the one `args.resume` names, continued from its transcript
+        (its finished tool calls answered from there, an interrupted one marked so)."""
         from agentls.core.session import Session
 
-        agent_id = (
+        if args.resume is not None and args.resume in self._in_memory:
+            return self._in_memory[args.resume]
+        agent_id = args.resume or (
             self._deps.store.new_id() if self._deps.store is not None else f"mem-{secrets.token_hex(6)}"
         )
         deps = self._sub_deps(agent, args.model, agent_id)
         if isinstance(deps, SubagentReport):
             return deps
-        session = await Session.start(deps, session_id=agent_id)
+        if args.resume is None:
+            return await Session.start(deps, session_id=agent_id)
+        try:
+            return await Session.resume(deps, agent_id)
+        except (LookupError, OSError, ValueError) as err:
+            return SubagentReport(f"The agent {agent_id} cannot be resumed: {err}", True)
+
+    async def _run(self, agent: AgentDefinition, args: AgentInput, ctx: ToolContext) -> SubagentReport:
+        session = await self._open(agent, args)
+        if isinstance(session, SubagentReport):
+            return session
+        call_id, emit = ctx.call_id or "", ctx.emit
+        if ctx.if_cancelled is not None:
+            ctx.if_cancelled(resume_hint(agent.name, session.id))
         parent = self._parent
+        self._types[session.id] = agent.name
+        self._running_ids.add(session.id)
         parent.journal.write(
             SubagentRecord(
                 call_id=call_id,
@@ -124,7 +164,12 @@ class Subagents:
             ),
             sync=True,
         )
-        parent.blackbox.write("subagent_started", call_id=call_id, agent_id=session.id, agent_type=agent.name)
+        parent.blackbox.write(
+            "subagent_resumed" if args.resume else "subagent_started",
+            call_id=call_id,
+            agent_id=session.id,
+            agent_type=agent.name,
+        )
         parent_hooks = hooks_of(parent)
         if (hooks := hooks_of(session.state)) is not None:
             # Its tool hooks see the parent session, as in Claude Code, plus the agent's id and type.
@@ -144,6 +189,7 @@ class Subagents:
                 )
 
         end: TurnEnded | None = None
+        spent = _Spent()
         prompt: str | None = args.prompt
         stop_hook_active = False
         try:
@@ -154,6 +200,7 @@ class Subagents:
                 async for event in session.run(prompt).events():
                     if isinstance(event, TurnEnded):
                         end = event
+                        spent.add(event)
                     tagged(event)
                 if end is None or end.stop.kind != "end_turn":
                     break
@@ -167,8 +214,12 @@ class Subagents:
                 )
                 stop_hook_active = True
         finally:
-            session.close()
-        return _report(agent, end)
+            self._running_ids.discard(session.id)
+            if session.transcript is None:
+                self._in_memory[session.id] = session  # Nothing on disk to resume it from.
+            else:
+                session.close()
+        return replace(_report(agent, session.id, end), note=spent.line(agent.name))
 
     def _sub_deps(
         self, agent: AgentDefinition, model: str | None, agent_id: str
@@ -226,11 +277,47 @@ class Subagents:
         return ToolRegistry(keep)
 
 
-def _report(agent: AgentDefinition, end: TurnEnded | None) -> SubagentReport:
+@dataclass
+class _Spent:
+    """What one run of a subagent used, over all its turns (SubagentStop hooks may add some)."""
+
+    requests: int = 0
+    usage: TokenUsage = field(default_factory=TokenUsage)
+    cost_usd: float | None = 0.0
+
+    def add(self, end: TurnEnded) -> None:
+        self.requests += end.requests
+        self.usage = self.usage + end.usage
+        known = self.cost_usd is not None and end.cost_usd is not None
+        self.cost_usd = (self.cost_usd or 0.0) + (end.cost_usd or 0.0) if known else None
+
+    def line(self, agent_type: str) -> str:
+        """E.g. `explore agent: 2 requests · 1,234 tokens in, 56 out · $0.0123`."""
+        u = self.usage
+        tokens_in = u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens
+        plural = "" if self.requests == 1 else "s"
+        cost = "" if self.cost_usd is None else f" · ${self.cost_usd:.4f}"
+        return (
+            f"{agent_type} agent: {self.requests} request{plural} · "
+            f"{tokens_in:,} tokens in, {u.output_tokens:,} out{cost}"
+        )
+
+
+def resume_hint(agent_type: str, agent_id: str) -> str:
+    """For an Agent call that stopped before its subagent answered."""
+    return (
+        f"The {agent_type} agent's work so far is kept: to finish its task, call Agent with "
+        f'resume: "{agent_id}" (its finished tool calls do not run again).\n\nagentId: {agent_id}'
+    )
+
+
+def _report(agent: AgentDefinition, agent_id: str, end: TurnEnded | None) -> SubagentReport:
+    """Its answer, or why there is none, and its id (to resume it: Claude Code's `agentId:` line)."""
+    tail = f"\n\nagentId: {agent_id}"
     if end is None:
-        return SubagentReport(f"The {agent.name} agent was cancelled before it answered.", True)
+        return SubagentReport(f"The {agent.name} agent was cancelled before it answered.{tail}", True)
     text = end.text.strip()
     if end.stop.kind == "end_turn":
-        return SubagentReport(text or f"The {agent.name} agent finished without a final message.")
+        return SubagentReport((text or f"The {agent.name} agent finished without a final message.") + tail)
     said = f" Its last message: {text}" if text else ""
-    return SubagentReport(f"The {agent.name} agent stopped early ({end.stop.kind}).{said}", True)
+    return SubagentReport(f"The {agent.name} agent stopped early ({end.stop.kind}).{said}{tail}", True)

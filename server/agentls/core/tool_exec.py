@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
@@ -113,6 +114,8 @@ class _Call:
     started_at: float = field(default_factory=time.monotonic)
     output: ToolOutput | None = None
     """Set once the tool has run and PostToolUse hooks are running."""
+    if_cancelled: str = ""
+    """What the tool asked a cancelled result to add (`ToolContext.if_cancelled`)."""
 
 
 class ToolRunner:
@@ -205,7 +208,8 @@ class ToolRunner:
         for c in self._calls:
             assert c.task is not None
             if c.task.cancelled() or c.task.exception() is not None:
-                out.append(self._finish(c, c.output or ToolOutput(CANCELLED, is_error=True)))
+                cancelled = f"{CANCELLED} {c.if_cancelled}".rstrip()
+                out.append(self._finish(c, c.output or ToolOutput(cancelled, is_error=True)))
             else:
                 out.append(c.task.result())
         return out
@@ -247,7 +251,13 @@ class ToolRunner:
         call.started_at = time.monotonic()
         slot = self._slots if tool.read_only else contextlib.nullcontext()
         async with slot:
-            ctx = replace(self._ctx, checked=pins, call_id=call.block.id, emit=self._emit)
+            ctx = replace(
+                self._ctx,
+                checked=pins,
+                call_id=call.block.id,
+                emit=self._emit,
+                if_cancelled=partial(setattr, call, "if_cancelled"),
+            )
             output = await self._call_tool(tool, args, ctx)
         output = await self._post_tool_use(call, tool, output)
         if output.todos is not None:
@@ -468,6 +478,7 @@ class ToolRunner:
                 path=str(output.change.path) if output.change else None,
                 old_text=output.change.old_text if output.change else None,
                 new_text=output.change.new_text if output.change else None,
+                note=output.note,
             )
         )
         return ToolResultBlock(tool_use_id=call.block.id, content=output.content, is_error=output.is_error)

@@ -128,12 +128,15 @@ def tool_call_done(event: ToolCallFinished) -> dict[str, Any]:
             {"type": "diff", "path": event.path, "oldText": event.old_text, "newText": event.new_text}
         )
     content.append({"type": "content", "content": {"type": "text", "text": event.output}})
+    raw: dict[str, Any] = {"isError": event.is_error, "durationMs": round(event.duration_ms, 1)}
+    if event.note is not None:
+        raw["note"] = event.note
     return {
         "sessionUpdate": "tool_call_update",
         "toolCallId": event.call_id,
         "status": "failed" if event.is_error else "completed",
         "content": content,
-        "rawOutput": {"isError": event.is_error, "durationMs": round(event.duration_ms, 1)},
+        "rawOutput": raw,
     }
 
 

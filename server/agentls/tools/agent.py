@@ -9,10 +9,10 @@ response run at once; what the subagent does is checked call by call, like the p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from pydantic import Field
 
@@ -35,6 +35,14 @@ class AgentInput(ToolInput):
     run_in_background: bool | None = Field(
         default=None, description="Not supported yet: agents always run in the foreground"
     )
+    resume: str | None = Field(
+        default=None,
+        max_length=128,
+        description=(
+            "The agentId of an earlier agent of this session to continue: it keeps its "
+            "conversation and finished work, and `prompt` is its next instruction"
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,8 @@ class SubagentReport:
     text: str
     """The subagent's final answer, or why it stopped."""
     is_error: bool = False
+    note: str | None = None
+    """For display: its requests, tokens and cost."""
 
 
 class Subagents(Protocol):
@@ -51,9 +61,10 @@ class Subagents(Protocol):
         """(name, description) of every agent type, for the tool description."""
         ...
 
-    async def run(
-        self, args: AgentInput, call_id: str, emit: Callable[[Any], None] | None
-    ) -> SubagentReport: ...
+    async def run(self, args: AgentInput, ctx: ToolContext) -> SubagentReport:
+        """Run (or resume) the subagent for the Agent call `ctx.call_id`; its events go to
+        `ctx.emit`."""
+        ...
 
 
 class AgentTool(Tool[AgentInput]):
@@ -71,7 +82,10 @@ class AgentTool(Tool[AgentInput]):
             "Use it to keep your own context small (broad searches: explore), to plan (plan) or to "
             "check work (verify). Launch several at once, in one message, when their tasks are "
             "independent; they run concurrently. Do not use it for a single file read or a simple "
-            "search: use Read, Grep or Glob directly."
+            "search: use Read, Grep or Glob directly.\n\n"
+            "Each result ends with the agent's `agentId`. To continue that agent (a follow-up, or "
+            "one that was interrupted) pass it as `resume`: it keeps everything it has done, "
+            "and nothing it finished runs again."
         )
 
     def summary(self, args: AgentInput, root: Path) -> str:
@@ -85,5 +99,5 @@ class AgentTool(Tool[AgentInput]):
             )
         if ctx.subagents is None:
             raise ToolError("Subagents are not available in this session.")
-        report = await ctx.subagents.run(args, ctx.call_id or "", ctx.emit)
-        return ToolOutput(report.text, is_error=report.is_error)
+        report = await ctx.subagents.run(args, ctx)
+        return ToolOutput(report.text, is_error=report.is_error, note=report.note)

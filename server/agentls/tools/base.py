@@ -70,6 +70,8 @@ class ToolOutput:
     """Set by TodoWrite: the new plan."""
     change: FileChange | None = None
     """Set by file edits."""
+    note: str | None = None
+    """For display only, never sent to the model: e.g. what a subagent used and cost."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,9 @@ class ToolContext:
     """For the call being run: its tool_use id. Set per call by the core."""
     emit: Callable[[Any], None] | None = None
     """For the call being run: where events it causes go (a subagent's, tagged). Set per call."""
+    if_cancelled: Callable[[str], None] | None = None
+    """For the call being run: what its result should add if the call is cancelled from now on
+    (the subagent it started and how to resume it). Set per call."""
     checked: Mapping[Path, Path] = field(default_factory=dict)
     """For the call being run: each path the permission check saw, with the symlink-resolved file
     it allowed. File tools pass it to the workspace, which refuses to read or write anywhere else
