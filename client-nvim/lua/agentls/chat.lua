@@ -638,6 +638,11 @@ local function on_tool_update(chat, u)
   end
   local row = mark_row(chat, tool.mark)
   set_line(chat, row, tool_line(tool))
+  -- For display, not the result: an Agent call's subagent requests, tokens and cost.
+  local note = type(u.rawOutput) == 'table' and u.rawOutput.note
+  if type(note) == 'string' and note ~= '' then
+    vim.api.nvim_buf_set_lines(chat.buf, row + 1, row + 1, false, { '    ' .. note })
+  end
   if u.status == 'failed' then
     local first = content_texts(u.content)[1]
     if first then

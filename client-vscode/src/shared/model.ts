@@ -62,6 +62,8 @@ export interface ToolCallView {
   decision: string | null;
   /** A subagent's call: the Agent call it is nested under. */
   parentToolCallId: string | null;
+  /** For display (not the result): e.g. an Agent call's subagent requests, tokens and cost. */
+  note: string | null;
 }
 
 interface EntryBase {
@@ -474,6 +476,7 @@ export class SessionModel {
         permission: null,
         decision: null,
         parentToolCallId: fields._meta?.agentls?.parentToolCallId ?? null,
+        note: null,
       };
       // An update for a call we never saw (e.g. a replayed result) still gets a card.
       entry = this.pushEntry({ kind: 'tool', call }) as Extract<Entry, { kind: 'tool' }>;
@@ -513,10 +516,13 @@ export class SessionModel {
       }
       call.output = texts.join('\n');
     }
-    const raw = fields.rawOutput as { isError?: unknown; durationMs?: unknown } | undefined;
+    const raw = fields.rawOutput as { isError?: unknown; durationMs?: unknown; note?: unknown } | undefined;
     if (raw && typeof raw === 'object') {
       if (typeof raw.isError === 'boolean') {
         call.isError = raw.isError;
+      }
+      if (typeof raw.note === 'string') {
+        call.note = raw.note;
       }
       if (typeof raw.durationMs === 'number') {
         call.durationMs = raw.durationMs;

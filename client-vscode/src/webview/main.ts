@@ -391,6 +391,9 @@ function renderTool(id: string, call: ToolCallView): HTMLElement {
   for (const diff of call.diffs) {
     card.append(renderDiff(diff.path, diff.oldText, diff.newText));
   }
+  if (call.note !== null) {
+    card.append(h('div', { class: 'tool-note' }, call.note));
+  }
   if (call.output.trim() !== '') {
     const key = `${id}:output`;
     const open = openDetails.has(key) || (call.isError && !openDetails.has(`${key}:closed`));
