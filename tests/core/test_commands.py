@@ -20,6 +20,8 @@ from agentls.core.events import (
     Compacted,
     Notice,
     PermissionDecided,
+    SubagentEvent,
+    ToolCallFinished,
     TurnEnded,
 )
 from agentls.core.loop import Turn
@@ -387,6 +389,49 @@ async def test_custom_command_substitutes_and_scopes_tools_and_model(project: Pa
     assert after.model == "test-model"
     assert "Write" in {t.name for t in after.tools}
     assert session.state.config.model == "test-model"
+
+
+async def test_a_commands_allowed_tools_bind_the_subagents_it_starts(project: Path, home: Path) -> None:
+    """The scope is the parent's turn's; a subagent started in that turn is held to it as well,
+    even in bypassPermissions mode (rules are tightened, never loosened)."""
+    trust(project)
+    write(
+        project / ".claude" / "commands" / "look.md",
+        "---\nallowed-tools: Agent, Read, Bash(git status:*)\n---\nLook.",
+    )
+
+    def respond(request):  # type: ignore[no-untyped-def]
+        if "subagent" not in request.system[0].text[:400]:
+            if request.messages[-1].text() in ("Look.", "again"):
+                task = {"description": "Look", "prompt": "look around", "subagent_type": "general-purpose"}
+                return Reply([ToolCall("Agent", task)])
+            return Reply([Text("Parent done.")])
+        if len(request.messages) == 1:
+            return Reply(
+                [
+                    ToolCall("Bash", {"command": "git status"}),
+                    ToolCall("Bash", {"command": "touch made-by-sub.txt"}),
+                    ToolCall("Write", {"file_path": str(project / "w.txt"), "content": "x"}),
+                ]
+            )
+        return Reply([Text("Sub done.")])
+
+    model = ScriptedModel([respond] * 4)
+    session = await make_session(project, model, mode="bypassPermissions")
+    events = await drain(await session.submit("/look"))
+    sub = [r for r in model.requests if "subagent" in r.system[0].text[:400]]
+    assert len(sub) == 2
+    assert sorted(t.name for t in sub[0].tools) == ["Agent", "Bash", "Glob", "Grep", "Read"]
+    nested = [e.event for e in events if isinstance(e, SubagentEvent)]
+    denied = [e for e in nested if isinstance(e, PermissionDecided) and e.outcome == "deny"]
+    assert [d.name for d in denied if "allowed-tools of /look" in (d.rule or "")] == ["Bash"]
+    finished = {e.name: e for e in nested if isinstance(e, ToolCallFinished)}
+    assert finished["Write"].is_error  # Not among its tools at all.
+    assert not (project / "made-by-sub.txt").exists() and not (project / "w.txt").exists()
+    # After the command's turn, a subagent gets the session's own rules again.
+    model.steps += [respond] * 4
+    await drain(await session.submit("again"))
+    assert (project / "made-by-sub.txt").exists()
 
 
 async def test_a_bad_allowed_tools_rule_is_a_warning(project: Path, home: Path) -> None:

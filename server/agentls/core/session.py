@@ -41,6 +41,7 @@ from agentls.core.state import SessionState
 from agentls.core.subagents import ParentLink, Subagents
 from agentls.policy.decision import Approver, PermissionPolicy
 from agentls.policy.loader import SettingsSources
+from agentls.policy.tool_scope import ScopedPolicy
 from agentls.store.jsonl import read_jsonl
 from agentls.store.sessions import SessionStore
 from agentls.store.settings_files import config_home
@@ -329,6 +330,8 @@ async def _build_state(
         permissions.attach(ctx)
         notices += permissions.warnings
         policy = permissions.engine
+    if deps.parent is not None and deps.parent.scope is not None:
+        policy = ScopedPolicy(policy, deps.parent.scope)  # A command's allowed-tools bind its subagents.
     config = deps.config
     if permissions is not None:
         config, api_warnings = apply_api_settings(config, permissions.sources)

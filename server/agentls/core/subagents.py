@@ -34,6 +34,7 @@ from agentls.core.model import TokenUsage
 from agentls.core.records import SubagentRecord
 from agentls.core.session_hooks import hooks_of, subagent_stopped
 from agentls.policy.decision import ApprovalRequest, ApprovalResponse, Approver
+from agentls.policy.tool_scope import ScopedPolicy, ToolScope
 from agentls.store.sessions import SessionStore
 from agentls.tools.agent import AgentInput, SubagentReport
 from agentls.tools.base import ToolContext
@@ -61,6 +62,9 @@ class ParentLink:
     """The agent definition's prompt: the subagent's system prompt."""
     catalog: AgentCatalog
     """The parent's agent types (read once per top-level session, not per subagent)."""
+    scope: ToolScope | None = None
+    """The tool scope the parent's turn runs under (a command's `allowed-tools`), if any: it
+    holds for the subagent too."""
 
 
 class _ParentApprover:
@@ -258,7 +262,13 @@ class Subagents:
             subprocess_env=deps.subprocess_env,
             clock=deps.clock,
             model_for=deps.model_for,
-            parent=ParentLink(parent.spending, self._depth + 1, agent.prompt, self._catalog),
+            parent=ParentLink(
+                parent.spending,
+                self._depth + 1,
+                agent.prompt,
+                self._catalog,
+                scope=parent.policy.scope if isinstance(parent.policy, ScopedPolicy) else None,
+            ),
         )
 
     def _tools(self, agent: AgentDefinition) -> ToolRegistry:
