@@ -1,9 +1,12 @@
 """Subagents in the core, with the scripted model: resuming one by its agentId (a follow-up in
 the same session, after the parent session itself was resumed, and without a session store),
-and the errors a bad `resume` gets."""
+the errors a bad `resume` gets, and background agents (`run_in_background`): their answers
+reach the model later, a turn waits for them, a cancel stops them and the next turn is told, and
+a session resumed after a crash tells the model of those that never answered."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
@@ -12,8 +15,9 @@ from typing import Any
 import pytest
 
 from agentls.core.config import AgentConfig
-from agentls.core.events import SubagentEvent, ToolCallFinished, TurnEnded
+from agentls.core.events import Notice, SubagentEvent, ToolCallFinished, TurnEnded
 from agentls.core.model import ModelRequest
+from agentls.core.records import SubagentRecord
 from agentls.core.scripted import Reply, ScriptedModel, Text, ToolCall
 from agentls.core.session import Session, SessionDeps
 from agentls.policy.loader import SettingsSources
@@ -148,3 +152,116 @@ async def test_resume_with_an_id_this_session_never_started_is_refused(world: Wo
     assert result.is_error
     assert "No agent of this session has the agentId '20260101-000000-deadbeef'" in result.output
     assert not any(is_subagent(r) for r in model.requests)  # Nothing ran.
+
+
+# --- Background agents ----------------------------------------------------------------------------
+
+
+def background_call(prompt: str) -> ToolCall:
+    task = {"description": "Dig", "prompt": prompt, "subagent_type": "explore", "run_in_background": True}
+    return ToolCall("Agent", task)
+
+
+def last_texts(request: ModelRequest) -> str:
+    return "\n".join(b.text for b in request.messages[-1].content if getattr(b, "type", "") == "text")
+
+
+async def test_a_background_agent_answers_later_and_the_turn_waits_for_it(
+    world: World, tmp_path: Path
+) -> None:
+    """The Agent call returns at once; the parent goes on (here: it has nothing else to do and
+    would end the turn); the turn waits, the notification reaches the model, which answers."""
+    store = SessionStore(tmp_path / "sessions")
+
+    def respond(request: ModelRequest) -> Reply:
+        if is_subagent(request):
+            return Reply([Text("BG-ANSWER: main is in app.py")], delay_before_stop_s=0.3)
+        if len(request.messages) == 1:
+            return Reply([background_call("find main")])
+        if "<task-notification>" not in last_texts(request):
+            return Reply([Text("Waiting for the agent.")])
+        return Reply([Text("PARENT read: " + last_texts(request)[:400])])
+
+    model = ScriptedModel([respond] * 4)
+    session = await Session.start(world.deps(model, store))
+    events = await collect(session, "go")
+    (started,) = agent_results(events)
+    assert not started.is_error
+    assert started.output.startswith("Started the explore agent in the background.")
+    agent_id = agent_id_in(started)
+    parents = [r for r in model.requests if not is_subagent(r)]
+    assert len(parents) == 3
+    # The parent's second request went out before the agent answered; the third carries it.
+    assert "<task-notification>" not in last_texts(parents[1])
+    note = last_texts(parents[2])
+    assert f"<agent-id>{agent_id}</agent-id>" in note and "<status>completed</status>" in note
+    assert "BG-ANSWER: main is in app.py" in note
+    assert any(isinstance(e, Notice) and "Waiting for 1 background agent" in e.message for e in events)
+    end = events[-1]
+    assert isinstance(end, TurnEnded) and end.stop.kind == "end_turn"
+    assert end.text.startswith("PARENT read: <task-notification>")
+    records = [json.loads(line) for line in session.transcript.read_text().splitlines()]  # type: ignore[union-attr]
+    links = [r for r in records if r["type"] == "subagent"]
+    assert [(r["background"], r["delivered"]) for r in links] == [(True, False), (True, True)]
+    session.close()
+
+
+async def test_a_cancelled_turn_stops_its_background_agents_and_the_next_turn_is_told(world: World) -> None:
+    gate = asyncio.Event()
+
+    def respond(request: ModelRequest) -> Reply:
+        if is_subagent(request):
+            gate.set()
+            return Reply([Text("never seen")], delay_before_stop_s=60)
+        if len(request.messages) == 1:
+            return Reply([background_call("take your time")])
+        if "<task-notification>" in last_texts(request):
+            return Reply([Text("Told: " + last_texts(request)[:600])])
+        return Reply([Text("Waiting.")])
+
+    model = ScriptedModel([respond] * 5)
+    session = await Session.start(world.deps(model, store=None))
+    turn = session.run("go")
+    seen: list[Any] = []
+
+    async def consume() -> None:
+        async for event in turn.events():
+            seen.append(event)
+
+    consumer = asyncio.create_task(consume())
+    await asyncio.wait_for(gate.wait(), 10)
+    await asyncio.sleep(0.05)
+    turn.cancel()
+    await asyncio.wait_for(consumer, 10)
+    assert turn.stop is not None and turn.stop.kind == "cancelled"
+    assert session.state.background is not None and session.state.background.running() == 0
+    events = await collect(session, "what happened?")
+    end = events[-1]
+    assert isinstance(end, TurnEnded) and end.stop.kind == "end_turn"
+    assert "<status>stopped</status>" in end.text and 'resume: "' in end.text
+
+
+async def test_a_resumed_session_tells_the_model_of_background_agents_that_never_answered(
+    world: World, tmp_path: Path
+) -> None:
+    store = SessionStore(tmp_path / "sessions")
+    session = await Session.start(world.deps(ScriptedModel([]), store))
+    # As a process killed while its background agent worked leaves the transcript:
+    lost = SubagentRecord(
+        call_id="toolu_1", agent_id="20261204-000000-abcdef12", agent_type="explore", background=True
+    )
+    session.state.journal.write(lost, sync=True)
+    session.close()
+    model = ScriptedModel([Reply([Text("ok")])])
+    again = await Session.resume(world.deps(model, store), session.id)
+    await collect(again, "carry on")
+    said = last_texts(model.requests[0])
+    assert said.startswith("carry on\n<task-notification>")
+    assert "<status>interrupted</status>" in said and 'resume: "20261204-000000-abcdef12"' in said
+    again.close()
+    # Delivered now: a second resume does not repeat it.
+    model = ScriptedModel([Reply([Text("ok")])])
+    third = await Session.resume(world.deps(model, store), session.id)
+    await collect(third, "more")
+    assert "<task-notification>" not in last_texts(model.requests[0])
+    third.close()

@@ -134,6 +134,47 @@ def test_explore_subagent_reports_back_and_the_parent_finishes(
     assert len(links) == 1 and Path(links[0]["transcript"]).is_file()
 
 
+def test_a_background_agent_works_while_the_parent_goes_on_and_its_answer_reaches_the_parent(
+    world: tuple[Path, Callable[[str], dict[str, str]]],
+) -> None:
+    """`run_in_background`: the Agent call returns at once; the parent reads a file meanwhile;
+    the agent's answer reaches the parent as a notification; the CLI's turn ends after that."""
+    project, env = world
+
+    def respond(body: dict[str, Any]) -> Reply | Delay:
+        if is_subagent(body):
+            return Delay(Reply([Text("BG: main returns 42")]), before_s=1.5)
+        said = last_user_text(body)
+        if len(body["messages"]) == 1:
+            task = {
+                "description": "Dig",
+                "prompt": "What does main return?",
+                "subagent_type": "explore",
+                "run_in_background": True,
+            }
+            return Reply([ToolCall("Agent", task)])
+        if "<status>" in said:  # The notification (the Agent result only mentions the tag).
+            return Reply([Text("PARENT-FINAL: " + said[said.index("<result>") :][:60])])
+        if "in the background" in said:
+            return Reply([ToolCall("Read", {"file_path": str(project / "app.py")})])
+        return Reply([Text("Read it; waiting for the agent.")])
+
+    with FakeMessagesAPI([respond] * 5) as fake:
+        done = run(["run", "dig", "--output-format", "stream-json"], project, env(fake.base_url))
+    assert done.returncode == 0, done.stderr
+    events = parse_events(done.stdout)
+    parents = [b for b in fake.requests if not is_subagent(b)]
+    assert len(parents) == 4
+    # The Read ran while the agent still worked: the parent's third request has no notification.
+    assert "<status>" not in json.dumps(parents[2]["messages"][-1])
+    assert "<status>completed</status>" in last_user_text(parents[3])
+    end = events[-1]
+    assert end["kind"] == "turn_ended" and end["stop"]["kind"] == "end_turn"
+    assert end["text"].startswith("PARENT-FINAL: <result>\nBG: main returns 42")
+    assert any(e["kind"] == "notice" and "Waiting for 1 background agent" in e["message"] for e in events)
+    assert any(e["kind"] == "subagent" and e["event"]["kind"] == "turn_ended" for e in events)
+
+
 def test_two_agent_calls_in_one_response_run_concurrently(
     world: tuple[Path, Callable[[str], dict[str, str]]],
 ) -> None:

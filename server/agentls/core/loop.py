@@ -46,7 +46,7 @@ from agentls.core.events import (
     TurnStarted,
 )
 from agentls.core.history import append_message
-from agentls.core.messages import Message, ToolResultBlock, ToolUseBlock, user_text
+from agentls.core.messages import Message, TextBlock, ToolResultBlock, ToolUseBlock, user_text
 from agentls.core.model import ModelRequest, StreamEvent, TokenUsage
 from agentls.core.records import (
     MessageRecord,
@@ -148,6 +148,7 @@ class Turn:
         except Exception as err:  # A bug must end the turn visibly, not kill the server.
             self._state.log.exception("turn failed")
             stop = Errored(cause=ErrorCause(kind="internal", message=f"{type(err).__name__}: {err}"))
+        await self._stop_background()
         await self._notify_waiting(stop)
         self.stop = stop
         st = self._state
@@ -194,6 +195,8 @@ class Turn:
             if isinstance(outcome, Stop):
                 if not isinstance(outcome.reason, EndTurn) or self._hook_stopped:
                     return outcome.reason
+                if await self._background_answers():
+                    continue  # The model reads what its background agents found, and goes on.
                 go_on = await answer_finished(st, stop_hook_active, self._emit)
                 if go_on is None:
                     return outcome.reason
@@ -211,6 +214,41 @@ class Turn:
             message = context_message(st)
             if message is not None:
                 self._commit(message)
+        background = st.background
+        if background is not None and background.waiting() and st.history and st.history[-1].role == "user":
+            notes = background.take()
+            self._commit(Message(role="user", content=tuple(TextBlock(text=n) for n in notes)))
+
+    async def _background_answers(self) -> bool:
+        """The model would end the turn: if background agents have answered or still work, wait
+        for the next answer and give it to the model (True); False when there are none."""
+        background = self._state.background
+        if background is None or not (background.running() or background.waiting()):
+            return False
+        if not background.waiting():
+            count = background.running()
+            self._emit(
+                Notice(
+                    level="info",
+                    message=f"Waiting for {count} background agent{'s' if count > 1 else ''} to finish…",
+                )
+            )
+            await background.wait()
+        notes = background.take()
+        self._commit(Message(role="user", content=tuple(TextBlock(text=n) for n in notes)))
+        return True
+
+    async def _stop_background(self) -> None:
+        """A turn's background agents do not outlive it (their notifications wait for the next)."""
+        background = self._state.background
+        if background is None or not background.running():
+            return
+        try:
+            await background.stop_all()
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
 
     async def _notify_waiting(self, stop: StopReason) -> None:
         """Notification hooks: the turn is over and waits for the user (a cancel cuts them short)."""

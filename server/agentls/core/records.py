@@ -170,6 +170,10 @@ class SubagentRecord(_Record):
     agent_id: str
     agent_type: str
     transcript: str | None = None
+    background: bool = False
+    """Started with `run_in_background`: its answer reaches the model as a notification."""
+    delivered: bool = False
+    """Written again once a background agent's notification is in the conversation."""
 
 
 class ClearedRecord(_Record):

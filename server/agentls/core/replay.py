@@ -42,7 +42,7 @@ from agentls.core.records import (
     UsageRecord,
     WindowRecord,
 )
-from agentls.core.subagents import resume_hint
+from agentls.tools.agent import resume_hint
 
 INTERRUPTED = (
     "Interrupted: the session ended (crash, kill or shutdown) while this tool call was running. "
@@ -86,6 +86,17 @@ class Replayed:
     """Ids of calls that had started but never recorded a result."""
     subagents: list[SubagentRecord] = field(default_factory=list)
     """Every subagent the session started or resumed, in order (so they can be resumed again)."""
+
+    @property
+    def undelivered(self) -> list[SubagentRecord]:
+        """Background subagents whose answer never reached the model."""
+        delivered = {(r.call_id, r.agent_id) for r in self.subagents if r.delivered}
+        return [
+            r
+            for r in self.subagents
+            if r.background and not r.delivered and (r.call_id, r.agent_id) not in delivered
+        ]
+
     skipped_records: int = 0
 
 

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from agentls import __version__
 from agentls.core.agents import AgentCatalog, load_catalog
 from agentls.core.api_settings import apply_api_settings
+from agentls.core.background import BackgroundAgents
 from agentls.core.blackbox import BlackBox, install_log_handler
 from agentls.core.blackbox import path_for as blackbox_path
 from agentls.core.commands.dispatch import dispatch
@@ -228,6 +229,8 @@ class Session:
         state = await _build_state(deps, sid, journal, now, notices, path)
         if isinstance(state.tool_ctx.subagents, Subagents):
             state.tool_ctx.subagents.remember(replayed.subagents)
+        if state.background is not None:
+            state.background.undelivered(replayed.undelivered)
         state.history = replayed.history
         state.spending.usage = replayed.usage
         state.spending.cost_usd = replayed.cost_usd or 0.0
@@ -388,7 +391,8 @@ async def _build_state(
     if deps.parent is not None:
         state.spending.parent = deps.parent.spending  # Its requests count in the parent's totals.
     if catalog is not None:
-        ctx.subagents = Subagents(state, deps, catalog, depth)
+        state.background = BackgroundAgents(journal)
+        ctx.subagents = Subagents(state, deps, catalog, depth, state.background)
     return state
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from agentls.core.assembler import Assembler
+from agentls.core.background import BackgroundAgents
 from agentls.core.blackbox import BlackBox
 from agentls.core.config import AgentConfig
 from agentls.core.context.budget import Spending
@@ -61,6 +62,8 @@ class SessionState:
     hook_context: list[str] = field(default_factory=list)
     """Context from SessionStart hooks, sent to the model with the next user message
     (`session_hooks.py`)."""
+    background: BackgroundAgents | None = None
+    """Its background subagents and their notifications waiting for the model."""
     is_subagent: bool = False
     """A subagent's session: it fires no SessionStart, SessionEnd, UserPromptSubmit, Stop or idle
     Notification hooks (its parent fires SubagentStop, see `HookRunner.subagent_stop`)."""

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agentls.core.agents import AgentCatalog, AgentDefinition, tightened
+from agentls.core.background import BackgroundAgents, Status
 from agentls.core.events import AgentEvent, SubagentEvent, TurnEnded
 from agentls.core.model import TokenUsage
 from agentls.core.records import SubagentRecord
@@ -36,7 +37,7 @@ from agentls.core.session_hooks import hooks_of, subagent_stopped
 from agentls.policy.decision import ApprovalRequest, ApprovalResponse, Approver
 from agentls.policy.tool_scope import ScopedPolicy, ToolScope
 from agentls.store.sessions import SessionStore
-from agentls.tools.agent import AgentInput, SubagentReport
+from agentls.tools.agent import AgentInput, SubagentReport, resume_hint
 from agentls.tools.base import ToolContext
 from agentls.tools.registry import ToolRegistry
 
@@ -81,8 +82,16 @@ class _ParentApprover:
 
 
 class Subagents:
-    def __init__(self, parent: SessionState, deps: SessionDeps, catalog: AgentCatalog, depth: int) -> None:
+    def __init__(
+        self,
+        parent: SessionState,
+        deps: SessionDeps,
+        catalog: AgentCatalog,
+        depth: int,
+        background: BackgroundAgents,
+    ) -> None:
         self._parent = parent
+        self._background = background
         self._deps = deps
         self._catalog = catalog
         self._depth = depth
@@ -126,8 +135,23 @@ class Subagents:
                 True,
             )
         self._started += 1
-        async with self._running:
-            return await self._run(agent, args, ctx)
+        session = await self._open(agent, args)
+        if isinstance(session, SubagentReport):
+            return session
+        background = bool(args.run_in_background)
+        record = self._begin(session, agent, args, ctx.call_id or "", background)
+        work = self._work(session, agent, args.prompt, record, ctx.emit)
+        if background:
+            self._background.start(record, _as_notification(work))
+            return SubagentReport(
+                f"Started the {agent.name} agent in the background. Its answer will come to you in a "
+                "<task-notification> when it finishes (this turn does not end before that); go on "
+                "with other work meanwhile, and do not guess its result.\n\n"
+                f"agentId: {session.id}"
+            )
+        if ctx.if_cancelled is not None:
+            ctx.if_cancelled(resume_hint(agent.name, session.id))
+        return await work
 
     async def _open(self, agent: AgentDefinition, args: AgentInput) -> Session | SubagentReport:
         """A new subagent session, or the one `args.resume` names, continued from its transcript
@@ -149,30 +173,28 @@ class Subagents:
         except (LookupError, OSError, ValueError) as err:
             return SubagentReport(f"The agent {agent_id} cannot be resumed: {err}", True)
 
-    async def _run(self, agent: AgentDefinition, args: AgentInput, ctx: ToolContext) -> SubagentReport:
-        session = await self._open(agent, args)
-        if isinstance(session, SubagentReport):
-            return session
-        call_id, emit = ctx.call_id or "", ctx.emit
-        if ctx.if_cancelled is not None:
-            ctx.if_cancelled(resume_hint(agent.name, session.id))
+    def _begin(
+        self, session: Session, agent: AgentDefinition, args: AgentInput, call_id: str, background: bool
+    ) -> SubagentRecord:
+        """The subagent is about to work: linked from the parent's transcript, its hooks told
+        whose it is."""
         parent = self._parent
         self._types[session.id] = agent.name
         self._running_ids.add(session.id)
-        parent.journal.write(
-            SubagentRecord(
-                call_id=call_id,
-                agent_id=session.id,
-                agent_type=agent.name,
-                transcript=str(session.transcript) if session.transcript else None,
-            ),
-            sync=True,
+        record = SubagentRecord(
+            call_id=call_id,
+            agent_id=session.id,
+            agent_type=agent.name,
+            transcript=str(session.transcript) if session.transcript else None,
+            background=background,
         )
+        parent.journal.write(record, sync=True)
         parent.blackbox.write(
             "subagent_resumed" if args.resume else "subagent_started",
             call_id=call_id,
             agent_id=session.id,
             agent_type=agent.name,
+            background=background,
         )
         parent_hooks = hooks_of(parent)
         if (hooks := hooks_of(session.state)) is not None:
@@ -183,40 +205,53 @@ class Subagents:
                 parent_session_id=parent.session_id,
                 parent_transcript_path=parent_hooks.transcript_path if parent_hooks else "",
             )
+        return record
+
+    async def _work(
+        self,
+        session: Session,
+        agent: AgentDefinition,
+        prompt: str | None,
+        record: SubagentRecord,
+        emit: Callable[[Any], None] | None,
+    ) -> SubagentReport:
+        """The subagent's turn (and the ones SubagentStop hooks ask for), its events passed on
+        tagged; at most `MAX_CONCURRENT` at once."""
+        parent = self._parent
 
         def tagged(event: AgentEvent) -> None:
             if emit is not None:
                 emit(
                     SubagentEvent(
-                        agent_id=session.id, parent_call_id=call_id, agent_type=agent.name, event=event
+                        agent_id=session.id, parent_call_id=record.call_id, agent_type=agent.name, event=event
                     )
                 )
 
         end: TurnEnded | None = None
         spent = _Spent()
-        prompt: str | None = args.prompt
         stop_hook_active = False
         try:
-            # SubagentStop hooks (the parent's) may send the subagent on with a new prompt.
-            for _ in range(MAX_STOP_HOOK_ROUNDS):
-                if prompt is None:
-                    break
-                async for event in session.run(prompt).events():
-                    if isinstance(event, TurnEnded):
-                        end = event
-                        spent.add(event)
-                    tagged(event)
-                if end is None or end.stop.kind != "end_turn":
-                    break
-                prompt = await subagent_stopped(
-                    parent,
-                    agent_id=session.id,
-                    agent_type=agent.name,
-                    agent_transcript_path=str(session.transcript or ""),
-                    stop_hook_active=stop_hook_active,
-                    emit=tagged,
-                )
-                stop_hook_active = True
+            async with self._running:
+                # SubagentStop hooks (the parent's) may send the subagent on with a new prompt.
+                for _ in range(MAX_STOP_HOOK_ROUNDS):
+                    if prompt is None:
+                        break
+                    async for event in session.run(prompt).events():
+                        if isinstance(event, TurnEnded):
+                            end = event
+                            spent.add(event)
+                        tagged(event)
+                    if end is None or end.stop.kind != "end_turn":
+                        break
+                    prompt = await subagent_stopped(
+                        parent,
+                        agent_id=session.id,
+                        agent_type=agent.name,
+                        agent_transcript_path=str(session.transcript or ""),
+                        stop_hook_active=stop_hook_active,
+                        emit=tagged,
+                    )
+                    stop_hook_active = True
         finally:
             self._running_ids.discard(session.id)
             if session.transcript is None:
@@ -313,12 +348,9 @@ class _Spent:
         )
 
 
-def resume_hint(agent_type: str, agent_id: str) -> str:
-    """For an Agent call that stopped before its subagent answered."""
-    return (
-        f"The {agent_type} agent's work so far is kept: to finish its task, call Agent with "
-        f'resume: "{agent_id}" (its finished tool calls do not run again).\n\nagentId: {agent_id}'
-    )
+async def _as_notification(work: Coroutine[Any, Any, SubagentReport]) -> tuple[Status, str]:
+    report = await work
+    return ("failed" if report.is_error else "completed"), report.text
 
 
 def _report(agent: AgentDefinition, agent_id: str, end: TurnEnded | None) -> SubagentReport:

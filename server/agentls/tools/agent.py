@@ -33,7 +33,11 @@ class AgentInput(ToolInput):
         description="Optional model for this agent; by default the agent's own or yours",
     )
     run_in_background: bool | None = Field(
-        default=None, description="Not supported yet: agents always run in the foreground"
+        default=None,
+        description=(
+            "Start the agent and return at once with its agentId; its answer comes to you later "
+            "in a <task-notification>"
+        ),
     )
     resume: str | None = Field(
         default=None,
@@ -52,6 +56,14 @@ class SubagentReport:
     is_error: bool = False
     note: str | None = None
     """For display: its requests, tokens and cost."""
+
+
+def resume_hint(agent_type: str, agent_id: str) -> str:
+    """For an Agent call that stopped before its subagent answered."""
+    return (
+        f"The {agent_type} agent's work so far is kept: to finish its task, call Agent with "
+        f'resume: "{agent_id}" (its finished tool calls do not run again).\n\nagentId: {agent_id}'
+    )
 
 
 class Subagents(Protocol):
@@ -85,18 +97,15 @@ class AgentTool(Tool[AgentInput]):
             "search: use Read, Grep or Glob directly.\n\n"
             "Each result ends with the agent's `agentId`. To continue that agent (a follow-up, or "
             "one that was interrupted) pass it as `resume`: it keeps everything it has done, "
-            "and nothing it finished runs again."
+            "and nothing it finished runs again. With `run_in_background` the call returns at "
+            "once and the answer comes later as a <task-notification>: use it for long work you "
+            "need not wait for; your turn does not end before every background agent has answered."
         )
 
     def summary(self, args: AgentInput, root: Path) -> str:
         return f"Agent ({args.subagent_type}): {args.description}"
 
     async def call(self, args: AgentInput, ctx: ToolContext) -> ToolOutput:
-        if args.run_in_background:
-            raise ToolError(
-                "run_in_background is not supported: agents run in the foreground and this call "
-                "returns their answer. Call Agent again without it."
-            )
         if ctx.subagents is None:
             raise ToolError("Subagents are not available in this session.")
         report = await ctx.subagents.run(args, ctx)
