@@ -13,7 +13,10 @@ pool (the parent's tools, narrowed by the definition, never widened) and transcr
 - the spending: every request it makes also counts in the parent session's totals and is checked
   against the parent's budgets (`Spending.parent`);
 - cancellation: cancelling the parent's turn cancels the Agent call, which cancels the nested turn
-  and its tools.
+  and its tools (a background agent is stopped when its turn ends, `core/background.py`).
+
+Every result ends with the agent's id; `resume` continues that agent from its own transcript
+(`Session.resume`), so what it finished is not run again.
 
 Its events reach the parent's consumer wrapped in `SubagentEvent` (tagged with the subagent's id
 and the Agent call). Runaways stop at a depth of `MAX_DEPTH` (a subagent at that depth has no Agent

@@ -5,6 +5,8 @@ The subagent runs in the core (`core/subagents.py`), reached through the `Subage
 tool context: a nested turn with its own conversation, tools and transcript; its final answer is
 this tool's result. The call itself changes nothing (`read_only`), so several Agent calls in one
 response run at once; what the subagent does is checked call by call, like the parent's own.
+`resume` continues an earlier subagent of the session by its id; `run_in_background` returns at
+once, and the answer reaches the model later (`core/background.py`).
 """
 
 from __future__ import annotations
