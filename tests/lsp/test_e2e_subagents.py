@@ -5,6 +5,7 @@ subagent's to the token, and the Agent card shows what the subagent used and cos
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -77,7 +78,9 @@ async def test_a_subagents_bash_prompt_reaches_the_editor_and_its_answer_the_sub
     sub = [i for i, body in enumerate(fake.requests) if is_subagent(body)]
     assert len(sub) == 2
     sub_usage = [token_usage(fake.usages[i]) for i in sub]
-    tokens_in = sum(u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens for u in sub_usage)
+    tokens_in = sum(
+        u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens for u in sub_usage
+    )
     tokens_out = sum(u.output_tokens for u in sub_usage)
     sub_cost = sum(costs[i] for i in sub)
     done = [
@@ -91,3 +94,48 @@ async def test_a_subagents_bash_prompt_reaches_the_editor_and_its_answer_the_sub
         f"verify agent: 2 requests · {tokens_in:,} tokens in, {tokens_out:,} out · ${sub_cost:.4f}"
     )
     assert "verify agent: 2 requests" not in str(fake.requests[-1]["messages"])
+
+
+async def test_a_background_agents_prompt_reaches_the_editor_while_the_parent_waits(env: Env) -> None:
+    """`run_in_background` from an editor: the Agent card finishes at once, the agent's Bash
+    prompt reaches the editor while the turn waits for it, and its answer reaches the parent."""
+
+    def respond(body: dict[str, Any]) -> Reply:
+        said = json.dumps(body["messages"][-1])
+        if is_subagent(body):
+            if len(body["messages"]) == 1:
+                return Reply([ToolCall("Bash", {"command": "echo BG > bg.txt"})])
+            return Reply([Text("BG-REPORT: wrote bg.txt")])
+        if len(body["messages"]) == 1:
+            task = {
+                "description": "Write it",
+                "prompt": "Write bg.txt",
+                "subagent_type": "general-purpose",
+                "run_in_background": True,
+            }
+            return Reply([ToolCall("Agent", task)])
+        if "<status>completed" in said:
+            return Reply([Text("PARENT saw the report")])
+        return Reply([Text("Waiting for it.")])
+
+    with FakeMessagesAPI([respond] * 5) as fake:
+        async with env.editor(VSCODE, fake) as editor:
+            editor.answer("allow_once")
+            session_id = await editor.new_session()
+            result = await editor.prompt(session_id, "write it in the background")
+            updates = editor.updates(session_id=session_id)
+    assert result["stopReason"] == "end_turn"
+    assert (env.root / "bg.txt").read_text() == "BG\n"
+    (prompt,) = editor.prompts
+    assert "echo BG" in prompt.title or "echo BG" in str(prompt.params)
+    agent_done = [
+        u
+        for u in updates
+        if u["sessionUpdate"] == "tool_call_update" and u.get("status") == "completed" and "rawOutput" in u
+    ]
+    started = next(u for u in agent_done if "in the background" in json.dumps(u["content"]))
+    # The Agent call finished before the subagent's own Bash call did.
+    nested_done = [u for u in agent_done if u.get("_meta", {}).get("agentls", {}).get("parentToolCallId")]
+    assert nested_done and updates.index(started) < updates.index(nested_done[0])
+    assert "<status>completed" in json.dumps(fake.requests[-1]["messages"][-1])
+    assert "BG-REPORT: wrote bg.txt" in json.dumps(fake.requests[-1]["messages"][-1])
