@@ -311,7 +311,7 @@ async def test_session_start_exit_2_is_shown_and_the_session_starts(world: World
     world.hooks(SessionStart=[entry("echo 'index is stale' >&2; exit 2")])
     session = await world.session(ScriptedModel([]))
     assert any("SessionStart" in n and "index is stale" in n for n in session.notices)
-    assert session.state.hook_context == []
+    assert session.state.pending_context == []
 
 
 async def test_resume_fires_session_start_with_source_resume(world: World, tmp_path: Path) -> None:

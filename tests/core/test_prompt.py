@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from agentls.core.prompt import MEMORY_MAX_CHARS, build_system_prompt
+from agentls.core.memory import SessionMemory
+from agentls.core.memory_files import Places
+from agentls.core.prompt import build_system_prompt
 from agentls.workspace.port import (
     FileContent,
     FileStat,
@@ -140,7 +142,9 @@ async def test_prefix_names_only_available_tools(tmp_path: Path, tools: list[str
 
 async def test_suffix_describes_environment_git_and_memory(tmp_path: Path) -> None:
     ws = FakeWorkspace(tmp_path, {"AGENTS.md": b"Run `make check` before committing.\n"})
-    _, suffix = await build(ws)
+    memory = SessionMemory(ws, Places(home=tmp_path / "home", config=tmp_path / "config", managed=()))
+    await memory.start()
+    _, suffix = await build(ws, memory=memory.system_text())
     assert f"Working directory: {tmp_path}" in suffix
     assert "Platform: Linux" in suffix
     assert "2025-03-14" in suffix and "09:26" not in suffix
@@ -148,8 +152,8 @@ async def test_suffix_describes_environment_git_and_memory(tmp_path: Path) -> No
     assert "git repository: yes" in suffix
     assert STATUS.rstrip() in suffix and LOG.rstrip() in suffix
     assert "Run `make check` before committing." in suffix
-    assert f'path="{tmp_path / "AGENTS.md"}"' in suffix
-    assert "project's instructions" in suffix and "user's repository" in suffix
+    assert f'<memory_file path="{tmp_path / "AGENTS.md"}" scope="project">' in suffix
+    assert "user's memory files" in suffix
 
 
 async def test_git_commands_run_with_a_minimal_safe_env(
@@ -200,8 +204,8 @@ def _no_commits(spec: ProcessSpec) -> ProcessResult:
     [(_raise, "unknown"), (_timeout, "unknown"), (_not_repo, "no"), (_no_commits, "yes")],
 )
 async def test_git_failures_never_raise(tmp_path: Path, handler: RunHandler, expected: str) -> None:
-    ws = FakeWorkspace(tmp_path, {"AGENTS.md": b"still here"}, run=handler)
-    _, suffix = await build(ws)
+    ws = FakeWorkspace(tmp_path, run=handler)
+    _, suffix = await build(ws, memory="<memory>still here</memory>")
     assert f"git repository: {expected}" in suffix
     assert "fatal" not in suffix and "Recent commits" not in suffix
     assert "still here" in suffix
@@ -209,30 +213,3 @@ async def test_git_failures_never_raise(tmp_path: Path, handler: RunHandler, exp
         assert "No commits yet on main" in suffix
 
 
-async def test_memory_files_order_missing_and_non_files(tmp_path: Path) -> None:
-    ws = FakeWorkspace(tmp_path, {"CLAUDE.local.md": b"LOCAL", "AGENTS.md": b"AGENTS"})
-    ws.dirs.add(tmp_path / "CLAUDE.md")  # A directory by that name is not a memory file.
-    _, suffix = await build(ws)
-    assert suffix.index("AGENTS") < suffix.index("LOCAL")
-    assert f'path="{tmp_path / "CLAUDE.local.md"}"' in suffix
-    assert f'path="{tmp_path / "CLAUDE.md"}"' not in suffix
-
-    _, bare = await build(FakeWorkspace(tmp_path))
-    assert "<project_instructions" not in bare
-
-
-async def test_memory_file_is_capped(tmp_path: Path) -> None:
-    body = "".join(f"line {i:06d}\n" for i in range(10_000))  # 120k characters.
-    ws = FakeWorkspace(tmp_path, {"CLAUDE.md": body.encode()})
-    _, suffix = await build(ws)
-    assert body[:MEMORY_MAX_CHARS] in suffix
-    assert body[MEMORY_MAX_CHARS : MEMORY_MAX_CHARS + 200] not in suffix
-    assert f"truncated: {len(body) - MEMORY_MAX_CHARS} more characters of CLAUDE.md" in suffix
-    assert len(suffix) < MEMORY_MAX_CHARS + 3000
-
-
-async def test_memory_file_bytes_are_decoded_for_display(tmp_path: Path) -> None:
-    ws = FakeWorkspace(tmp_path, {"AGENTS.md": b"\xef\xbb\xbfcaf\xc3\xa9 \xff end"})
-    _, suffix = await build(ws)
-    assert "café \ufffd end" in suffix
-    assert "\ufeff" not in suffix

@@ -133,6 +133,12 @@ def _parser() -> argparse.ArgumentParser:
     permissions.add_argument("--limit", type=_positive_int, default=20, help="recent decisions to show")
     permissions.add_argument("--json", action="store_true", help="print JSON instead of text")
 
+    memory = sub.add_parser(
+        "memory", help="show the memory files (CLAUDE.md, AGENTS.md, rules) a session here would load"
+    )
+    memory.add_argument("--cwd", help="the project directory (default: the current directory)")
+    memory.add_argument("--json", action="store_true", help="print JSON instead of text")
+
     trust = sub.add_parser(
         "trust", help="trust a folder: its own allow rules, hooks, MCP servers and env settings then apply"
     )
@@ -226,6 +232,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from agentls.cli.permissions import permissions_command
 
             return permissions_command(args)
+        if args.command == "memory":
+            from agentls.cli.memory import memory_command
+
+            return memory_command(args)
         if args.command == "trust":
             from agentls.cli.permissions import trust_command
 

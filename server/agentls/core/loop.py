@@ -59,8 +59,8 @@ from agentls.core.retry import format_duration, retry_delay, retry_limit, should
 from agentls.core.session_hooks import (
     answer_finished,
     context_message,
+    conversation_restarted,
     prompt_submitted,
-    session_started,
     waiting_for_user,
 )
 from agentls.core.state import SessionState
@@ -209,8 +209,8 @@ class Turn:
         st = self._state
         if self._summarized:
             self._summarized = False
-            await session_started(st, "compact", self._emit)
-        if st.hook_context and st.history and st.history[-1].role == "user":
+            await conversation_restarted(st, "compact", self._emit)
+        if st.pending_context and st.history and st.history[-1].role == "user":
             message = context_message(st)
             if message is not None:
                 self._commit(message)

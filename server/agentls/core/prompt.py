@@ -2,8 +2,9 @@
 
 The prefix depends only on the set of tools, never on the date, the project or git state, so it
 is byte-identical across sessions and days and the API can serve it from the prompt cache. Every
-fact about this machine and project goes in the suffix, which is read through the `Workspace`
-port (files and git alike), so the editor's view of the project is the one the model sees.
+fact about this machine and project goes in the suffix (the environment, git, the memory files),
+which is read through the `Workspace` port (files and git alike), so the editor's view of the
+project is the one the model sees.
 """
 
 from __future__ import annotations
@@ -16,14 +17,8 @@ from datetime import datetime
 from pathlib import Path
 
 from agentls.core.model import SystemBlock
-from agentls.workspace.port import ProcessResult, ProcessSpec, Workspace, WorkspaceError
-from agentls.workspace.text import decode, for_display
+from agentls.workspace.port import ProcessResult, ProcessSpec, Workspace
 
-MEMORY_FILES = ("AGENTS.md", "CLAUDE.md", "CLAUDE.local.md")
-"""Project instruction files read from the workspace root, in this order."""
-MEMORY_MAX_CHARS = 40_000
-_MEMORY_MAX_BYTES = 4 * 1024 * 1024
-"""Larger files are not even read: far beyond the cap, and reading them would stall the turn."""
 _GIT_TIMEOUT_S = 5.0
 _GIT_OUTPUT_LIMIT = 4000
 
@@ -199,33 +194,6 @@ async def _git_section(workspace: Workspace) -> tuple[str, str | None]:
     return "yes", "\n".join(lines)
 
 
-async def _memory_file(workspace: Workspace, name: str) -> str | None:
-    path = workspace.root / name
-    try:
-        st = await workspace.stat(path)
-        if st is None or st.kind != "file":
-            return None
-        if st.size > _MEMORY_MAX_BYTES:
-            body = f"[{name} is {st.size} bytes, too large to include]"
-        else:
-            body = for_display(decode((await workspace.read(path)).data).text)
-    except (WorkspaceError, OSError):
-        return None  # Vanished or unreadable between stat and read: same as missing.
-    if len(body) > MEMORY_MAX_CHARS:
-        cut = len(body) - MEMORY_MAX_CHARS
-        body = body[:MEMORY_MAX_CHARS] + f"\n[... truncated: {cut} more characters of {name} ...]"
-    return "\n".join(
-        [
-            f'<project_instructions path="{path}">',
-            f"These are the project's instructions from {name} in the user's repository. Follow "
-            "them for work in this project unless the user says otherwise.",
-            "",
-            body.rstrip("\n"),
-            "</project_instructions>",
-        ]
-    )
-
-
 async def build_system_prompt(
     workspace: Workspace,
     *,
@@ -234,9 +202,11 @@ async def build_system_prompt(
     model: str,
     platform_name: str | None = None,
     instructions: str | None = None,
+    memory: str = "",
 ) -> tuple[SystemBlock, SystemBlock]:
     """The (cached prefix, dynamic suffix) system blocks for a session. Never raises on git.
-    `instructions` replace agentls' own (a subagent's definition); the environment stays."""
+    `instructions` replace agentls' own (a subagent's definition); the environment stays.
+    `memory` is the memory files' text (`core/memory.py`), after the cache boundary."""
     prefix = SystemBlock(text=instructions or _prefix_text(frozenset(tool_names)), cache=True)
 
     is_repo, git_block = await _git_section(workspace)
@@ -252,8 +222,6 @@ async def build_system_prompt(
     ]
     if git_block is not None:
         parts += ["", git_block]
-    for name in MEMORY_FILES:
-        block = await _memory_file(workspace, name)
-        if block is not None:
-            parts += ["", block]
+    if memory:
+        parts += ["", memory]
     return prefix, SystemBlock(text="\n".join(parts) + "\n", cache=False)

@@ -30,14 +30,16 @@ from agentls.core.context.manager import Outcome
 from agentls.core.events import AgentEvent, Notice, SessionStarted
 from agentls.core.journal import FileJournal, Journal, MemoryJournal
 from agentls.core.loop import Turn
-from agentls.core.model import Model, ToolSpec
+from agentls.core.memory import SessionMemory
+from agentls.core.memory_files import Places
+from agentls.core.model import Model, SystemBlock, ToolSpec
 from agentls.core.permissions import SessionPermissions
 from agentls.core.prompt import build_system_prompt
 from agentls.core.records import HeaderRecord, MessageRecord, ResumedRecord
 from agentls.core.replay import replay
 from agentls.core.retry import Clock, SystemClock
 from agentls.core.session_context import attach_context, new_spending, resolve_settings
-from agentls.core.session_hooks import session_ended, session_started
+from agentls.core.session_hooks import conversation_restarted, session_ended, session_started
 from agentls.core.state import SessionState
 from agentls.core.subagents import ParentLink, Subagents
 from agentls.policy.decision import Approver, PermissionPolicy
@@ -153,7 +155,7 @@ class Session:
             state = self.state
             outcome = await state.context.compact(state.history, instructions, emit, state.spending.check)
             if outcome.compacted:
-                await session_started(state, "compact", emit)
+                await conversation_restarted(state, "compact", emit)
             return outcome
         finally:
             self._compacting = False
@@ -295,6 +297,10 @@ def _open_black_box(state: SessionState, transcript: Path | None, kind: str, not
         tools=[spec.name for spec in state.current_tool_specs(reload=False)],
         sandbox="off" if sandbox is None else "bwrap",
         notices=notices,
+        memory=[
+            {"path": str(item.path), "scope": item.scope, "tokens": item.tokens}
+            for item in (state.memory.listing() if state.memory is not None else [])
+        ],
     )
 
 
@@ -363,13 +369,21 @@ async def _build_state(
         ToolSpec(name=t.name, description=t.description(env), input_schema=t.input_schema())
         for t in registry.tools()
     )
-    system = await build_system_prompt(
-        deps.workspace,
-        tool_names=tuple(n for n in registry.names() if n not in hidden),
-        now=now,
-        model=config.model,
-        instructions=deps.parent.instructions if deps.parent is not None else None,
-    )
+    memory = SessionMemory(deps.workspace, _memory_places(permissions, ctx))
+    await memory.start()
+    notices += [f"Memory: {w}" for w in memory.warnings]
+
+    async def system_prompt(at: datetime, model: str) -> tuple[SystemBlock, SystemBlock]:
+        return await build_system_prompt(
+            deps.workspace,
+            tool_names=tuple(n for n in registry.names() if n not in hidden),
+            now=at,
+            model=model,
+            instructions=deps.parent.instructions if deps.parent is not None else None,
+            memory=memory.system_text(),
+        )
+
+    system = await system_prompt(now, config.model)
     state = SessionState(
         session_id=sid,
         config=config,
@@ -388,12 +402,29 @@ async def _build_state(
         is_subagent=deps.parent is not None,
     )
     attach_context(state, context_settings, transcript)
+    state.memory = memory
+
+    async def refresh_system() -> None:
+        await memory.start()
+        state.system = await system_prompt(datetime.now(UTC), state.config.model)
+
+    state.refresh_system = refresh_system
     if deps.parent is not None:
         state.spending.parent = deps.parent.spending  # Its requests count in the parent's totals.
     if catalog is not None:
         state.background = BackgroundAgents(journal)
         ctx.subagents = Subagents(state, deps, catalog, depth, state.background)
     return state
+
+
+def _memory_places(permissions: SessionPermissions | None, ctx: ToolContext) -> Places:
+    """Where this session's memory files are: the settings' home and config folders, and
+    whether the project is trusted (then its files may import from outside it)."""
+    sources = permissions.sources if permissions is not None else None
+    if sources is None:
+        return Places(home=Path.home(), config=config_home(), hidden=ctx.is_hidden)
+    trusted, _ = sources.trusted()
+    return Places(home=sources.home, config=sources.config, trusted=trusted, hidden=ctx.is_hidden)
 
 
 def _agent_catalog(deps: SessionDeps, permissions: SessionPermissions | None) -> AgentCatalog:

@@ -20,6 +20,7 @@ here raises (the hook runner turns every failure into a verdict) or ends a turn 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 from agentls.core.events import AgentEvent, Notice, StopReason
 from agentls.core.hooks import HookResults, HookRunner
@@ -133,15 +134,26 @@ async def waiting_for_user(state: SessionState, stop: StopReason, emit: Emit) ->
     report(await hooks.notification(IDLE_MESSAGE, "idle_prompt"), emit)
 
 
+async def conversation_restarted(
+    state: SessionState, source: Literal["compact", "clear"], emit: Callable[[AgentEvent], None]
+) -> None:
+    """A summary replaced the conversation, or `/clear` emptied it: the system prompt's dynamic
+    part (the memory files, which may have changed) is read again from disk, then SessionStart
+    hooks run with `source`."""
+    if state.refresh_system is not None:
+        await state.refresh_system()
+    await session_started(state, source, emit)
+
+
 async def session_started(state: SessionState, source: str, emit: Emit) -> None:
-    """SessionStart hooks; their context waits in `state.hook_context` for the next user message."""
+    """SessionStart hooks; their context waits in `state.pending_context` for the next user message."""
     hooks = hooks_of(state)
     if hooks is None or state.is_subagent or not hooks.has("SessionStart", source):
         return
     results = await hooks.session_start(source)
     report(results, emit)
     if results.context:
-        state.hook_context.append(context_text("SessionStart", results.context))
+        state.pending_context.append(context_text("SessionStart", results.context))
 
 
 async def session_ended(state: SessionState, reason: str, emit: Emit | None = None) -> None:
@@ -159,8 +171,8 @@ async def session_ended(state: SessionState, reason: str, emit: Emit | None = No
 
 def take_context(state: SessionState) -> tuple[TextBlock, ...]:
     """The hook context waiting for the next user message (and no longer waiting)."""
-    blocks = tuple(TextBlock(text=text) for text in state.hook_context)
-    state.hook_context.clear()
+    blocks = tuple(TextBlock(text=text) for text in state.pending_context)
+    state.pending_context.clear()
     return blocks
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from agentls.core.assembler import Assembler
 from agentls.core.background import BackgroundAgents
@@ -13,9 +14,10 @@ from agentls.core.config import AgentConfig
 from agentls.core.context.budget import Spending
 from agentls.core.context.catalog import model_info
 from agentls.core.context.manager import ContextManager
-from agentls.core.events import AgentEvent
+from agentls.core.events import AgentEvent, Notice
 from agentls.core.fallback import ForeignThinking
 from agentls.core.journal import Journal
+from agentls.core.memory import SessionMemory
 from agentls.core.messages import Message
 from agentls.core.model import Model, SystemBlock, TokenUsage, ToolSpec
 from agentls.core.permissions import SessionPermissions
@@ -59,9 +61,12 @@ class SessionState:
     """The session's black box (`blackbox.py`); set by the session factory."""
     foreign_thinking: ForeignThinking = field(default_factory=ForeignThinking)
     """Thinking blocks of a model the session no longer talks to: left out of requests."""
-    hook_context: list[str] = field(default_factory=list)
-    """Context from SessionStart hooks, sent to the model with the next user message
-    (`session_hooks.py`)."""
+    pending_context: list[str] = field(default_factory=list)
+    """Text waiting for the model, sent with the next user message: context from SessionStart
+    hooks (`session_hooks.py`), memory files loaded as the agent went deeper (`memory.py`)."""
+    memory: SessionMemory | None = None
+    refresh_system: Callable[[], Awaitable[None]] | None = None
+    """Re-reads the system prompt's dynamic part (the memory files, git): after a compaction."""
     background: BackgroundAgents | None = None
     """Its background subagents and their notifications waiting for the model."""
     is_subagent: bool = False
@@ -103,7 +108,21 @@ class SessionState:
             hooks=self.permissions.hooks if self.permissions else None,
             concurrency=self.config.read_only_concurrency,
             on_plan=self._plan_changed,
+            on_files=self._files_touched if self.memory is not None else None,
         )
+
+    async def _files_touched(self, paths: tuple[Path, ...], emit: Callable[[AgentEvent], None]) -> None:
+        """The agent read or edited `paths`: memory files they bring in wait for the model."""
+        if self.memory is None:
+            return
+        text, warnings = await self.memory.touched(paths)
+        if text is not None:
+            self.pending_context.append(text)
+        if text is not None or warnings:
+            loaded = [str(f.path) for f in self.memory.later]
+            self.blackbox.write("memory_loaded", later=loaded, warnings=warnings)
+        for warning in warnings:
+            emit(Notice(level="warning", message=f"Memory: {warning}"))
 
     def _plan_changed(self, todos: tuple[TodoItem, ...]) -> None:
         self.todos = todos

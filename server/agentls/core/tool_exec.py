@@ -16,10 +16,11 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -52,7 +53,7 @@ from agentls.policy.decision import (
     PermissionPolicy,
 )
 from agentls.store.jsonl import json_text
-from agentls.tools.base import TodoItem, Tool, ToolContext, ToolError, ToolInput, ToolOutput
+from agentls.tools.base import FileTool, TodoItem, Tool, ToolContext, ToolError, ToolInput, ToolOutput
 from agentls.tools.registry import ToolRegistry
 from agentls.workspace.pinned import PathMoved, real_path, resolving_as
 
@@ -133,9 +134,12 @@ class ToolRunner:
         remember: Callable[[CallFacts, bool], str] | None = None,
         hooks: HookRunner | None = None,
         on_plan: Callable[[tuple[TodoItem, ...]], None] | None = None,
+        on_files: Callable[[tuple[Path, ...], Callable[[AgentEvent], None]], Awaitable[None]] | None = None,
     ) -> None:
         self._hooks = hooks
         self._on_plan = on_plan
+        self._on_files = on_files
+        """Told of the files a file tool read or edited (the memory files they bring in)."""
         self._registry = registry
         self._ctx = ctx
         self._policy = policy
@@ -260,6 +264,8 @@ class ToolRunner:
             )
             output = await self._call_tool(tool, args, ctx)
         output = await self._post_tool_use(call, tool, output)
+        if self._on_files is not None and not output.is_error and isinstance(tool, FileTool):
+            await self._on_files(facts.paths, self._emit)
         if output.todos is not None:
             if self._on_plan is not None:
                 self._on_plan(output.todos)

@@ -23,7 +23,7 @@ from agentls.core.messages import (
 from agentls.core.model import ToolSpec
 from agentls.core.permission_report import format_report, permission_report
 from agentls.core.records import ClearedRecord, ModelSwitchRecord
-from agentls.core.session_hooks import session_ended, session_started
+from agentls.core.session_hooks import conversation_restarted, session_ended
 from agentls.policy.loader import SettingsSources
 from agentls.tools.base import FileReadState
 
@@ -121,7 +121,24 @@ def context_breakdown(state: SessionState) -> dict[str, Any]:
         "messages": len(history),
         "calibration": round(ratio, 3),
         "autoCompactPercent": settings.auto_compact_percent if settings.auto_compact else None,
+        "memory": memory_listing(state),
     }
+
+
+def memory_listing(state: SessionState) -> list[dict[str, Any]]:
+    """The memory files loaded so far: in the system prompt, or brought in later."""
+    if state.memory is None:
+        return []
+    return [
+        {
+            "path": str(item.path),
+            "scope": item.scope,
+            "tokens": item.tokens,
+            "importedBy": str(item.imported_by) if item.imported_by else None,
+            "atStart": item.at_start,
+        }
+        for item in state.memory.listing()
+    ]
 
 
 _LABELS = {
@@ -159,12 +176,24 @@ def context(state: SessionState) -> CommandOutput:
         f"By kind: estimates ({data['messages']} messages; calibrated ×{data['calibration']} against the "
         "API's counts); the total is what the API measured plus what was added since."
     )
+    lines += memory_lines(data["memory"])
     if data["autoCompactPercent"] is not None and window:
         at = window * data["autoCompactPercent"] // 100
         lines.append(
             f"The conversation is summarised automatically at {data['autoCompactPercent']}% ({at:,} tokens)."
         )
     return CommandOutput(command="context", text="\n".join(line for line in lines if line), data=data)
+
+
+def memory_lines(memory: list[dict[str, Any]]) -> list[str]:
+    if not memory:
+        return ["Memory files: none (CLAUDE.md, AGENTS.md, .claude/rules/*.md)."]
+    lines = ["Memory files (≈ tokens):"]
+    for item in memory:
+        where = "" if item["atStart"] else " · loaded later"
+        via = f" · imported by {item['importedBy']}" if item["importedBy"] else ""
+        lines.append(f"  {item['tokens']:>8,}  {item['path']} ({item['scope']}{where}{via})")
+    return lines
 
 
 # --- /model ------------------------------------------------------------------------------------------
@@ -221,7 +250,7 @@ async def clear(state: SessionState, emit: Emit) -> CommandOutput:
     if state.todos:
         state.todos = ()
         emit(PlanUpdated(todos=()))
-    await session_started(state, "clear", emit)
+    await conversation_restarted(state, "clear", emit)
     text = (
         f"Conversation cleared ({messages} messages, about {tokens:,} tokens); the next prompt starts "
         "afresh in this session. The transcript keeps the earlier conversation."
@@ -281,7 +310,7 @@ async def compact(state: SessionState, instructions: str, emit: Emit) -> Command
     """As `Session.compact` (the run holds the session busy meanwhile)."""
     outcome = await state.context.compact(state.history, instructions or None, emit, state.spending.check)
     if outcome.compacted:
-        await session_started(state, "compact", emit)  # As `Session.compact`.
+        await conversation_restarted(state, "compact", emit)  # As `Session.compact`.
     window = state.context.meter.window
     data = {
         "compacted": outcome.compacted,
