@@ -16,6 +16,7 @@ from agentls.core.scripted import Reply, ScriptedModel, Text, ToolCall
 from agentls.core.session import Session, SessionDeps
 from agentls.policy.loader import SettingsSources
 from agentls.workspace.disk import DiskWorkspace
+from agentls.workspace.port import ProcessResult, ProcessSpec
 from tests.core.fakes import ScriptedApprover, collect
 
 
@@ -210,6 +211,16 @@ async def collect_run(session: Session, prompt: str) -> None:
         pass
 
 
+class CountingWorkspace(DiskWorkspace):
+    """Counts processes run through the workspace (in an editor, running one saves buffers)."""
+
+    runs: list[list[str]]
+
+    async def run(self, spec: ProcessSpec) -> ProcessResult:
+        self.runs = [*getattr(self, "runs", []), list(spec.argv)]
+        return await super().run(spec)
+
+
 def system_of(request: ModelRequest) -> str:
     return "".join(block.text for block in request.system)
 
@@ -247,11 +258,13 @@ async def test_which_memory_reaches_which_request(world: World) -> None:
     deps = SessionDeps(
         config=AgentConfig(model="scripted-model", retry_base_delay_s=0.0),
         model=model,
-        workspace=DiskWorkspace(root),
+        workspace=(workspace := CountingWorkspace(root)),
         approver=ScriptedApprover([]),
         settings=settings,
     )
     session = await Session.start(deps)
+    git_runs = len(workspace.runs)
+    assert git_runs >= 1 and all(argv[0] == "git" for argv in workspace.runs)
     await collect(session, "look around")
     first, second, third, fourth = model.requests
     # At the start: the root's file and its import, in the system prompt; nothing deeper.
@@ -273,4 +286,6 @@ async def test_which_memory_reaches_which_request(world: World) -> None:
     await collect(session, "and now?")
     after = model.requests[-1]
     assert "ROOT-MEMORY-EDITED" in system_of(after) and "CONVENTIONS" not in system_of(after)
+    # ... without running git again (through an editor that would save the user's buffers).
+    assert len(workspace.runs) == git_runs
     session.close()

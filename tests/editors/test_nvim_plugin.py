@@ -8,6 +8,12 @@ model reads a file and asks to Edit it; the plugin's permission prompt is answer
 in the chat buffer, and the statusline must then show the context fill and the session's cost.
 Then :AgentlsCompact with instructions (the model writes the summary) and :AgentlsCompact again
 (nothing left to compact). The editors are installed on first use (see nvim/install.py).
+
+The plugin's other features run in one editor session per Neovim (tests/editors/nvim/
+features_driver.lua): :AgentlsAsk, slash commands typed in the chat buffer (omnifunc completion,
+/cost, /context, the project's custom /fix-issue, /compact), :AgentlsStop, :AgentlsSessions, a
+subagent whose Bash call asks permission through the plugin's prompt and gets the answer, and
+:AgentlsReview with :AgentlsFindings.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import pytest
 
 from agentls.core.context.catalog import model_info
 from agentls.core.model import TokenUsage
+from agentls.policy.loader import SettingsSources
 from tests.editors import editor_unavailable
 from tests.editors.nvim.install import EditorUnavailable, ensure_nvim07, ensure_nvim_dev
 from tests.editors.nvim.runner import PLUGIN_DIR, NvimRun, nvim_env, run_driver, write_project
@@ -264,19 +271,73 @@ def test_help_file_has_tags(which: str, request: pytest.FixtureRequest, tmp_path
 
 FEATURES_DRIVER = HERE / "nvim" / "features_driver.lua"
 FEATURES_APP = 'def greet(name):\n    return "hello " + name\n\n\ndef shout(text):\n    return text.upper()\n'
+ASK_REPLY = "It greets someone by name. ASK-DONE\n\n" + "".join(
+    f"- Note {n}: greet() joins a fixed prefix and the name, without capitalising it.\n" for n in range(60)
+)
+"""Long, so that /compact later has something to make smaller (the user's own words are kept)."""
+FIX_ISSUE = (
+    "---\n"
+    "description: Fix a GitHub issue by number\n"
+    "argument-hint: <number>\n"
+    "---\n"
+    "Fix GitHub issue #$ARGUMENTS: read it, change the code, run the tests. FIX-ISSUE-BODY\n"
+)
+FIX_ISSUE_PROMPT = "Fix GitHub issue #123: read it, change the code, run the tests. FIX-ISSUE-BODY"
+FIX_REPLY = "Issue 123 is fixed. FIX-DONE"
+SUMMARY_TEXT = "Goal: explain greet() and fix issue 123; both done, nothing left. NVIM-FEATURES-SUMMARY"
+SUBAGENT_PROMPT = "Have a helper write the marker file"  # As features_driver.lua types it.
+SUBAGENT_TASK = {
+    "description": "Write the marker",
+    "prompt": "Write SUB-RAN into sub.txt with the shell",
+    "subagent_type": "general-purpose",
+}
+SUB_COMMAND = "echo SUB-RAN > sub.txt"
+SUB_REPORT = "SUB-REPORT: wrote sub.txt with the shell"
+PARENT_REPLY = "The helper wrote sub.txt. PARENT-DONE"
+
+
+def is_subagent(body: dict[str, Any]) -> bool:
+    """A subagent's request: its system prompt (its definition's) starts by saying so."""
+    system = body.get("system") or []
+    first = system if isinstance(system, str) else (system[0].get("text", "") if system else "")
+    return "subagent" in first.split("\n", 1)[0]
+
+
+def blocks(message: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    content = message["content"]
+    return [] if isinstance(content, str) else [b for b in content if b.get("type") == kind]
+
+
+def text_of(message: dict[str, Any]) -> str:
+    content = message["content"]
+    return content if isinstance(content, str) else "".join(b["text"] for b in blocks(message, "text"))
+
+
+def result_text(block: dict[str, Any]) -> str:
+    inner = block.get("content")
+    return inner if isinstance(inner, str) else "".join(c.get("text", "") for c in inner or [])
 
 
 @pytest.mark.parametrize("which", ["nvim07", "nvim_dev"])
 def test_nvim_ask_stop_sessions_and_findings(
     which: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    """:AgentlsAsk on a range, :AgentlsStop, :AgentlsSessions (resume), :AgentlsReview and
-    :AgentlsFindings, in one editor session (tests/editors/nvim/features_driver.lua)."""
+    """In one editor session (tests/editors/nvim/features_driver.lua): :AgentlsAsk on a range;
+    slash commands from the chat buffer (omnifunc completion, /cost and /context reports without a
+    model request); :AgentlsStop; :AgentlsSessions (resume); in the resumed chat the project's
+    custom /fix-issue 123 and /compact; a subagent whose Bash call asks permission in the editor
+    (the float on 0.7, vim.ui.select on 0.12) and gets the answer; :AgentlsReview and
+    :AgentlsFindings."""
     nvim: Path = request.getfixturevalue(which)
     project = (tmp_path / "project").resolve()
     project.mkdir()
-    write_project(project, {"app.py": FEATURES_APP})
+    write_project(project, {"app.py": FEATURES_APP, ".claude/commands/fix-issue.md": FIX_ISSUE})
     app = project / "app.py"
+    env = nvim_env(tmp_path, tmp_path / "agentls-home", "http://127.0.0.1:9")
+    # A project's own commands count only in a trusted workspace (the server's trust store is
+    # under its XDG_CONFIG_HOME, as `agentls trust` would write it).
+    trust = SettingsSources(project=project, config=Path(env["XDG_CONFIG_HOME"]) / "agentls").trust_store
+    assert trust.trust(project)
     finding = {
         "file_path": str(app),
         "line": 2,
@@ -289,20 +350,32 @@ def test_nvim_ask_stop_sessions_and_findings(
         """The reply for whichever turn this request belongs to (the stopped turn may be cancelled
         before or after its request reaches the model, so the order of requests is not fixed)."""
         first, last = str(body["messages"][0]), body["messages"][-1]
+        if is_subagent(body):  # Its task: one Bash call that needs permission, then its report.
+            if "tool_result" not in str(last):
+                return Reply([ToolCall("Bash", {"command": SUB_COMMAND})])
+            return Reply([Text(SUB_REPORT)])
+        if "agentls_compaction_request" in str(last):  # /compact (in the resumed step-1 session)
+            return Reply([Text(f"<summary>{SUMMARY_TEXT}</summary>")])
+        if "FIX-ISSUE-BODY" in str(last):  # /fix-issue 123 (in the resumed step-1 session)
+            return Reply([Text(FIX_REPLY)])
+        if SUBAGENT_PROMPT in first:  # the parent: start the subagent, then reply
+            if "tool_result" not in str(last):
+                return Reply([ToolCall("Agent", SUBAGENT_TASK)])
+            return Reply([Text(PARENT_REPLY)])
         if "What does this do?" in first:  # :AgentlsAsk
-            return Reply([Text("It greets someone by name. ASK-DONE")])
+            return Reply([Text(ASK_REPLY)])
         if "Take your time" in first:  # stopped with :AgentlsStop long before this answers
             return Delay(Reply([Text("too late")]), before_s=60)
         if "tool_result" not in str(last):  # :AgentlsReview %
             return Reply([ToolCall("ReportFinding", finding)])
         return Reply([Text("One issue found.")])
 
-    with FakeMessagesAPI([route] * 6) as fake:
+    with FakeMessagesAPI([route] * 16) as fake:
         run = run_driver(
             nvim,
             FEATURES_DRIVER,
             cwd=project,
-            env=nvim_env(tmp_path, tmp_path / "agentls-home", fake.base_url),
+            env={**env, "ANTHROPIC_BASE_URL": fake.base_url},
             extra_env={"AGENTLS_TEST_FILE": str(app)},
             out=tmp_path / "result.json",
         )
@@ -310,7 +383,11 @@ def test_nvim_ask_stop_sessions_and_findings(
     assert r.get("ok") is True, f"the driver did not finish\n{run.report()}"
     assert not r["errors"], run.report()
     # :AgentlsAsk: the selected lines went to the model as an embedded resource, with the question.
-    (asked,) = [str(b["messages"][0]) for b in fake.requests if "What does this do?" in str(b["messages"][0])]
+    (asked,) = [
+        str(b["messages"][0])
+        for b in fake.requests
+        if "What does this do?" in str(b["messages"][0]) and len(b["messages"]) == 1
+    ]
     assert "What does this do?" in asked and "Selected lines 2-3" in asked, run.report()
     assert 'return \\"hello \\" + name' in asked or 'return "hello " + name' in asked, run.report()
     assert app.as_uri() in asked, run.report()
@@ -322,6 +399,24 @@ def test_nvim_ask_stop_sessions_and_findings(
     cost_chat = "\n".join(r["cost_chat"])
     assert "/cost:" in cost_chat and "Session cost: $" in cost_chat, run.report()
     assert not any("/cost" in str(b["messages"]) for b in fake.requests), run.report()
+    # The project's custom command completes too (`/f`), with its hint, origin and description.
+    assert r["omni_f_start"] == 0, run.report()
+    fix = [item for item in r["omni_f"] if item["word"] == "/fix-issue"]
+    assert fix == [
+        {
+            "word": "/fix-issue",
+            "abbr": "/fix-issue <number>",
+            "menu": "project",
+            "info": "Fix a GitHub issue by number",
+        }
+    ], run.report()
+    # `/context` reports what fills the window, in the chat, without a model request.
+    context_chat = r["context_chat"]
+    shown = context_chat[context_chat.index("/context:") :]
+    assert re.fullmatch(r"    Context: [\d,]+ of [\d,]+ tokens \(\d+%\) · .+", shown[1]), run.report()
+    for label in ("System prompt", "Tool definitions", "Your messages", "The agent's messages", "Free"):
+        assert any(line.strip().startswith(label) for line in shown), f"{label}\n{run.report()}"
+    assert not any("/context" in str(b["messages"]) for b in fake.requests), run.report()
     # :AgentlsStop: the turn ended as cancelled and the chat says so.
     assert any("turn ended: cancelled" in line for line in r["stop_chat"]), run.report()
     # :AgentlsSessions: the list offered "new" and the sessions; the resumed chat replays history.
@@ -332,6 +427,75 @@ def test_nvim_ask_stop_sessions_and_findings(
     assert r["loaded_after_wipe"] is False, run.report()
     loaded = "\n".join(r["loaded_chat"])
     assert "## You" in loaded and "What does this do?" in loaded and "ASK-DONE" in loaded, run.report()
+    # The custom command in the resumed chat: its body went to the model with `123` for
+    # $ARGUMENTS, after the resumed conversation; the reply shows in the chat.
+    (fixing,) = [b for b in fake.requests if "FIX-ISSUE-BODY" in str(b["messages"][-1])]
+    assert "What does this do?" in str(fixing["messages"][0]), run.report()
+    sent = text_of(fixing["messages"][-1])
+    assert FIX_ISSUE_PROMPT in sent and "$ARGUMENTS" not in sent, run.report()
+    custom_chat = "\n".join(r["custom_chat"])
+    assert "/fix-issue 123" in custom_chat and FIX_REPLY in custom_chat, run.report()
+    # /compact: a summary request reached the model; the chat shows the compaction (the sizes)
+    # and the command's report, and not the summary itself.
+    (summary_request,) = [b for b in fake.requests if "agentls_compaction_request" in str(b["messages"][-1])]
+    assert FIX_ISSUE_PROMPT in str(summary_request["messages"]), run.report()
+    compacted = [line for line in r["compact_chat"] if "context compacted" in line]
+    assert len(compacted) == 1, run.report()
+    sizes = re.fullmatch(r"_\(context compacted \(summary\): ([\d,]+) → ([\d,]+) tokens\)_", compacted[0])
+    assert sizes, run.report()
+    before, after = (int(sizes.group(n).replace(",", "")) for n in (1, 2))
+    assert after < before, run.report()
+    compact_shown = r["compact_chat"][r["compact_chat"].index("/compact:") :]
+    assert compact_shown[1] == f"    Context compacted {sizes.group(1)} → {sizes.group(2)} tokens.", (
+        run.report()
+    )
+    assert not any("compacting the context" in line for line in r["compact_chat"]), run.report()
+    assert not any(SUMMARY_TEXT in line for line in r["compact_chat"]), run.report()
+    # A subagent's Bash call asked permission in the editor, as the parent's own calls do: the
+    # float on 0.7, vim.ui.select (a UI plugin's) on 0.12; it named Bash and the command.
+    (prompt,) = r["permission"]
+    if which == "nvim07":
+        assert r["permission_ui"] == "float" and prompt["ui"] == "float" and prompt["floating"], run.report()
+        prompt_text = "\n".join(prompt["lines"])
+        assert "[a] Allow once" in prompt_text and "[r] Reject" in prompt_text, run.report()
+    else:
+        assert r["permission_ui"] == "select" and prompt["ui"] == "select", run.report()
+        assert prompt["items"] == ["allow_once", "allow_always", "reject_once", "reject_always"], run.report()
+        assert prompt["labels"] == ["Allow once", "Always allow", "Reject", "Always reject"], run.report()
+        prompt_text = prompt["prompt"]
+    assert "Bash" in prompt_text and SUB_COMMAND in prompt_text, run.report()
+    assert r["status_while_asking"] == "agentls: waiting for permission", run.report()
+    # The answer reached the subagent: the command ran, and the subagent's next request carries
+    # a tool result (not an error) for that very Bash call.
+    assert (project / "sub.txt").read_text(encoding="utf-8") == "SUB-RAN\n", run.report()
+    sub = [b for b in fake.requests if is_subagent(b)]
+    assert len(sub) == 2, run.report()
+    (bash,) = [u for m in sub[1]["messages"] if m["role"] == "assistant" for u in blocks(m, "tool_use")]
+    assert bash["name"] == "Bash" and bash["input"]["command"] == SUB_COMMAND, run.report()
+    (bash_result,) = blocks(sub[1]["messages"][-1], "tool_result")
+    assert bash_result["tool_use_id"] == bash["id"] and not bash_result.get("is_error"), run.report()
+    # The parent got the subagent's final text as the Agent tool's result, and finished.
+    parent = [b for b in fake.requests if not is_subagent(b) and SUBAGENT_PROMPT in str(b["messages"][0])]
+    assert len(parent) == 2, run.report()
+    (agent_call,) = blocks(parent[1]["messages"][-2], "tool_use")
+    assert agent_call["name"] == "Agent", run.report()
+    (agent_result,) = blocks(parent[1]["messages"][-1], "tool_result")
+    assert agent_result["tool_use_id"] == agent_call["id"] and not agent_result.get("is_error"), run.report()
+    assert SUB_REPORT in result_text(agent_result), run.report()
+    # The chat: the permission (in the parent's chat) and its answer, the subagent's Bash call
+    # nested (indented) under the Agent call, both done, then the parent's reply.
+    chat = r["subagent_chat"]
+    (agent_row,) = [i for i, line in enumerate(chat) if line.startswith("- [done] ")]
+    (nested_row,) = [i for i, line in enumerate(chat) if line.startswith("  - [")]
+    assert nested_row > agent_row, run.report()
+    # Under the Agent call: what its subagent used (its two requests), for display.
+    assert chat[agent_row + 1].startswith("    general-purpose agent: 2 requests · "), run.report()
+    assert chat[agent_row] == "- [done] Agent (general-purpose): Write the marker", run.report()
+    assert chat[nested_row] == f"  - [done] general-purpose › Bash: {SUB_COMMAND}", run.report()
+    assert not any("turn ended" in line for line in chat), run.report()  # It ended normally.
+    assert "- [permission] " in "\n".join(chat) and "    answer: Allow once" in chat, run.report()
+    assert any(PARENT_REPLY in line for line in chat[nested_row:]), run.report()
+    assert r["pending_permissions"] == 0, run.report()
     # :AgentlsReview % and :AgentlsFindings: a diagnostic with source agentls, then the quickfix list.
     (diag,) = [d for d in r["diagnostics"] if d["source"] == "agentls"]
     assert diag["lnum"] == 1 and "FINDING-MARKER" in diag["message"], run.report()

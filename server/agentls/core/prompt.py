@@ -173,8 +173,11 @@ async def _run_git(workspace: Workspace, *args: str) -> ProcessResult | None:
     return None if result.timed_out or result.exit_code is None else result
 
 
-async def _git_section(workspace: Workspace) -> tuple[str, str | None]:
-    """("yes"/"no"/"unknown", the status block or None)."""
+async def git_facts(workspace: Workspace) -> tuple[str, str | None]:
+    """("yes"/"no"/"unknown", the status block or None) for the system prompt, read once per
+    session (the block is the status at the start): running git through an editor's workspace
+    first saves the buffers the agent edited, which a rebuilt prompt (after a compaction) must
+    not do behind the user's back."""
     status, log = await asyncio.gather(
         _run_git(workspace, "status", "--short", "--branch"),
         _run_git(workspace, "log", "--oneline", "-5"),
@@ -203,13 +206,15 @@ async def build_system_prompt(
     platform_name: str | None = None,
     instructions: str | None = None,
     memory: str = "",
+    git: tuple[str, str | None] | None = None,
 ) -> tuple[SystemBlock, SystemBlock]:
     """The (cached prefix, dynamic suffix) system blocks for a session. Never raises on git.
     `instructions` replace agentls' own (a subagent's definition); the environment stays.
-    `memory` is the memory files' text (`core/memory.py`), after the cache boundary."""
+    `memory` is the memory files' text (`core/memory.py`), after the cache boundary. `git` is
+    what `git_facts` found (None: run git now)."""
     prefix = SystemBlock(text=instructions or _prefix_text(frozenset(tool_names)), cache=True)
 
-    is_repo, git_block = await _git_section(workspace)
+    is_repo, git_block = git if git is not None else await git_facts(workspace)
     parts = [
         "<env>",
         f"Working directory: {workspace.root}",

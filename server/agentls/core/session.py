@@ -34,7 +34,7 @@ from agentls.core.memory import SessionMemory
 from agentls.core.memory_files import Places
 from agentls.core.model import Model, SystemBlock, ToolSpec
 from agentls.core.permissions import SessionPermissions
-from agentls.core.prompt import build_system_prompt
+from agentls.core.prompt import build_system_prompt, git_facts
 from agentls.core.records import HeaderRecord, MessageRecord, ResumedRecord
 from agentls.core.replay import replay
 from agentls.core.retry import Clock, SystemClock
@@ -372,6 +372,7 @@ async def _build_state(
     memory = SessionMemory(deps.workspace, _memory_places(permissions, ctx))
     await memory.start()
     notices += [f"Memory: {w}" for w in memory.warnings]
+    git = await git_facts(deps.workspace)  # Once: a refresh must not save the user's buffers.
 
     async def system_prompt(at: datetime, model: str) -> tuple[SystemBlock, SystemBlock]:
         return await build_system_prompt(
@@ -381,6 +382,7 @@ async def _build_state(
             model=model,
             instructions=deps.parent.instructions if deps.parent is not None else None,
             memory=memory.system_text(),
+            git=git,
         )
 
     system = await system_prompt(now, config.model)

@@ -1,10 +1,17 @@
 -- The plugin's other commands in a real Neovim (0.7 or later), each step polled from a timer:
 --   1. :2,3AgentlsAsk {question}  -> a new chat whose prompt carries the selected lines
---   2. :AgentlsChat! + :AgentlsSend, then :AgentlsStop while the model is still answering
---   3. :AgentlsSessions -> resume the step-1 session (agentls/loadSession replays it)
---   4. :AgentlsReview %  -> the findings arrive as diagnostics; :AgentlsFindings -> quickfix
---   (after 1) in the step-1 chat, <C-x><C-o> on `/co` completes the server's commands, and a
---   `/cost` prompt shows the command's report in the chat (no model request)
+--   2. in the step-1 chat: <C-x><C-o> (the omnifunc) on `/co` and on `/f` completes the server's
+--      commands, the project's custom /fix-issue among them; `/cost` and `/context` prompts show
+--      the commands' reports in the chat (no model request)
+--   3. :AgentlsChat! + :AgentlsSend, then :AgentlsStop while the model is still answering
+--   4. :AgentlsSessions -> resume the step-1 session (agentls/loadSession replays it)
+--   5. in the resumed chat: `/fix-issue 123` (the custom command's prompt goes to the model, the
+--      reply shows), then `/compact` (the model writes a summary; the chat shows the compaction)
+--   6. :AgentlsChat! and a prompt whose model starts a subagent (the Agent tool); the subagent's
+--      Bash call asks permission: the plugin's prompt (the float on 0.7, vim.ui.select where this
+--      driver's stand-in replaces it) is answered "allow once", the subagent's call runs, shown
+--      nested under the Agent call, and the parent's turn ends with its reply
+--   7. :AgentlsReview %  -> the findings arrive as diagnostics; :AgentlsFindings -> quickfix
 -- Results go to $AGENTLS_TEST_OUT as JSON.
 local env = vim.env
 local out_path = assert(env.AGENTLS_TEST_OUT)
@@ -66,9 +73,30 @@ vim.opt.runtimepath:prepend(env.AGENTLS_PLUGIN_DIR)
 vim.cmd('runtime! plugin/agentls.lua')
 pcall((vim.lsp.log and vim.lsp.log.set_level) or vim.lsp.set_log_level, 'debug')
 
--- Stands in for a vim.ui.select UI: picks the session the test asks for.
+-- Stands in for a vim.ui.select UI: answers a permission prompt "allow once" (recording what it
+-- showed), and picks the session the test asks for from :AgentlsSessions.
 local want_session
+result.permission = {}
 vim.ui.select = function(items, opts, on_choice)
+  if opts.kind == 'agentls_permission' then
+    local labels = {}
+    for _, item in ipairs(items) do
+      table.insert(labels, opts.format_item(item))
+    end
+    -- The statusline as the prompt is shown (the plugin counts it as waiting before showing it).
+    local shown_status = require('agentls').status()
+    table.insert(result.permission, {
+      ui = 'select',
+      prompt = opts.prompt,
+      items = items,
+      labels = labels,
+      status = shown_status,
+    })
+    vim.defer_fn(function()
+      on_choice('allow_once', 1)
+    end, 100)
+    return
+  end
   result.select_kind = opts.kind
   result.select_labels = {}
   for _, item in ipairs(items) do
@@ -121,6 +149,84 @@ local function step_findings()
   end)
 end
 
+local function chat_text(chat)
+  return table.concat(lines_of(chat.buf), '\n')
+end
+
+-- Type `text` into the chat's prompt area and send it, as <CR> there does.
+local function send_typed(chat, text)
+  chat_mod.show(chat)
+  vim.api.nvim_buf_set_lines(chat.buf, chat_mod.prompt_row(chat), -1, false, { text })
+  chat_mod.send(chat)
+end
+
+-- 6. A subagent's Bash call asks permission in this editor; the answer reaches the subagent.
+local function step_subagent()
+  vim.cmd('AgentlsChat!')
+  local known = {}
+  for id in pairs(chat_mod.chats) do
+    known[id] = true
+  end
+  result.permission_ui = require('agentls.config').permission_ui()
+  wait_for('subagent chat', function()
+    local chat = current_chat()
+    return chat and not known[chat.session_id] and chat
+  end, function(chat)
+    result.subagent_session = chat.session_id
+    send_typed(chat, 'Have a helper write the marker file')
+    wait_for('subagent permission prompt', function()
+      if #result.permission > 0 then
+        return 'select' -- The vim.ui.select stand-in got it and answers by itself.
+      end
+      local win = vim.api.nvim_get_current_win()
+      local buf = vim.api.nvim_win_get_buf(win)
+      if vim.bo[buf].filetype == 'agentls-permission' then
+        return { buf = buf, win = win }
+      end
+    end, function(prompt)
+      result.chat_while_asking = lines_of(chat.buf)
+      if prompt == 'select' then
+        result.status_while_asking = result.permission[1].status
+      else
+        -- The float stays open until its key is pressed.
+        result.status_while_asking = agentls.status()
+        local cfg = vim.api.nvim_win_get_config(prompt.win)
+        table.insert(result.permission, { ui = 'float', lines = lines_of(prompt.buf), floating = cfg.relative ~= '' })
+        vim.api.nvim_input('a')
+      end
+      wait_for('subagent turn ended', function()
+        return not chat.busy and chat_text(chat):find('PARENT-DONE', 1, true)
+      end, function()
+        result.subagent_chat = lines_of(chat.buf)
+        result.pending_permissions = #require('agentls.permission').pending
+        step_findings()
+      end)
+    end)
+  end)
+end
+
+-- 5b. `/compact` in the resumed chat: a summary request, and the compaction shown in the chat.
+local function step_compact(chat)
+  send_typed(chat, '/compact')
+  wait_for('compact shown', function()
+    return not chat.busy and chat_text(chat):find('/compact:', 1, true)
+  end, function()
+    result.compact_chat = lines_of(chat.buf)
+    step_subagent()
+  end)
+end
+
+-- 5a. The project's custom command in the resumed chat.
+local function step_custom(chat)
+  send_typed(chat, '/fix-issue 123')
+  wait_for('custom command answered', function()
+    return not chat.busy and chat_text(chat):find('FIX-DONE', 1, true)
+  end, function()
+    result.custom_chat = lines_of(chat.buf)
+    step_compact(chat)
+  end)
+end
+
 local step_resume
 local step_slash
 
@@ -163,7 +269,7 @@ step_resume = function(ask_session)
     end
   end, function(chat)
     result.loaded_chat = lines_of(chat.buf)
-    step_findings()
+    step_custom(chat)
   end)
 end
 
@@ -195,7 +301,7 @@ step_slash = function(chat)
   wait_for('commands listed', function()
     return slash.cache[chat.session_id] ~= nil
   end, function()
-    -- The prompt area's first line holds `/co`, the cursor after it: what omnifunc sees.
+    -- The prompt area's first line holds `/co` (then `/f`), the cursor after it: what omnifunc sees.
     chat_mod.show(chat)
     local row = chat_mod.prompt_row(chat)
     vim.api.nvim_buf_set_lines(chat.buf, row, -1, false, { '/co' })
@@ -205,13 +311,26 @@ step_slash = function(chat)
     for _, item in ipairs(slash.omnifunc(0, '/co')) do
       table.insert(result.omni_words, item.word)
     end
+    vim.api.nvim_buf_set_lines(chat.buf, row, -1, false, { '/f' })
+    vim.api.nvim_win_set_cursor(0, { row + 1, 2 })
+    result.omni_f_start = slash.omnifunc(1, '')
+    result.omni_f = {}
+    for _, item in ipairs(slash.omnifunc(0, '/f')) do
+      table.insert(result.omni_f, { word = item.word, abbr = item.abbr, menu = item.menu, info = item.info })
+    end
     vim.api.nvim_buf_set_lines(chat.buf, row, -1, false, { '' })
     chat_mod.send(chat, '/cost')
     wait_for('cost shown', function()
-      return not chat.busy and table.concat(lines_of(chat.buf), '\n'):find('/cost:', 1, true)
+      return not chat.busy and chat_text(chat):find('/cost:', 1, true)
     end, function()
       result.cost_chat = lines_of(chat.buf)
-      step_stop(chat.session_id)
+      send_typed(chat, '/context')
+      wait_for('context shown', function()
+        return not chat.busy and chat_text(chat):find('/context:', 1, true)
+      end, function()
+        result.context_chat = lines_of(chat.buf)
+        step_stop(chat.session_id)
+      end)
     end)
   end)
 end
