@@ -211,5 +211,3 @@ async def test_git_failures_never_raise(tmp_path: Path, handler: RunHandler, exp
     assert "still here" in suffix
     if handler is _no_commits:
         assert "No commits yet on main" in suffix
-
-
