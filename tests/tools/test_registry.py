@@ -14,7 +14,7 @@ from agentls.tools.bash import BashTool
 from agentls.tools.glob import GlobTool
 from agentls.tools.registry import ToolRegistry, builtin_tools
 
-BUILTINS = ("Agent", "Read", "Write", "Edit", "Glob", "Grep", "Bash", "TodoWrite")
+BUILTINS = ("Agent", "Read", "Write", "Edit", "Glob", "Grep", "Bash", "TodoWrite", "Skill")
 
 
 def test_builtin_order_and_lookup() -> None:
@@ -25,13 +25,13 @@ def test_builtin_order_and_lookup() -> None:
     bash = registry.get("Bash")
     assert isinstance(bash, BashTool)
     assert registry.get("Nope") is None
-    assert "Grep" in registry and len(registry) == 8
+    assert "Grep" in registry and len(registry) == 9
 
 
 def test_builtin_flags() -> None:
     registry = builtin_tools()
     read_only = {t.name for t in registry.tools() if t.read_only}
-    assert read_only == {"Agent", "Read", "Glob", "Grep", "TodoWrite"}
+    assert read_only == {"Agent", "Read", "Glob", "Grep", "TodoWrite", "Skill"}
     assert {t.name for t in registry.tools() if t.tier != "builtin"} == set()
 
 
@@ -52,7 +52,7 @@ def test_listing_runs_nothing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
 def test_without_keeps_order_and_leaves_original() -> None:
     registry = builtin_tools()
     read_only = registry.without(["Write", "Edit", "Bash", "Unknown"])
-    assert read_only.names() == ("Agent", "Read", "Glob", "Grep", "TodoWrite")
+    assert read_only.names() == ("Agent", "Read", "Glob", "Grep", "TodoWrite", "Skill")
     assert registry.names() == BUILTINS
 
 

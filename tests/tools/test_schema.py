@@ -37,6 +37,7 @@ CLAUDE_CODE_SCHEMAS = {
     ),
     "Bash": ({"command", "timeout", "description"}, ["command"]),
     "TodoWrite": ({"todos"}, ["todos"]),
+    "Skill": ({"skill", "args"}, ["skill"]),
 }
 
 

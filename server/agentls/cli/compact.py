@@ -17,7 +17,13 @@ from agentls.core.events import Notice
 
 async def compact_command(args: argparse.Namespace) -> int:
     session = await open_session(
-        resume=args.session, model=None, cwd=None, settings=None, config={}, approver=RefusingApprover()
+        resume=args.session,
+        model=None,
+        cwd=None,
+        settings=None,
+        config={},
+        approver=RefusingApprover(),
+        mcp_servers=False,  # A summary calls no tool: no server needs to start.
     )
     render = make_renderer(args.output_format)
     try:

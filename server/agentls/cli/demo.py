@@ -62,6 +62,7 @@ async def demo_command(args: argparse.Namespace) -> int:
         workspace_for=DiskWorkspace,
         approver_for=lambda _session_id: DemoApprover(),
         default_cwd=lambda: project,
+        mcp_servers=False,  # The sample project needs none, and the demo starts no program of yours.
     )
     session = await factory.start(SessionSpec(model=model.name, config={"permission_mode": "acceptEdits"}))
     code = await drive_turn(session, PROMPT, make_renderer(args.output_format))

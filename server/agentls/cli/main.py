@@ -79,6 +79,14 @@ def _parser() -> argparse.ArgumentParser:
         help="settings at the command-line level (above the project's and the user's; below managed)",
     )
     run.add_argument(
+        "--mcp-config",
+        action="append",
+        default=[],
+        metavar="FILE|JSON",
+        help='MCP servers for this run, as in .mcp.json ({"mcpServers": {...}}); repeatable; above the '
+        "project's and the user's servers",
+    )
+    run.add_argument(
         "--max-turns",
         type=_positive_int,
         default=DEFAULT_MAX_TURNS,
@@ -151,6 +159,10 @@ def _parser() -> argparse.ArgumentParser:
     log.add_argument("session", help="the session (an id or a unique prefix)")
     log.add_argument("--tail", type=_positive_int, help="only the last N records")
     log.add_argument("--json", action="store_true", help="print the records as JSON lines")
+
+    from agentls.cli.mcp_args import add_parser as add_mcp_parser
+
+    add_mcp_parser(sub)
 
     doctor = sub.add_parser("doctor", help="check the installation and say what to fix")
     doctor.add_argument("--cwd", help="the project whose settings and trust to check")
@@ -244,6 +256,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from agentls.cli.diagnose import log_command
 
             return log_command(args)
+        if args.command == "mcp":
+            from agentls.cli.mcp import mcp_command
+
+            return mcp_command(args)
         if args.command == "doctor":
             from agentls.cli.diagnose import doctor_command
 

@@ -58,7 +58,12 @@ async def run_command(args: argparse.Namespace) -> int:
     if args.max_budget_usd is not None or args.max_total_tokens is not None:
         chosen["budget"] = BudgetConfig(max_usd=args.max_budget_usd, max_tokens=args.max_total_tokens)
     session = await open_session(
-        resume=args.resume, model=args.model, cwd=args.cwd, settings=args.settings, config=chosen
+        resume=args.resume,
+        model=args.model,
+        cwd=args.cwd,
+        settings=args.settings,
+        config=chosen,
+        mcp_config=tuple(args.mcp_config),
     )
     return await drive_turn(session, args.prompt, make_renderer(args.output_format))
 
@@ -71,6 +76,8 @@ async def open_session(
     settings: str | None,
     config: dict[str, Any],
     approver: Approver | None = None,
+    mcp_config: tuple[str, ...] = (),
+    mcp_servers: bool = True,
 ) -> Session:
     """A new session, or `resume`d, on the Anthropic API with a disk workspace and a session store."""
     if not (os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")):
@@ -81,12 +88,14 @@ async def open_session(
         workspace_for=DiskWorkspace,
         approver_for=lambda _session_id: approver or terminal_approver(),
         default_cwd=Path.cwd,
+        mcp_servers=mcp_servers,
     )
     spec = SessionSpec(
         model=model,
         cwd=resolve_cwd(cwd) if cwd else None,
         config=config,
         cli_settings=cli_settings(settings),
+        mcp_config=mcp_config,
     )
     try:
         return await (factory.resume(resume, spec) if resume else factory.start(spec))

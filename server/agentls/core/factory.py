@@ -20,8 +20,10 @@ from pydantic import ValidationError
 
 from agentls.core.anthropic_model import DEFAULT_MODEL
 from agentls.core.config import AgentConfig
+from agentls.core.mcp_port import McpServers, McpStart, McpStarter
 from agentls.core.model import Model
 from agentls.core.session import Session, SessionDeps
+from agentls.mcp.manager import start_servers
 from agentls.policy.decision import Approver
 from agentls.policy.loader import SettingsSources
 from agentls.store.jsonl import read_jsonl
@@ -49,6 +51,8 @@ class SessionSpec:
     """They came from the editor (maybe from a workspace's settings): their allow rules need trust."""
     registry: ToolRegistry | None = None
     """Tools other than the built-in set (review sessions add ReportFinding)."""
+    mcp_config: tuple[str, ...] = ()
+    """MCP server files or inline JSON at the command-line level (`agentls run --mcp-config`)."""
 
 
 @dataclass
@@ -61,6 +65,8 @@ class SessionFactory:
     permission requests)."""
     default_cwd: Callable[[], Path]
     default_model: str = DEFAULT_MODEL
+    mcp_servers: bool = True
+    """Start the MCP servers the settings name (the offline demo does not)."""
 
     async def start(self, spec: SessionSpec) -> Session:
         root = self._directory(spec.cwd or self.default_cwd())
@@ -111,6 +117,7 @@ class SessionFactory:
             ),
             registry=spec.registry,
             model_for=self.model_for,
+            mcp=_mcp_starter(spec.mcp_config) if self.mcp_servers else None,
         )
 
     @staticmethod
@@ -119,6 +126,21 @@ class SessionFactory:
         if not path.is_absolute() or not path.is_dir():
             raise SessionSetupError(f"{path} must be an absolute path to an existing directory")
         return path.resolve()
+
+
+def _mcp_starter(mcp_config: tuple[str, ...]) -> McpStarter:
+    """A session's MCP servers come from `agentls.mcp`; the session sees them through the port."""
+
+    def start(setup: McpStart) -> McpServers:
+        return start_servers(
+            setup.sources,
+            setup.settings,
+            approver=setup.approver,
+            mcp_config=mcp_config,
+            subprocess_env=setup.subprocess_env,
+        )
+
+    return start
 
 
 def _header(path: Path) -> dict[str, Any]:

@@ -148,6 +148,7 @@ class Turn:
         except Exception as err:  # A bug must end the turn visibly, not kill the server.
             self._state.log.exception("turn failed")
             stop = Errored(cause=ErrorCause(kind="internal", message=f"{type(err).__name__}: {err}"))
+        self._state.end_turn_scope()  # A skill's allowed-tools hold until the turn ends, however it ends.
         await self._stop_background()
         await self._notify_waiting(stop)
         self.stop = stop
@@ -189,6 +190,7 @@ class Turn:
         while True:
             if self._requests >= st.config.max_turns:
                 return MaxTurns(limit=st.config.max_turns)
+            await st.sync_tools(self._emit)  # MCP servers' tools as they are now (`mcp_pool.py`).
             await st.context.prepare(st.history, self._emit, st.spending.check)
             await self._after_compaction()
             outcome = await self._respond()

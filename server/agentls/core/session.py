@@ -26,10 +26,13 @@ from agentls.core.blackbox import path_for as blackbox_path
 from agentls.core.commands.dispatch import dispatch
 from agentls.core.commands.runs import Run
 from agentls.core.config import AgentConfig
+from agentls.core.context.catalog import model_info
 from agentls.core.context.manager import Outcome
 from agentls.core.events import AgentEvent, Notice, SessionStarted
 from agentls.core.journal import FileJournal, Journal, MemoryJournal
 from agentls.core.loop import Turn
+from agentls.core.mcp_pool import McpPool
+from agentls.core.mcp_port import McpStart, McpStarter
 from agentls.core.memory import SessionMemory
 from agentls.core.memory_files import Places
 from agentls.core.model import Model, SystemBlock, ToolSpec
@@ -40,6 +43,9 @@ from agentls.core.replay import replay
 from agentls.core.retry import Clock, SystemClock
 from agentls.core.session_context import attach_context, new_spending, resolve_settings
 from agentls.core.session_hooks import conversation_restarted, session_ended, session_started
+from agentls.core.skills.catalog import SkillCatalog, load_skills
+from agentls.core.skills.host import SessionSkills
+from agentls.core.skills.listing import SkillListing, listing_budget, skill_listing
 from agentls.core.state import SessionState
 from agentls.core.subagents import ParentLink, Subagents
 from agentls.policy.decision import Approver, PermissionPolicy
@@ -50,6 +56,7 @@ from agentls.store.sessions import SessionStore
 from agentls.store.settings_files import config_home
 from agentls.tools.base import FileReadState, TodoItem, ToolContext, ToolEnv, ToolLimits
 from agentls.tools.registry import ToolRegistry, builtin_tools
+from agentls.tools.skill import SKILL
 from agentls.workspace.port import Workspace
 from agentls.workspace.sandbox import sweep_leftovers
 
@@ -79,6 +86,9 @@ class SessionDeps:
     model_for: Callable[[str], Model] | None = None
     """A client for another model (a subagent may name one); None: only `model` is available."""
     parent: ParentLink | None = None
+    mcp: McpStarter | None = None
+    """Starts the session's MCP servers (the factory's; None: none, as in tests). A subagent uses
+    its parent's servers through the tools it inherits, and starts none."""
     """Set for a subagent's session: what it gets from the session that started it."""
 
 
@@ -161,6 +171,8 @@ class Session:
             self._compacting = False
 
     def close(self) -> None:
+        if self.state.mcp is not None:
+            self.state.mcp.close_now()  # (Idempotent: `end` has usually stopped them already.)
         self.state.journal.close()
 
     async def end(self, reason: str = "other", emit: Callable[[AgentEvent], None] | None = None) -> None:
@@ -169,6 +181,8 @@ class Session:
         try:
             await session_ended(self.state, reason, emit)
         finally:
+            if self.state.mcp is not None:
+                await self.state.mcp.close()  # Its MCP servers stop with it (bounded).
             self.close()
 
     @classmethod
@@ -301,7 +315,30 @@ def _open_black_box(state: SessionState, transcript: Path | None, kind: str, not
             {"path": str(item.path), "scope": item.scope, "tokens": item.tokens}
             for item in (state.memory.listing() if state.memory is not None else [])
         ],
+        **_skills_record(state),
     )
+
+
+def _skills_record(state: SessionState) -> dict[str, Any]:
+    """For the start-up record: the skills loaded, those skipped and why, and what the model sees."""
+    skills = state.tool_ctx.skills
+    if not isinstance(skills, SessionSkills):
+        return {"skills": [], "skills_skipped": []}
+    return {
+        "skills": [
+            {
+                "name": s.name,
+                "path": str(s.path),
+                "model_invocable": s.model_invocable,
+                "user_invocable": s.user_invocable,
+            }
+            for s in skills.catalog.skills.values()
+        ],
+        "skills_skipped": list(skills.catalog.warnings),
+        "skills_listed": list(skills.listing.listed),
+        "skills_left_out": list(skills.listing.left_out),
+        "skills_listing_tokens": skills.listing.tokens,
+    }
 
 
 async def _build_state(
@@ -358,11 +395,19 @@ async def _build_state(
     if "Agent" in registry:
         catalog = _agent_catalog(deps, permissions)
         notices += catalog.warnings
+    skills: SkillCatalog | None = None
+    if SKILL in registry:
+        skills = _skill_catalog(deps, permissions)
+        notices += skills.warnings
+        if not skills.model_invocable():
+            registry = registry.without([SKILL])  # Its description would cost every request for nothing.
+    listing = _skill_listing(skills, config.model)
     env = ToolEnv(
         root=deps.workspace.root,
         limits=limits,
         sandbox=ctx.sandbox,
         agent_types=tuple((a.name, a.description) for a in catalog.agents.values()) if catalog else (),
+        skill_listing=listing.text,
     )
     hidden = policy.hidden_tools(registry.names())
     specs = tuple(
@@ -411,12 +456,32 @@ async def _build_state(
         state.system = await system_prompt(datetime.now(UTC), state.config.model)
 
     state.refresh_system = refresh_system
+    if deps.mcp is not None and deps.parent is None and permissions is not None:
+        state.mcp = _start_mcp(deps, deps.mcp, permissions, (registry, specs), env, notices)
     if deps.parent is not None:
         state.spending.parent = deps.parent.spending  # Its requests count in the parent's totals.
     if catalog is not None:
         state.background = BackgroundAgents(journal)
         ctx.subagents = Subagents(state, deps, catalog, depth, state.background)
+    if skills is not None:
+        ctx.skills = SessionSkills(state, skills, listing)
     return state
+
+
+def _start_mcp(
+    deps: SessionDeps,
+    starter: McpStarter,
+    permissions: SessionPermissions,
+    tools: tuple[ToolRegistry, tuple[ToolSpec, ...]],
+    env: ToolEnv,
+    notices: list[str],
+) -> McpPool:
+    """The session's MCP servers, starting in the background; problems with their entries join
+    the notices shown at the start."""
+    start = McpStart(permissions.sources, permissions.engine.config, deps.approver, deps.subprocess_env)
+    servers = starter(start)
+    notices += [text for _, text in servers.take_notices()]
+    return McpPool(servers, *tools, env)
 
 
 def _memory_places(permissions: SessionPermissions | None, ctx: ToolContext) -> Places:
@@ -427,6 +492,22 @@ def _memory_places(permissions: SessionPermissions | None, ctx: ToolContext) -> 
         return Places(home=Path.home(), config=config_home(), hidden=ctx.is_hidden)
     trusted, _ = sources.trusted()
     return Places(home=sources.home, config=sources.config, trusted=trusted, hidden=ctx.is_hidden)
+
+
+def _skill_catalog(deps: SessionDeps, permissions: SessionPermissions | None) -> SkillCatalog:
+    """The user's skills and, in a trusted workspace, the project's."""
+    sources = permissions.sources if permissions is not None else deps.settings
+    if sources is None:
+        return load_skills(deps.workspace.root, Path.home(), config_home(), trusted=False)
+    trusted, _ = sources.trusted()
+    return load_skills(sources.project, sources.home, sources.config, trusted=trusted)
+
+
+def _skill_listing(skills: SkillCatalog | None, model: str) -> SkillListing:
+    """The Skill tool's list, within its share of the model's context window."""
+    if skills is None:
+        return SkillListing("", 0, ())
+    return skill_listing(skills.model_invocable(), listing_budget(model_info(model).context_window))
 
 
 def _agent_catalog(deps: SessionDeps, permissions: SessionPermissions | None) -> AgentCatalog:

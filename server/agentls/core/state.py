@@ -17,6 +17,7 @@ from agentls.core.context.manager import ContextManager
 from agentls.core.events import AgentEvent, Notice
 from agentls.core.fallback import ForeignThinking
 from agentls.core.journal import Journal
+from agentls.core.mcp_pool import McpPool
 from agentls.core.memory import SessionMemory
 from agentls.core.messages import Message
 from agentls.core.model import Model, SystemBlock, TokenUsage, ToolSpec
@@ -24,7 +25,9 @@ from agentls.core.permissions import SessionPermissions
 from agentls.core.records import PartialAssistantRecord
 from agentls.core.retry import Clock, SystemClock
 from agentls.core.tool_exec import SessionGrants, ToolRunner
+from agentls.core.turn_scope import LivePolicy, TurnScope
 from agentls.policy.decision import Approver, CallFacts, PermissionPolicy
+from agentls.policy.tool_scope import ToolScope
 from agentls.tools.base import TodoItem, ToolContext
 from agentls.tools.registry import ToolRegistry
 
@@ -69,9 +72,13 @@ class SessionState:
     """Re-reads the system prompt's dynamic part (the memory files, git): after a compaction."""
     background: BackgroundAgents | None = None
     """Its background subagents and their notifications waiting for the model."""
+    mcp: McpPool | None = None
+    """The session's MCP servers and their tools (top-level sessions; `mcp_pool.py`)."""
     is_subagent: bool = False
     """A subagent's session: it fires no SessionStart, SessionEnd, UserPromptSubmit, Stop or idle
     Notification hooks (its parent fires SubagentStop, see `HookRunner.subagent_stop`)."""
+    turn_scope: TurnScope = field(default_factory=TurnScope)
+    """Narrowing installed during the current turn (a loaded skill's `allowed-tools`)."""
 
     @property
     def usage(self) -> TokenUsage:
@@ -86,6 +93,15 @@ class SessionState:
         hidden = self.policy.hidden_tools(spec.name for spec in self.tool_specs)
         return tuple(spec for spec in self.tool_specs if spec.name not in hidden)
 
+    async def sync_tools(self, emit: Callable[[AgentEvent], None]) -> None:
+        """Before a request: the MCP servers' tools join the pool as they are now (waiting for
+        servers still starting), and the user hears what happened to the servers."""
+        if self.mcp is None:
+            return
+        for level, text in await self.mcp.refresh():
+            emit(Notice(level=level, message=text))
+        self.registry, self.tool_specs = self.mcp.pool()
+
     def switch_model(self, model: str) -> None:
         """Talk to `model` from the next request on (the fallback model): its prices and context
         window apply, and the thinking blocks written so far stay out of its requests."""
@@ -95,11 +111,19 @@ class SessionState:
         self.spending.prices = info.prices
         self.context.meter.model_changed(info.context_window, info.match)
 
+    def narrow_turn(self, scope: ToolScope) -> None:
+        """Only what `scope` allows (as well), from now until the turn ends (`end_turn_scope`)."""
+        self.policy = self.turn_scope.narrow(self.policy, scope)
+
+    def end_turn_scope(self) -> None:
+        self.policy = self.turn_scope.end(self.policy)
+
     def new_runner(self, emit: Callable[[AgentEvent], None]) -> ToolRunner:
         return ToolRunner(
             registry=self.registry,
             ctx=self.tool_ctx,
-            policy=self.policy,
+            # Read at each decision: a skill loaded by one call of a response narrows the next ones.
+            policy=LivePolicy(lambda: self.policy),
             approver=self.approver,
             grants=self.grants,
             emit=emit,

@@ -249,6 +249,8 @@ class SessionManager:
         """Run the SessionEnd hooks of every open session, for at most `timeout_s` (the server is
         going away); `close_all` closes them."""
         tasks = [asyncio.create_task(session_ended(s.state, "other")) for s in self._sessions.values()]
+        # Their MCP servers stop meanwhile (closed, not just abandoned: `close_all` cannot wait).
+        tasks += [asyncio.create_task(s.state.mcp.close()) for s in self._sessions.values() if s.state.mcp]
         if tasks:
             _, late = await asyncio.wait(tasks, timeout=timeout_s)
             for task in late:

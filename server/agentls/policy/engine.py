@@ -154,7 +154,9 @@ class PermissionEngine:
             return Allow(f"allowed by the rule {allowed.text}", stage="allow", rule=allowed.describe())
         if concerns:
             return Ask(_sentence(concerns, ""), stage="check")
-        if read_only:
+        if read_only and not call.tool.startswith("mcp__"):
+            # An MCP tool's read-only flag is its server's word, and its server acts outside the
+            # workspace: it still asks (the flag only lets it run beside other reads, and in plan mode).
             return Allow("read-only inside the workspace", stage="check")
         if self.mode == "acceptEdits" and call.edits_files and call.paths:
             return Allow("acceptEdits: file edit inside the workspace", stage="mode")

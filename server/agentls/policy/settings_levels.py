@@ -57,6 +57,9 @@ class EffectivePolicyConfig:
     hooks: list[Sourced] = field(default_factory=list)
     """Every level's `hooks` object; hooks of all levels run."""
     mcp_servers: dict[str, Sourced] = field(default_factory=dict)
+    mcp_managed_only: bool = False
+    """Managed settings allow only their own MCP servers: other sources (`--mcp-config`,
+    `~/.claude.json`) are ignored too (`agentls.mcp.sources`)."""
     env: dict[str, Sourced] = field(default_factory=dict)
     helpers: dict[str, Sourced] = field(default_factory=dict)
     context: list[Sourced] = field(default_factory=list)
@@ -82,6 +85,7 @@ def merge(
     out = EffectivePolicyConfig()
     managed = [f for f in ordered if f.level == "managed"]
     only = {key for f in managed for key in _managed_switches(f.data)}
+    out.mcp_managed_only = "allowManagedMcpServersOnly" in only
     for f in ordered:
         gated = not trusted and (f.repository_supplied or f.level == "project")
         _merge_file(out, f, gated, only, cwd, home, known_tools)

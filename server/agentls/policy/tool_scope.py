@@ -1,4 +1,4 @@
-"""A narrower set of tools for one turn: a custom command's `allowed-tools`.
+"""A narrower set of tools for one turn: a custom command's or a skill's `allowed-tools`.
 
 `ToolScope` holds the command's rules (Claude Code's syntax: `Read`, `Bash(git diff:*)`,
 `Edit(src/**)`). `ScopedPolicy` wraps the session's policy for the turn: tools no rule names are
@@ -12,12 +12,16 @@ The rules match as the settings' allow rules do: a Bash line only if every simpl
 matches one of the Bash rules (and nothing in it blocks prefix matching), a path rule only if
 every path the call touches matches. A malformed rule or an unknown tool is a warning and matches
 nothing.
+
+Scopes nest (a skill loaded during a command's turn): `narrowed` chains them into one `ScopedPolicy`
+whose scope lets through only what every scope in the chain does, so whatever reads the policy's
+`scope` (a subagent's session) gets all of them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from agentls.policy.bash_facts import bash_facts
@@ -34,6 +38,8 @@ class ToolScope:
     root: Path
     home: Path
     warnings: tuple[str, ...] = ()
+    outer: ToolScope | None = None
+    """The scope this one narrows further, if any: a call must satisfy both."""
 
     @classmethod
     def parse(
@@ -63,9 +69,24 @@ class ToolScope:
 
     def hidden(self, names: Iterable[str]) -> frozenset[str]:
         """Tools no rule names at all: the model does not see them during the turn."""
-        return frozenset(n for n in names if not any(r.covers_tool(n) for r in self.rules))
+        listed = list(names)
+        own = frozenset(n for n in listed if not any(r.covers_tool(n) for r in self.rules))
+        return (own | self.outer.hidden(listed)) if self.outer is not None else own
+
+    def within(self, outer: ToolScope) -> ToolScope:
+        """This scope inside `outer` (at the end of its own chain)."""
+        return replace(self, outer=outer if self.outer is None else self.outer.within(outer))
+
+    def refusing(self, call: CallFacts) -> ToolScope | None:
+        """The scope of the chain that does not let `call` through (the outermost first), if any."""
+        if self.outer is not None and (refused := self.outer.refusing(call)) is not None:
+            return refused
+        return None if self._permits_own(call) else self
 
     def permits(self, call: CallFacts) -> bool:
+        return self.refusing(call) is None
+
+    def _permits_own(self, call: CallFacts) -> bool:
         if call.tool != "Bash":
             return any(rule.matches(call) for rule in self.rules)
         rules = [r for r in self.rules if r.covers_tool("Bash")]
@@ -89,11 +110,12 @@ class ScopedPolicy:
         self.scope = scope
 
     def decide(self, call: CallFacts) -> Decision:
-        if not self.scope.permits(call):
+        refused = self.scope.refusing(call)
+        if refused is not None:
             return Deny(
-                f"{self.scope.label} allows only {self.scope.names()}; this call is not among them",
+                f"{refused.label} allows only {refused.names()}; this call is not among them",
                 stage="deny",
-                rule=f"allowed-tools of {self.scope.label}",
+                rule=f"allowed-tools of {refused.label}",
             )
         return self.inner.decide(call)
 
@@ -107,3 +129,11 @@ class ScopedPolicy:
     @property
     def mode(self) -> PermissionMode:
         return self.inner.mode
+
+
+def narrowed(policy: PermissionPolicy, scope: ToolScope) -> ScopedPolicy:
+    """`policy` narrowed to `scope` as well: a policy that is already scoped keeps one layer, with
+    the scopes chained (never wider than either)."""
+    if isinstance(policy, ScopedPolicy):
+        return ScopedPolicy(policy.inner, scope.within(policy.scope))
+    return ScopedPolicy(policy, scope)

@@ -19,6 +19,7 @@ from agentls.workspace.sandbox import SandboxPolicy
 
 if TYPE_CHECKING:
     from agentls.tools.agent import Subagents
+    from agentls.tools.skill import SkillHost
 
 TrustTier = Literal["builtin", "plugin", "user"]
 """Built-in tools outrank plugin/MCP tools, which outrank user skills."""
@@ -86,6 +87,8 @@ class ToolLimits:
     glob_max_results: int = 100
     grep_default_head_limit: int = 250
     grep_output_chars: int = 30_000
+    mcp_output_chars: int = 100_000
+    """What an MCP tool's result may bring into the context (Claude Code: 25,000 tokens)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,8 @@ class ToolEnv:
     """The sandbox Bash commands run in, if any (the description tells the model its limits)."""
     agent_types: tuple[tuple[str, str], ...] = ()
     """(name, description) of the subagent types the Agent tool offers."""
+    skill_listing: str = ""
+    """The skills the Skill tool offers, one line each, already fitted to their token budget."""
 
 
 class FileReadState:
@@ -138,6 +143,8 @@ class ToolContext:
 
     subagents: Subagents | None = None
     """The session's side of the Agent tool (None: no subagents here)."""
+    skills: SkillHost | None = None
+    """The session's side of the Skill tool (None: no skills here)."""
     call_id: str | None = None
     """For the call being run: its tool_use id. Set per call by the core."""
     emit: Callable[[Any], None] | None = None

@@ -15,6 +15,7 @@ from agentls.tools.edit import EditTool
 from agentls.tools.glob import GlobTool
 from agentls.tools.grep import GrepTool
 from agentls.tools.read import ReadTool
+from agentls.tools.skill import SkillTool
 from agentls.tools.todo_write import TodoWriteTool
 from agentls.tools.write import WriteTool
 
@@ -54,7 +55,8 @@ class ToolRegistry:
 
 
 def builtin_tools() -> ToolRegistry:
-    """The eight built-in tools, in Claude Code's order."""
+    """The nine built-in tools, in Claude Code's order. (A session without skills the model may
+    load leaves Skill out: its description would cost every request tokens for nothing.)"""
     return ToolRegistry(
         [
             AgentTool(),
@@ -65,5 +67,6 @@ def builtin_tools() -> ToolRegistry:
             GrepTool(),
             BashTool(),
             TodoWriteTool(),
+            SkillTool(),
         ]
     )

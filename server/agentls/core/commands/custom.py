@@ -20,16 +20,21 @@ argument containing `$1` stays as typed.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from agentls.core.commands.invocation import split_arguments
 from agentls.store.frontmatter import read_markdown
 
-CommandSource = Literal["builtin", "project", "user"]
+if TYPE_CHECKING:
+    from agentls.core.skills.catalog import SkillDefinition
+
+CommandSource = Literal["builtin", "project", "user", "skill"]
 
 _PLACEHOLDER = re.compile(r"\$(ARGUMENTS\b|\d+)")
+_SUBSTITUTION = re.compile(r"\$(ARGUMENTS\b|\d+)|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 MAX_DESCRIPTION = 300
 
 
@@ -76,6 +81,8 @@ class CustomCommand:
     """Rules naming the tools the command's turn may use (`Read`, `Bash(git diff:*)`); None: all."""
     model: str | None
     """The model for the command's turn; None: the session's."""
+    skill: SkillDefinition | None = None
+    """Set when the command is a user-invocable skill (`core/skills/`): its prompt is built there."""
 
     def expand(self, arguments: str) -> str:
         return expand(self.body, arguments)
@@ -94,15 +101,11 @@ def parse_command_file(path: Path, folders: tuple[str, ...], source: CommandSour
     body = doc.body.strip()
     if not body:
         raise ValueError(f"{path}: the body (the command's prompt) is empty")
-    description = _text(meta, "description", path)
-    hint = _text(meta, "argument-hint", path)
-    model = _text(meta, "model", path)
-    tools = _tool_rules(meta.get("allowed-tools"), path)
-    if not description:
-        # Claude Code shows the body's first line when there is no description.
-        description = body.splitlines()[0].lstrip("# ").strip()
-    if len(description) > MAX_DESCRIPTION:
-        description = description[: MAX_DESCRIPTION - 1] + "…"
+    description = text_field(meta, "description", path)
+    hint = text_field(meta, "argument-hint", path)
+    model = text_field(meta, "model", path)
+    tools = tool_rules(meta.get("allowed-tools"), path)
+    description = description_of(description, body, MAX_DESCRIPTION)
     info = CommandInfo(
         name=name,
         description=description,
@@ -120,7 +123,8 @@ def parse_command_file(path: Path, folders: tuple[str, ...], source: CommandSour
     )
 
 
-def _text(meta: dict[str, Any], key: str, path: Path) -> str | None:
+def text_field(meta: dict[str, Any], key: str, path: Path) -> str | None:
+    """A frontmatter key that holds one line of text (whitespace collapsed); None if absent."""
     value = meta.get(key)
     if value is None:
         return None
@@ -130,7 +134,14 @@ def _text(meta: dict[str, Any], key: str, path: Path) -> str | None:
     return text or None
 
 
-def _tool_rules(value: Any, path: Path) -> tuple[str, ...] | None:
+def description_of(description: str | None, body: str, limit: int) -> str:
+    """The description, or (as Claude Code shows it) the body's first line; at most `limit`
+    characters."""
+    text = description or body.splitlines()[0].lstrip("# ").strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def tool_rules(value: Any, path: Path) -> tuple[str, ...] | None:
     """`allowed-tools` as a YAML list or one string (`Read, Bash(git add:*)`: commas inside
     parentheses do not split)."""
     if value is None:
@@ -162,17 +173,23 @@ def _split_rules(text: str) -> list[str]:
     return [r.strip() for r in rules if r.strip()]
 
 
-def expand(body: str, arguments: str) -> str:
-    """The prompt of a command body for `arguments` (see the module's docstring)."""
+def expand(body: str, arguments: str, variables: Mapping[str, str] | None = None) -> str:
+    """The prompt of a command body for `arguments` (see the module's docstring). `variables` are
+    the `${NAME}`s to substitute as well, in the same pass (a skill's `${CLAUDE_SKILL_DIR}`, …);
+    any other `${…}` stays as written."""
     words = split_arguments(arguments)
+    known = variables or {}
 
     def value(match: re.Match[str]) -> str:
         key = match.group(1)
+        if key is None:
+            return known.get(match.group(2), match.group(0))
         if key.startswith("ARGUMENTS"):
             return arguments
         index = int(key)
         return words[index - 1] if 1 <= index <= len(words) else ""
 
-    if _PLACEHOLDER.search(body) is None:
-        return f"{body}\n\nARGUMENTS: {arguments}" if arguments else body
-    return _PLACEHOLDER.sub(value, body)
+    expanded = _SUBSTITUTION.sub(value, body)
+    if _PLACEHOLDER.search(body) is None and arguments:
+        return f"{expanded}\n\nARGUMENTS: {arguments}"
+    return expanded

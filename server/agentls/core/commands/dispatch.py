@@ -2,10 +2,11 @@
 
 An ordinary prompt starts a turn. A slash command (see `invocation.py` for when a prompt is one)
 runs the command: a built-in that reports or changes the session runs locally (`LocalRun`), one
-that needs the model (`/review`, `/init`) and every custom command start a turn with the prompt it
-builds. A custom command's `allowed-tools` narrow the tools for that turn and its `model` is used
-for that turn only (`ScopedTurn`). Problems with the registry's files (a file that does not parse,
-an `allowed-tools` rule that does not) come first, as warning notices.
+that needs the model (`/review`, `/init`), every custom command and every user-invocable skill
+start a turn with the prompt it builds. A custom command's (or skill's) `allowed-tools` narrow the
+tools for that turn and its `model` is used for that turn only (`ScopedTurn`). Problems with the
+registry's files (a file that does not parse, an `allowed-tools` rule that does not) come first,
+as warning notices.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 from agentls.core.commands import local
 from agentls.core.commands.custom import CustomCommand
 from agentls.core.commands.invocation import Invocation, parse_invocation
+from agentls.core.commands.mcp_status import mcp_status
 from agentls.core.commands.registry import CommandRegistry, CommandSources, load_commands
 from agentls.core.commands.review import (
     ReviewError,
@@ -24,6 +26,7 @@ from agentls.core.commands.review import (
 )
 from agentls.core.commands.runs import Emit, LocalRun, Run, ScopedTurn
 from agentls.core.events import CommandOutput, Notice
+from agentls.core.skills.content import skill_prompt
 from agentls.policy.decision import PermissionPolicy
 from agentls.policy.tool_scope import ScopedPolicy, ToolScope
 from agentls.tools.base import display_path
@@ -77,7 +80,7 @@ async def dispatch(session: Session, prompt: str) -> Run:
     custom = registry.custom.get(parsed.name)
     if custom is None:
         raise UnknownCommand(parsed.name, registry.similar(parsed.name), registry.warnings)
-    return _custom(session, custom, parsed.arguments, notices)
+    return _custom(session, custom, await _prompt(state, custom, parsed.arguments), notices)
 
 
 def _local(
@@ -115,6 +118,8 @@ async def _builtin(
             return _local(session, name, notices, lambda _emit: local.permissions(state))
         case "agents":
             return _local(session, name, notices, lambda _emit: asyncio.to_thread(local.agents, state))
+        case "mcp":
+            return _local(session, name, notices, lambda _emit: mcp_status(state))
         case "help":
             return _local(session, name, notices, lambda _emit: now(local.help_text(registry)))
         case "review":
@@ -133,7 +138,15 @@ def _nothing() -> None:
     pass
 
 
-def _custom(session: Session, command: CustomCommand, arguments: str, notices: list[Notice]) -> ScopedTurn:
+async def _prompt(state: SessionState, command: CustomCommand, arguments: str) -> str:
+    """A custom command's prompt; a skill's is its text (`core/skills/content.py`)."""
+    if command.skill is None:
+        return command.expand(arguments)
+    root = state.tool_ctx.workspace.root
+    return await skill_prompt(command.skill, arguments, project=root, session_id=state.session_id)
+
+
+def _custom(session: Session, command: CustomCommand, prompt: str, notices: list[Notice]) -> ScopedTurn:
     state = session.state
     info = command.info
     scope: ToolScope | None = None
@@ -164,7 +177,7 @@ def _custom(session: Session, command: CustomCommand, arguments: str, notices: l
         if saved_model and state.config.model == command.model:
             state.switch_model(saved_model.pop())
 
-    return ScopedTurn(session.run(command.expand(arguments)), enter, leave, before=notices)
+    return ScopedTurn(session.run(prompt), enter, leave, before=notices)
 
 
 async def _review_prompt(state: SessionState, arguments: str) -> str:

@@ -24,8 +24,10 @@ from agentls.core.model import ToolSpec
 from agentls.core.permission_report import format_report, permission_report
 from agentls.core.records import ClearedRecord, ModelSwitchRecord
 from agentls.core.session_hooks import conversation_restarted, session_ended
+from agentls.core.skills.host import SessionSkills
 from agentls.policy.loader import SettingsSources
 from agentls.tools.base import FileReadState
+from agentls.tools.skill import SKILL
 
 if TYPE_CHECKING:
     from agentls.core.commands.runs import Emit
@@ -122,6 +124,7 @@ def context_breakdown(state: SessionState) -> dict[str, Any]:
         "calibration": round(ratio, 3),
         "autoCompactPercent": settings.auto_compact_percent if settings.auto_compact else None,
         "memory": memory_listing(state),
+        "skills": skills_listing(state, specs),
     }
 
 
@@ -177,12 +180,40 @@ def context(state: SessionState) -> CommandOutput:
         "API's counts); the total is what the API measured plus what was added since."
     )
     lines += memory_lines(data["memory"])
+    lines += skills_lines(data["skills"])
     if data["autoCompactPercent"] is not None and window:
         at = window * data["autoCompactPercent"] // 100
         lines.append(
             f"The conversation is summarised automatically at {data['autoCompactPercent']}% ({at:,} tokens)."
         )
     return CommandOutput(command="context", text="\n".join(line for line in lines if line), data=data)
+
+
+def skills_listing(state: SessionState, specs: tuple[ToolSpec, ...]) -> dict[str, Any]:
+    """The skills the model sees listed (in the Skill tool's description, so inside "Tool
+    definitions"), and what that list costs."""
+    skills = state.tool_ctx.skills
+    if not isinstance(skills, SessionSkills) or not any(spec.name == SKILL for spec in specs):
+        return {"tokens": 0, "listed": [], "leftOut": [], "shortened": False}
+    listing = skills.listing
+    return {
+        "tokens": round(listing.tokens * state.context.meter.ratio),
+        "listed": list(listing.listed),
+        "leftOut": list(listing.left_out),
+        "shortened": listing.shortened,
+    }
+
+
+def skills_lines(skills: dict[str, Any]) -> list[str]:
+    if not skills["listed"] and not skills["leftOut"]:
+        return []
+    count = len(skills["listed"])
+    line = f"Skills listing (part of the tool definitions): {skills['tokens']:,} tokens, {count} skills"
+    if skills["leftOut"]:
+        line += f" ({len(skills['leftOut'])} left out to stay within its budget)"
+    elif skills["shortened"]:
+        line += " (descriptions shortened to stay within its budget)"
+    return [line + "."]
 
 
 def memory_lines(memory: list[dict[str, Any]]) -> list[str]:

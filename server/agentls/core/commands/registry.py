@@ -12,6 +12,10 @@ A later directory overrides an earlier one by name (the project's over the user'
 over `.claude`); within one directory the first file of a name wins (a folder's files before its
 subfolders', by name) and the others are skipped with a warning. A built-in command cannot be
 overridden. A file that does not parse is skipped with a warning naming it.
+
+User-invocable skills (`core/skills/`) are commands too (source `skill`). A skill and a command
+of the same name: the project's wins over the user's and, at the same level, the skill wins (as in
+Claude Code, where skills took commands over); a warning says which one `/name` runs.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentls.core.commands.custom import CommandInfo, CommandSource, CustomCommand, parse_command_file
+from agentls.core.skills.catalog import load_skills
 from agentls.policy.loader import SettingsSources
 from agentls.store.command_files import MAX_FILES, markdown_files
 from agentls.store.frontmatter import FrontmatterError
@@ -59,6 +64,7 @@ BUILTINS: tuple[CommandInfo, ...] = (
         calls_model=False,
     ),
     CommandInfo("agents", "The agent types this session can start as subagents", None, "builtin", False),
+    CommandInfo("mcp", "The session's MCP servers, their state and their tools", None, "builtin", False),
     CommandInfo(
         "review",
         "Review the uncommitted changes (or one file) for bugs",
@@ -154,7 +160,40 @@ def load_commands(sources: CommandSources) -> CommandRegistry:
     for directory, source in directories:
         for command in _directory(directory, source, builtins, warnings):
             custom[command.info.name] = command
+    _add_skills(sources, builtins, custom, warnings)
     return CommandRegistry(builtins, custom, tuple(warnings))
+
+
+_LEVEL = {"user": 0, "project": 1}
+
+
+def _add_skills(
+    sources: CommandSources,
+    builtins: dict[str, CommandInfo],
+    custom: dict[str, CustomCommand],
+    warnings: list[str],
+) -> None:
+    """The user-invocable skills, as commands (see the module's docstring for a shared name)."""
+    catalog = load_skills(sources.project, sources.home, sources.config, trusted=sources.trusted)
+    warnings += catalog.warnings
+    for skill in catalog.user_invocable():
+        name = skill.name
+        if name in builtins:
+            still = " (the model can still load it)" if skill.model_invocable else ""
+            warnings.append(f"the skill {skill.path} is not a command: /{name} is a built-in command{still}")
+            continue
+        command = custom.get(name)
+        if command is not None:
+            if _LEVEL[command.info.source] > _LEVEL[skill.source]:
+                warnings.append(
+                    f"/{name} runs the project's command {command.info.path}, not the user's skill "
+                    f"{skill.path} of the same name"
+                )
+                continue
+            warnings.append(
+                f"/{name} runs the skill {skill.path}, not the command {command.info.path} of the same name"
+            )
+        custom[name] = skill.as_command()
 
 
 def _directory(

@@ -1,0 +1,41 @@
+"""`/mcp`: the session's MCP servers, their state, and the tools the model gets from them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentls.core.events import CommandOutput
+from agentls.core.state import SessionState
+
+NONE = (
+    "No MCP servers in this session. Add one with `agentls mcp add`, or in the project's .mcp.json "
+    "(see docs/extending.md, MCP servers)."
+)
+
+
+async def mcp_status(state: SessionState) -> CommandOutput:
+    """Servers still starting are waited for (bounded by their start-up timeouts); one waiting for
+    the user's approval is shown as such, not asked about (the next prompt asks)."""
+    if state.mcp is None:
+        return CommandOutput(command="mcp", text=NONE, data={"servers": []})
+    await state.mcp.servers.settle(ask=False)
+    servers: list[dict[str, Any]] = []
+    lines: list[str] = []
+    for status in state.mcp.servers.status():
+        hidden = state.policy.hidden_tools(status.tools)
+        entry = status.to_json() | {"hidden": sorted(hidden)}
+        servers.append(entry)
+        label = (
+            "awaiting your approval (asked at the next prompt)" if status.state == "pending" else status.state
+        )
+        state_text = label + (f": {status.detail}" if status.detail else "")
+        lines.append(f"  {status.name} · {state_text}")
+        lines.append(f"    {status.transport}: {status.target} · from {status.source}")
+        if status.tools:
+            shown = [f"{t} (hidden by a deny rule)" if t in hidden else t for t in status.tools]
+            lines.append(f"    tools ({len(shown)}): {', '.join(shown)}")
+    if not servers:
+        return CommandOutput(command="mcp", text=NONE, data={"servers": []})
+    connected = sum(1 for s in servers if s["state"] == "connected")
+    head = f"MCP servers ({connected} of {len(servers)} connected):"
+    return CommandOutput(command="mcp", text="\n".join([head, *lines]), data={"servers": servers})
