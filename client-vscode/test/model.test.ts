@@ -107,6 +107,19 @@ describe('SessionModel', () => {
     assert.equal(m.view.entries.filter((e) => e.kind === 'tool').length, 2);
   });
 
+  it('nests a subagent call whose permission request came before its tool call', () => {
+    const m = new SessionModel('s1');
+    m.apply({ sessionUpdate: 'tool_call', toolCallId: 'agent1', title: 'Agent (verify): Check', kind: 'think', status: 'pending' });
+    m.permissionRequested('r1', { ...permission('sub1:t1'), toolCall: { ...permission('sub1:t1').toolCall, title: 'verify › Bash: make test' } });
+    const meta = { agentls: { parentToolCallId: 'agent1', agentId: 'sub1', agentType: 'verify' } };
+    m.apply({ sessionUpdate: 'tool_call', toolCallId: 'sub1:t1', title: 'verify › Bash: make test', kind: 'execute', status: 'pending', _meta: meta });
+    const tools = m.view.entries.flatMap((e) => (e.kind === 'tool' ? [e.call] : []));
+    assert.deepEqual(
+      tools.map((c) => [c.toolCallId, c.parentToolCallId, c.permission?.requestId ?? null]),
+      [['agent1', null, null], ['sub1:t1', 'agent1', 'r1']],
+    );
+  });
+
   it("shows an Agent call's note (its subagent's requests, tokens and cost) apart from its result", () => {
     const m = new SessionModel('s1');
     m.apply({ sessionUpdate: 'tool_call', toolCallId: 'agent1', title: 'Agent (explore): Find main', kind: 'think', status: 'pending' });

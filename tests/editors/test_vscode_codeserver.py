@@ -8,8 +8,11 @@ appear in the open editor and the reply in the panel, and the header must show t
 and the session's cost as the fake API's usage makes them. Then the session is compacted with
 instructions from the header (the model writes the summary), compacted again (nothing left), and
 the window is reloaded: the panel must show the session again, replayed by the server, with its
-meter and cost. Screenshots of the panel while the permission buttons are shown, after the turn,
-after the compaction and after the reload go to tests/editors/artifacts/.
+meter and cost. Then, in the same session: a prompt whose subagent asks to run Bash (the
+prompt's buttons on its card, nested under the Agent call; "Allow once" lets it run), the `/`
+completion list with a project command from `.claude/commands/fix-issue.md`, and `/cost`,
+`/context`, `/fix-issue 123` and `/compact` typed into the chat input. Screenshots of the panel
+at each stage go to tests/editors/artifacts/.
 
 The first run installs Node 24, code-server and playwright-core from the npm registry (and
 Debian's chromium) into a cache (tests/editors/vscode/install.sh), which takes a few minutes;
@@ -29,7 +32,9 @@ from typing import Any
 import pytest
 
 from agentls.core.context.catalog import model_info
+from agentls.core.context.summary import SUMMARY_INSTRUCTIONS
 from agentls.core.model import TokenUsage
+from agentls.store.settings_files import TrustStore
 from tests.editors import editor_unavailable
 from tests.editors.vscode.codeserver import (
     CLIENT_DIR,
@@ -75,6 +80,23 @@ CONTEXT_WINDOW = 20_000
 by itself (the turn here is about 7,000 tokens)."""
 COMPACT_INSTRUCTIONS = "Keep the decision to title-case names"
 SUMMARY = "Goal: a friendlier greeting. Done: greet() in app.py title-cases the name. SUMMARY-MARKER"
+SUBAGENT_PROMPT = "Use a subagent to write the marker file"
+SUBAGENT_TASK = {
+    "description": "Write the marker",
+    "prompt": "Run: echo SUB-RAN > sub.txt",
+    "subagent_type": "general-purpose",
+}
+SUBAGENT_REPLY = "SUBAGENT-DONE: the subagent wrote sub.txt"
+FIX_COMMAND = (
+    "---\ndescription: Fix a GitHub issue in this project\nargument-hint: <number>\n---\n"
+    "Fix issue #$ARGUMENTS in app.py, then say what changed.\n"
+)
+FIX_REPLY = "FIX-ISSUE-DONE for #123.\n\n" + "".join(
+    f"- Step {i}: checked the greeting path and the style guide rule {i}; nothing else to change.\n"
+    for i in range(1, 121)
+)
+"""Long enough that `/compact` afterwards has something to summarise."""
+SUMMARY_2 = "Goal: friendlier greeting; a subagent wrote sub.txt; issue 123 was reviewed. SECOND-SUMMARY"
 TODOS = [
     {"content": "Read app.py", "status": "completed", "activeForm": "Reading app.py"},
     {"content": "Make the greeting friendlier", "status": "in_progress", "activeForm": "Editing greet"},
@@ -116,6 +138,49 @@ def turn_script(app: Path) -> list[Step]:
         # The summary request of "Compact with instructions…": slow enough to see it compacting.
         Delay(Reply([Text(f"<summary>\n{SUMMARY}\n</summary>")]), before_s=2.0),
     ]
+
+
+def last_user_text(body: dict[str, Any]) -> str:
+    content = body["messages"][-1]["content"]
+    if isinstance(content, str):
+        return content
+    parts = []
+    for block in content:
+        if block.get("type") == "text":
+            parts.append(block["text"])
+        elif block.get("type") == "tool_result":
+            inner = block.get("content")
+            parts.append(inner if isinstance(inner, str) else "".join(c.get("text", "") for c in inner or []))
+    return "\n".join(parts)
+
+
+def is_subagent(body: dict[str, Any]) -> bool:
+    """A subagent's request: its system prompt (its definition's) starts by saying so."""
+    system = body.get("system") or []
+    first = system if isinstance(system, str) else (system[0].get("text", "") if system else "")
+    return "subagent" in first.split("\n", 1)[0]
+
+
+def second_part(body: dict[str, Any]) -> Reply:
+    """The replies after the reload: the subagent scenario, /fix-issue and /compact's summary."""
+    said = last_user_text(body)
+    if is_subagent(body):
+        if len(body["messages"]) == 1:
+            return Reply([ToolCall("Bash", {"command": "echo SUB-RAN > sub.txt"})])
+        return Reply([Text("SUB-REPORT: sub.txt written")])
+    if SUMMARY_INSTRUCTIONS[:60] in said:
+        return Reply([Text(f"<summary>\n{SUMMARY_2}\n</summary>")])
+    if "Fix issue #123 in app.py" in said:
+        return Reply([Text(FIX_REPLY)])
+    if SUBAGENT_PROMPT in said:
+        return Reply([ToolCall("Agent", SUBAGENT_TASK)])
+    if "SUB-REPORT" in said:
+        return Reply([Text(SUBAGENT_REPLY)])
+    raise AssertionError(f"unexpected request: {said[:300]}")
+
+
+SECOND_PART_REQUESTS = 6
+"""Agent call, the subagent's Bash and answer, the parent's reply, /fix-issue, /compact."""
 
 
 def api_usage(usage: dict[str, Any]) -> TokenUsage:
@@ -176,6 +241,8 @@ def test_chat_turn_with_permission_in_code_server(tools: Tools, vsix: Path, tmp_
     app = workspace / "app.py"
     app.write_text(APP, encoding="utf-8")
     (workspace / "STYLE.md").write_text(STYLE, encoding="utf-8")
+    (workspace / ".claude" / "commands").mkdir(parents=True)
+    (workspace / ".claude" / "commands" / "fix-issue.md").write_text(FIX_COMMAND, encoding="utf-8")
     home = tmp_path / "agentls-home"
     dirs = RunDirs.under(tmp_path / "run")
     artifacts = artifacts_dir()
@@ -183,7 +250,10 @@ def test_chat_turn_with_permission_in_code_server(tools: Tools, vsix: Path, tmp_
         old.unlink()
     result_path = tmp_path / "drive-result.json"
 
-    with FakeMessagesAPI(turn_script(app)) as fake:
+    # Project commands count in a trusted folder (the server's config dir is the test's).
+    TrustStore(dirs.xdg_config / "agentls" / "trusted.json").trust(workspace)
+
+    with FakeMessagesAPI([*turn_script(app), *[second_part] * SECOND_PART_REQUESTS]) as fake:
         env = code_server_env(
             dirs,
             {"ANTHROPIC_API_KEY": "test-key", "ANTHROPIC_BASE_URL": fake.base_url, "AGENTLS_HOME": str(home)},
@@ -217,6 +287,9 @@ def test_chat_turn_with_permission_in_code_server(tools: Tools, vsix: Path, tmp_
                 "chromium": str(tools.chromium),
                 "tmp": str(tmp_path),
                 "timeoutMs": 180_000,
+                "subagentPrompt": SUBAGENT_PROMPT,
+                "subagentReplyNeedle": "SUBAGENT-DONE",
+                "fixReplyNeedle": "FIX-ISSUE-DONE",
             }
             config_path = tmp_path / "drive-config.json"
             config_path.write_text(json.dumps(config), encoding="utf-8")
@@ -231,7 +304,7 @@ def test_chat_turn_with_permission_in_code_server(tools: Tools, vsix: Path, tmp_
             )
             logs = extension_logs(dirs)
         requests = list(fake.requests)
-        usages = [api_usage(u) for u in fake.usages]
+        usages = [api_usage(u) for u in fake.usages[:4]]  # The first part's.
         remaining = fake.remaining
 
     result = json.loads(result_path.read_text(encoding="utf-8")) if result_path.exists() else {}
@@ -312,15 +385,49 @@ def test_chat_turn_with_permission_in_code_server(tools: Tools, vsix: Path, tmp_
 
     # The model was asked three times for the turn and once for the summary; the Edit succeeded.
     assert remaining == 0, f"{remaining} scripted replies unused; {len(requests)} requests"
-    assert len(requests) == 4
+    assert len(requests) == 4 + SECOND_PART_REQUESTS
     todo_result, edit_result = tool_results(requests[2])
     assert not todo_result.get("is_error"), result_text(todo_result)
     assert not edit_result.get("is_error"), result_text(edit_result)
+
+    # Part two. A subagent's Bash prompt: buttons on its card, nested under the Agent call; the
+    # answer reached the subagent (the command ran, its next request has the result) and the
+    # parent's reply is in the panel; the Agent card shows what the subagent used.
+    assert result["subagentPermissionButtons"] == ["Allow once", "Always allow", "Reject", "Always reject"]
+    card = result["subagentPermissionCard"]
+    assert "general-purpose › Bash" in card and "echo SUB-RAN > sub.txt" in card, card
+    assert (workspace / "sub.txt").read_text(encoding="utf-8") == "SUB-RAN\n"
+    subagent_requests = [b for b in requests if is_subagent(b)]
+    assert len(subagent_requests) == 2
+    (bash_result,) = tool_results(subagent_requests[1])
+    assert not bash_result.get("is_error"), result_text(bash_result)
+    assert any("general-purpose › Bash" in text for text in result["nestedCards"]), result["nestedCards"]
+    assert result["agentNote"].startswith("general-purpose agent: 2 requests · "), result["agentNote"]
+    assert SUBAGENT_REPLY in result["panelTextAfterCommands"]
+
+    # The `/` completion list (from agentls/listCommands), the custom command included.
+    assert {"/compact", "/context", "/cost", "/fix-issue"} <= set(result["completionSlash"]), result
+    assert result["completionCo"][:3] == ["/compact", "/context", "/cost"], result["completionCo"]
+    assert result["completionF"][0] == "/fix-issue", result["completionF"]
+    # /cost and /context answer in the panel without asking the model.
+    assert "Session cost: $" in result["costOutput"], result["costOutput"]
+    assert "Context:" in result["contextOutput"] and "Tool definitions" in result["contextOutput"]
+    # /fix-issue 123 sent the command's prompt with the argument; /compact summarised.
+    fix_request = next(b for b in requests if "Fix issue #123 in app.py" in last_user_text(b))
+    assert "$ARGUMENTS" not in json.dumps(fix_request["messages"])
+    assert "FIX-ISSUE-DONE" in result["panelTextAfterCommands"]
+    assert result["compactionsAfterSlashCompact"] == 1, result["compactOutput"]
+    assert "compacted" in result["compactOutput"].lower(), result["compactOutput"]
+    assert SUMMARY_INSTRUCTIONS[:60] in last_user_text(requests[-1])
 
     for name in (
         "vscode-chat-permission.png",
         "vscode-chat-after-turn.png",
         "vscode-chat-compacted.png",
         "vscode-chat-after-reload.png",
+        "vscode-subagent-permission.png",
+        "vscode-subagent-done.png",
+        "vscode-slash-completion.png",
+        "vscode-slash-commands.png",
     ):
         assert (artifacts / name).stat().st_size > 10_000, name

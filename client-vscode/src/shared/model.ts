@@ -483,6 +483,12 @@ export class SessionModel {
       this.tools.set(fields.toolCallId, entry);
     }
     const call = entry.call;
+    // A subagent's permission request can arrive before its tool call: the card it made learns
+    // its parent (the Agent call) from the tool call.
+    const parent = fields._meta?.agentls?.parentToolCallId;
+    if (parent && call.parentToolCallId === null) {
+      call.parentToolCallId = parent;
+    }
     if (fields.title) {
       call.title = fields.title;
     }

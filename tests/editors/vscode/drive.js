@@ -1,14 +1,17 @@
-// Drives code-server in headless Chromium (playwright-core) through one agentls chat turn:
+// Drives code-server in headless Chromium (playwright-core) through agentls chat turns:
 // open a file, run "agentls: Open Chat", send a prompt, approve the edit with the panel's
 // "Allow once" button, wait for the edit in the editor and the reply in the panel, read the
 // header's context meter and cost, compact the session with instructions (the header's "…"
 // button and VS Code's input box), compact again (nothing left), open and cancel the palette's
 // compact command, then reload the window and check the panel shows the session again (replayed
-// by the server) with its meter and cost.
+// by the server) with its meter and cost. Then, in the same session: a prompt whose subagent
+// asks to run Bash (the nested card's "Allow once"), the `/` completion list, and /cost,
+// /context, a custom /fix-issue 123 and /compact typed into the chat input.
 //
 // Usage: node drive.js CONFIG.json
 // CONFIG: {url, workspace, file, prompt, editNeedle, replyNeedle, compactInstructions, artifacts,
-//          result, playwright, chromium, timeoutMs}
+//          result, playwright, chromium, timeoutMs, subagentPrompt, subagentReplyNeedle,
+//          fixReplyNeedle}
 // Writes CONFIG.result (JSON): {ok, steps, error?, editorText, panelText, ...} and screenshots
 // into CONFIG.artifacts. Every wait has a generous deadline; nothing asserts on timing.
 'use strict';
@@ -83,6 +86,94 @@ async function waitForEditorText(page, needle) {
     await page.waitForTimeout(250);
   }
   throw new Error(`the editor never showed ${JSON.stringify(needle)}; it shows:\n${text}`);
+}
+
+// Send a prompt (or a slash command) from the chat input. A bare `/name` opens the completion
+// popup: Enter picks the command (as a user would), the next Enter sends it.
+async function send(frame, text) {
+  const input = frame.locator('textarea.input');
+  await input.fill(text);
+  if (await frame.locator('.popup:not(.hidden) .popup-item').count()) {
+    await input.press('Enter');
+    await frame.locator('.popup.hidden').waitFor({ state: 'attached', timeout: T });
+  }
+  await input.press('Enter');
+}
+
+// The labels of the completion popup after typing `text` into an empty input.
+async function completionFor(frame, text) {
+  const input = frame.locator('textarea.input');
+  await input.fill('');
+  await input.pressSequentially(text);
+  const items = frame.locator('.popup-item .popup-label');
+  await items.first().waitFor({ state: 'visible', timeout: T });
+  return items.allInnerTexts();
+}
+
+// The slash command's report that appears after `count` reports were already shown.
+async function commandOutput(frame, command, count) {
+  const reports = frame.locator('.entry.command-output');
+  const deadline = Date.now() + T;
+  while ((await reports.count()) <= count) {
+    if (Date.now() > deadline) {
+      throw new Error(`no report from ${command}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return reports.nth(count).innerText();
+}
+
+// Part two, in the reloaded panel: a subagent asks permission for Bash (answered in the
+// panel), then slash commands: completion, /cost, /context, a custom /fix-issue, /compact.
+async function subagentAndCommands(page, frame) {
+  step('a subagent asks to run Bash: the permission buttons on its nested card');
+  await send(frame, config.subagentPrompt);
+  const nested = frame.locator('.tool-card.tool-nested.tool-permission');
+  await nested.waitFor({ state: 'visible', timeout: T });
+  await nested.scrollIntoViewIfNeeded();
+  result.subagentPermissionCard = await nested.innerText();
+  result.subagentPermissionButtons = await nested.locator('button.permission-option').allInnerTexts();
+  await page.screenshot({ path: path.join(config.artifacts, 'vscode-subagent-permission.png') });
+
+  step('Allow once: the subagent runs the command, the parent answers');
+  await nested.locator('button.permission-option', { hasText: 'Allow once' }).click();
+  await frame.locator('.entry.agent', { hasText: config.subagentReplyNeedle }).waitFor({ state: 'visible', timeout: T });
+  await frame.locator('.state', { hasText: 'idle' }).waitFor({ state: 'visible', timeout: T });
+  const agentCard = frame.locator('.tool-card', { hasText: 'Agent (general-purpose)' }).last();
+  result.agentCardText = await agentCard.innerText();
+  result.agentNote = await agentCard.locator('.tool-note').innerText().catch(() => '');
+  result.nestedCards = await frame.locator('.tool-card.tool-nested').allInnerTexts();
+  await agentCard.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(config.artifacts, 'vscode-subagent-done.png') });
+
+  step('slash completion: / lists the commands');
+  result.completionSlash = await completionFor(frame, '/');
+  result.completionCo = await completionFor(frame, '/co');
+  await page.screenshot({ path: path.join(config.artifacts, 'vscode-slash-completion.png') });
+  result.completionF = await completionFor(frame, '/fi');
+  await frame.locator('textarea.input').press('Escape');
+  await frame.locator('textarea.input').fill('');
+
+  const before = await frame.locator('.entry.command-output').count();
+  step('/cost');
+  await send(frame, '/cost');
+  result.costOutput = await commandOutput(frame, '/cost', before);
+  step('/context');
+  await send(frame, '/context');
+  result.contextOutput = await commandOutput(frame, '/context', before + 1);
+
+  step('/fix-issue 123 (a custom command from .claude/commands)');
+  await send(frame, '/fix-issue 123');
+  await frame.locator('.entry.agent', { hasText: config.fixReplyNeedle }).waitFor({ state: 'visible', timeout: T });
+  await frame.locator('.state', { hasText: 'idle' }).waitFor({ state: 'visible', timeout: T });
+
+  step('/compact');
+  const compactions = await frame.locator('.entry.compaction.compaction-completed').count();
+  await send(frame, '/compact');
+  result.compactOutput = await commandOutput(frame, '/compact', before + 2);
+  result.compactionsAfterSlashCompact = (await frame.locator('.entry.compaction.compaction-completed').count()) - compactions;
+  result.panelTextAfterCommands = await frame.locator('main.transcript').innerText();
+  await page.screenshot({ path: path.join(config.artifacts, 'vscode-slash-commands.png') });
 }
 
 async function main() {
@@ -272,6 +363,8 @@ async function main() {
     await reloaded.locator('.menu .menu-item', { hasText: config.promptNeedle }).first().waitFor({ state: 'visible', timeout: T });
     result.sessionMenu = await reloaded.locator('.menu').innerText();
     await reloaded.locator('button.session-button').click();
+
+    await subagentAndCommands(page, reloaded);
 
     result.ok = true;
     step('done');
