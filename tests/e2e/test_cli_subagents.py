@@ -348,3 +348,7 @@ def test_stopping_the_parent_mid_subagent_stops_its_commands_and_resumes_without
     assert len(sub_results) == 2 and not sub_results[0].get("is_error") and sub_results[1]["is_error"]
     end = parse_events(resumed.stdout)[-1]
     assert end["kind"] == "turn_ended" and end["text"].startswith("done: SUB-FINISHED after 5 messages")
+    # Every request counts in the session's totals, to the token: the subagent's made before the
+    # parent was stopped included (recorded in the parent's transcript as they happened).
+    for key in ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"):
+        assert end["session_usage"][key] == sum(u[key] for u in fake.usages), key

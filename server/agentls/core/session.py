@@ -35,10 +35,10 @@ from agentls.core.mcp_pool import McpPool
 from agentls.core.mcp_port import McpStart, McpStarter
 from agentls.core.memory import SessionMemory
 from agentls.core.memory_files import Places
-from agentls.core.model import Model, SystemBlock, ToolSpec
+from agentls.core.model import Model, SystemBlock, TokenUsage, ToolSpec
 from agentls.core.permissions import SessionPermissions
 from agentls.core.prompt import build_system_prompt, git_facts
-from agentls.core.records import HeaderRecord, MessageRecord, ResumedRecord
+from agentls.core.records import HeaderRecord, MessageRecord, ResumedRecord, UsageRecord
 from agentls.core.replay import replay
 from agentls.core.retry import Clock, SystemClock
 from agentls.core.session_context import attach_context, new_spending, resolve_settings
@@ -450,6 +450,16 @@ async def _build_state(
     )
     attach_context(state, context_settings, transcript)
     state.memory = memory
+
+    def record_relayed(usage: TokenUsage) -> None:
+        # A subagent's request, now in this session's totals: on record at once (a resume reads
+        # the totals from the last usage record).
+        spending = state.spending
+        journal.write(
+            UsageRecord(request=usage, session=spending.usage, session_cost_usd=spending.session_cost)
+        )
+
+    state.spending.on_relayed = record_relayed
 
     async def refresh_system() -> None:
         await memory.start()

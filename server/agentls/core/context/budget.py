@@ -9,6 +9,7 @@ session's replies have been on average (1,024 tokens before the first one).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -42,6 +43,9 @@ class Spending:
     parent: Spending | None = None
     """A subagent's spending: each of its requests also counts in the parent session's totals,
     and the parent's budgets apply to it."""
+    on_relayed: Callable[[TokenUsage], None] | None = None
+    """Told of each request a subagent added to these totals: the session records it at once, so
+    a crash before its own next request loses none of it."""
 
     def account(self, usage: TokenUsage) -> float | None:
         """Add one request's usage; returns its cost (None when the model's price is unknown)."""
@@ -49,13 +53,15 @@ class Spending:
         self._add(usage, cost)
         return cost
 
-    def _add(self, usage: TokenUsage, cost: float | None) -> None:
+    def _add(self, usage: TokenUsage, cost: float | None, *, relayed: bool = False) -> None:
         self.usage = self.usage + usage
         self.requests += 1
         if cost is not None:
             self.cost_usd += cost
+        if relayed and self.on_relayed is not None:
+            self.on_relayed(usage)
         if self.parent is not None:
-            self.parent._add(usage, cost)
+            self.parent._add(usage, cost, relayed=True)
 
     @property
     def session_cost(self) -> float | None:
