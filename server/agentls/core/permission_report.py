@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from agentls.core.hooks import HOOK_EVENTS, hooks_by_event, unsupported_events
+from agentls.core.skills.catalog import load_skills
+from agentls.mcp.sources import find_servers
 from agentls.policy.decision import PermissionMode
 from agentls.policy.loader import ReloadingEngine, SettingsSources
 from agentls.policy.sandbox_config import sandbox_policy
 from agentls.store.jsonl import read_jsonl
 from agentls.store.sessions import SessionStore
+from agentls.tools.registry import builtin_tools
 from agentls.workspace.sandbox import SandboxStatus, check_sandbox
 
 
@@ -62,8 +65,28 @@ def permission_report(
             for event in HOOK_EVENTS
             for h in hooks[event]
         ],
+        "tools": tool_pool(sources, engine, trusted),
         "warnings": [*engine.warnings, *sandbox_warnings, *hook_warnings, *unsupported_events(config.hooks)],
         "recentDecisions": recent_decisions(store or SessionStore(), sources.project, limit),
+    }
+
+
+def tool_pool(sources: SettingsSources, engine: ReloadingEngine, trusted: bool) -> dict[str, Any]:
+    """What a session here would offer the model: the built-in tools (a bare deny rule hides
+    one), `Skill` with the skills it lists, and the MCP servers whose tools join once they connect."""
+    skills = load_skills(sources.project, sources.home, sources.config, trusted=trusted)
+    listed = [s.name for s in skills.model_invocable()]
+    names = [n for n in builtin_tools().names() if n != "Skill" or listed]
+    hidden = engine.hidden_tools(names)
+    found = find_servers(sources, engine.config)
+    return {
+        "builtin": [{"name": n, "hidden": n in hidden} for n in names],
+        "skills": listed,
+        "mcpServers": [
+            {"name": s.name, "transport": s.transport, "target": s.target, "source": s.origin.describe()}
+            for s in found.servers
+        ],
+        "mcpWarnings": list(found.warnings),
     }
 
 
@@ -123,6 +146,7 @@ def format_report(report: dict[str, Any]) -> str:
         lines += ["", "## Hooks", ""]
         for h in report["hooks"]:
             lines.append(f"- {h['event']} `{h['matcher'] or '*'}` → `{h['command']}` ({h['source']})")
+    lines += _tool_lines(report["tools"])
     if report["warnings"]:
         lines += ["", "## Warnings", ""]
         lines += [f"- {w}" for w in report["warnings"]]
@@ -136,3 +160,18 @@ def format_report(report: dict[str, Any]) -> str:
             f"(by {d['by']}, mode {d['mode'] or '?'}){rule}: {d['reason']}"
         )
     return "\n".join(lines) + "\n"
+
+
+def _tool_lines(tools: dict[str, Any]) -> list[str]:
+    shown = [t["name"] + (" (hidden by a deny rule)" if t["hidden"] else "") for t in tools["builtin"]]
+    lines = ["", "## Tool pool", "", f"- Built-in: {', '.join(shown)}"]
+    if tools["skills"]:
+        lines.append(f"- Skills the model may load: {', '.join(tools['skills'])}")
+    for server in tools["mcpServers"]:
+        lines.append(
+            f"- MCP server `{server['name']}` ({server['transport']}: {server['target']}), from "
+            f"{server['source']}: its tools join as `mcp__{server['name']}__<tool>` once it connects "
+            "(`agentls mcp list --check` lists them)"
+        )
+    lines += [f"- {w}" for w in tools["mcpWarnings"]]
+    return lines

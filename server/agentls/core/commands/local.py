@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -120,12 +121,26 @@ def context_breakdown(state: SessionState) -> dict[str, Any]:
         "windowSource": ctx.meter.source,
         "byKind": scaled,
         "tools": len(specs),
+        "toolPool": tool_pool(spec.name for spec in specs),
         "messages": len(history),
         "calibration": round(ratio, 3),
         "autoCompactPercent": settings.auto_compact_percent if settings.auto_compact else None,
         "memory": memory_listing(state),
         "skills": skills_listing(state, specs),
     }
+
+
+def tool_pool(names: Iterable[str]) -> dict[str, Any]:
+    """The tools the model sees, by where they come from: agentls itself, or an MCP server."""
+    builtin: list[str] = []
+    servers: dict[str, list[str]] = {}
+    for name in names:
+        if name.startswith("mcp__") and name.count("__") >= 2:
+            _, server, tool = name.split("__", 2)
+            servers.setdefault(server, []).append(tool)
+        else:
+            builtin.append(name)
+    return {"builtin": builtin, "mcp": servers}
 
 
 def memory_listing(state: SessionState) -> list[dict[str, Any]]:
@@ -179,6 +194,10 @@ def context(state: SessionState) -> CommandOutput:
         f"By kind: estimates ({data['messages']} messages; calibrated ×{data['calibration']} against the "
         "API's counts); the total is what the API measured plus what was added since."
     )
+    pool = data["toolPool"]
+    lines.append(f"Tools: {', '.join(pool['builtin']) or 'none'}")
+    for server, tools in pool["mcp"].items():
+        lines.append(f"  MCP {server}: {', '.join(tools)}")
     lines += memory_lines(data["memory"])
     lines += skills_lines(data["skills"])
     if data["autoCompactPercent"] is not None and window:
