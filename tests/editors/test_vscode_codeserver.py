@@ -52,6 +52,7 @@ from tests.editors.vscode.codeserver import (
 )
 from tests.fakeapi import Delay, FakeMessagesAPI, Reply, Step, Text, Thinking, ToolCall
 from tests.lsp.harness import result_text, tool_results
+from tests.mcp.helpers import echo_entry
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2700)]
 
@@ -96,6 +97,8 @@ FIX_REPLY = "FIX-ISSUE-DONE for #123.\n\n" + "".join(
     for i in range(1, 121)
 )
 """Long enough that `/compact` afterwards has something to summarise."""
+MCP_PROMPT = "Echo something through the MCP server"
+MCP_REPLY = "MCP-DONE: the server echoed it"
 SUMMARY_2 = "Goal: friendlier greeting; a subagent wrote sub.txt; issue 123 was reviewed. SECOND-SUMMARY"
 TODOS = [
     {"content": "Read app.py", "status": "completed", "activeForm": "Reading app.py"},
@@ -174,13 +177,18 @@ def second_part(body: dict[str, Any]) -> Reply:
         return Reply([Text(FIX_REPLY)])
     if SUBAGENT_PROMPT in said:
         return Reply([ToolCall("Agent", SUBAGENT_TASK)])
+    if MCP_PROMPT in said:
+        return Reply([ToolCall("mcp__echo__echo", {"text": "from the panel"})])
+    if "echo: from the panel" in said:
+        return Reply([Text(MCP_REPLY)])
     if "SUB-REPORT" in said:
         return Reply([Text(SUBAGENT_REPLY)])
     raise AssertionError(f"unexpected request: {said[:300]}")
 
 
-SECOND_PART_REQUESTS = 6
-"""Agent call, the subagent's Bash and answer, the parent's reply, /fix-issue, /compact."""
+SECOND_PART_REQUESTS = 8
+"""Agent call, the subagent's Bash and answer, the parent's reply, the MCP call and the reply to
+its result, /fix-issue, /compact."""
 
 
 def api_usage(usage: dict[str, Any]) -> TokenUsage:
@@ -252,6 +260,11 @@ def test_chat_turn_with_permission_in_code_server(tools: Tools, vsix: Path, tmp_
 
     # Project commands count in a trusted folder (the server's config dir is the test's).
     TrustStore(dirs.xdg_config / "agentls" / "trusted.json").trust(workspace)
+    # The user's settings: an MCP server (the tests' echo server, over stdio) whose echo tool is
+    # allowed without asking.
+    user_settings = {"mcpServers": {"echo": echo_entry()}, "permissions": {"allow": ["mcp__echo__echo"]}}
+    (dirs.xdg_config / "agentls").mkdir(parents=True, exist_ok=True)
+    (dirs.xdg_config / "agentls" / "settings.json").write_text(json.dumps(user_settings), encoding="utf-8")
 
     with FakeMessagesAPI([*turn_script(app), *[second_part] * SECOND_PART_REQUESTS]) as fake:
         env = code_server_env(
@@ -290,6 +303,8 @@ def test_chat_turn_with_permission_in_code_server(tools: Tools, vsix: Path, tmp_
                 "subagentPrompt": SUBAGENT_PROMPT,
                 "subagentReplyNeedle": "SUBAGENT-DONE",
                 "fixReplyNeedle": "FIX-ISSUE-DONE",
+                "mcpPrompt": MCP_PROMPT,
+                "mcpReplyNeedle": "MCP-DONE",
             }
             config_path = tmp_path / "drive-config.json"
             config_path.write_text(json.dumps(config), encoding="utf-8")
@@ -405,6 +420,11 @@ def test_chat_turn_with_permission_in_code_server(tools: Tools, vsix: Path, tmp_
     assert result["agentNote"].startswith("general-purpose agent: 2 requests · "), result["agentNote"]
     assert SUBAGENT_REPLY in result["panelTextAfterCommands"]
 
+    # The MCP tool's call is a card with its result; /mcp lists the server, connected, and its tools.
+    assert "mcp__echo__echo" in result["mcpCard"] and "echo: from the panel" in result["mcpCard"], result
+    assert "echo · connected" in result["mcpOutput"], result["mcpOutput"]
+    assert "mcp__echo__echo" in result["mcpOutput"], result["mcpOutput"]
+
     # The `/` completion list (from agentls/listCommands), the custom command included.
     assert {"/compact", "/context", "/cost", "/fix-issue"} <= set(result["completionSlash"]), result
     assert result["completionCo"][:3] == ["/compact", "/context", "/cost"], result["completionCo"]
@@ -429,5 +449,6 @@ def test_chat_turn_with_permission_in_code_server(tools: Tools, vsix: Path, tmp_
         "vscode-subagent-done.png",
         "vscode-slash-completion.png",
         "vscode-slash-commands.png",
+        "vscode-mcp-tool.png",
     ):
         assert (artifacts / name).stat().st_size > 10_000, name

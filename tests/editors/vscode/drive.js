@@ -5,13 +5,13 @@
 // button and VS Code's input box), compact again (nothing left), open and cancel the palette's
 // compact command, then reload the window and check the panel shows the session again (replayed
 // by the server) with its meter and cost. Then, in the same session: a prompt whose subagent
-// asks to run Bash (the nested card's "Allow once"), the `/` completion list, and /cost,
-// /context, a custom /fix-issue 123 and /compact typed into the chat input.
+// asks to run Bash (the nested card's "Allow once"), the `/` completion list, an MCP tool call,
+// and /mcp, /cost, /context, a custom /fix-issue 123 and /compact typed into the chat input.
 //
 // Usage: node drive.js CONFIG.json
 // CONFIG: {url, workspace, file, prompt, editNeedle, replyNeedle, compactInstructions, artifacts,
 //          result, playwright, chromium, timeoutMs, subagentPrompt, subagentReplyNeedle,
-//          fixReplyNeedle}
+//          fixReplyNeedle, mcpPrompt, mcpReplyNeedle}
 // Writes CONFIG.result (JSON): {ok, steps, error?, editorText, panelText, ...} and screenshots
 // into CONFIG.artifacts. Every wait has a generous deadline; nothing asserts on timing.
 'use strict';
@@ -154,13 +154,27 @@ async function subagentAndCommands(page, frame) {
   await frame.locator('textarea.input').press('Escape');
   await frame.locator('textarea.input').fill('');
 
+  step('an MCP tool call: a tool card for mcp__echo__echo with its result');
+  await send(frame, config.mcpPrompt);
+  await frame.locator('.entry.agent', { hasText: config.mcpReplyNeedle }).waitFor({ state: 'visible', timeout: T });
+  await frame.locator('.state', { hasText: 'idle' }).waitFor({ state: 'visible', timeout: T });
+  const mcpCard = frame.locator('.tool-card', { hasText: 'mcp__echo__echo' }).last();
+  await mcpCard.locator('details.tool-output summary').click();
+  result.mcpCard = await mcpCard.innerText();
+  await mcpCard.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(config.artifacts, 'vscode-mcp-tool.png') });
+
   const before = await frame.locator('.entry.command-output').count();
+  step('/mcp');
+  await send(frame, '/mcp');
+  result.mcpOutput = await commandOutput(frame, '/mcp', before);
+
   step('/cost');
   await send(frame, '/cost');
-  result.costOutput = await commandOutput(frame, '/cost', before);
+  result.costOutput = await commandOutput(frame, '/cost', before + 1);
   step('/context');
   await send(frame, '/context');
-  result.contextOutput = await commandOutput(frame, '/context', before + 1);
+  result.contextOutput = await commandOutput(frame, '/context', before + 2);
 
   step('/fix-issue 123 (a custom command from .claude/commands)');
   await send(frame, '/fix-issue 123');
@@ -170,7 +184,7 @@ async function subagentAndCommands(page, frame) {
   step('/compact');
   const compactions = await frame.locator('.entry.compaction.compaction-completed').count();
   await send(frame, '/compact');
-  result.compactOutput = await commandOutput(frame, '/compact', before + 2);
+  result.compactOutput = await commandOutput(frame, '/compact', before + 3);
   result.compactionsAfterSlashCompact = (await frame.locator('.entry.compaction.compaction-completed').count()) - compactions;
   result.panelTextAfterCommands = await frame.locator('main.transcript').innerText();
   await page.screenshot({ path: path.join(config.artifacts, 'vscode-slash-commands.png') });
