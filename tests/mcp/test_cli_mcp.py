@@ -352,3 +352,67 @@ def test_mcp_list_add_get_remove(world: World) -> None:
     empty = world.run(["mcp", "list"])
     assert "No MCP servers" in empty.stdout
     assert not any(running(pid) for pid in pids(world.pid_file))
+
+
+def test_an_mcp_prompt_runs_as_a_slash_command(world: World) -> None:
+    config = mcp_config(echo=echo_entry(world.pid_file))
+    with FakeMessagesAPI([Reply([Text("Reviewed.")])]) as fake:
+        done = world.run(
+            [
+                "run",
+                "/mcp__echo__review app.py security issues",
+                "--output-format",
+                "stream-json",
+                "--mcp-config",
+                config,
+            ],
+            fake.base_url,
+        )
+        assert done.returncode == 0, done.stderr
+        (request,) = fake.requests
+    # The last declared argument took the rest of the line; the server's text is the prompt.
+    said = json.dumps(request["messages"][-1])
+    assert "Review app.py, looking for security issues. ECHO-PROMPT" in said
+    missing = world.run(["run", "/mcp__echo__review", "--mcp-config", config])
+    assert missing.returncode != 0 and "needs path" in missing.stderr, missing.stderr
+    listed = world.run(["run", "/mcp", "--output-format", "stream-json", "--mcp-config", config])
+    [output] = [e for e in parse_events(listed.stdout) if e["kind"] == "command_output"]
+    assert "prompts (1): /mcp__echo__review" in output["text"]
+    assert "resources (1): @echo:echo://guide" in output["text"]
+    all_gone(world.pid_file)
+
+
+def test_a_resource_mention_attaches_the_resource(world: World) -> None:
+    config = mcp_config(echo=echo_entry(world.pid_file))
+    with FakeMessagesAPI([Reply([Text("Read it.")]), Reply([Text("Still fine.")])]) as fake:
+        done = world.run(
+            [
+                "run",
+                "Follow @echo:echo://guide, please.",
+                "--output-format",
+                "stream-json",
+                "--mcp-config",
+                config,
+            ],
+            fake.base_url,
+        )
+        assert done.returncode == 0, done.stderr
+        said = json.dumps(fake.requests[0]["messages"][-1])
+        assert '<mcp_resource server=\\"echo\\" uri=\\"echo://guide\\">' in said and "GUIDE-TEXT" in said
+        # A resource the server does not have: the mention stays text, the user is told.
+        bad = world.run(
+            [
+                "run",
+                "See @echo:echo://missing and me@example.com",
+                "--output-format",
+                "stream-json",
+                "--mcp-config",
+                config,
+            ],
+            fake.base_url,
+        )
+        assert bad.returncode == 0, bad.stderr
+        said = json.dumps(fake.requests[1]["messages"][-1])
+    assert "@echo:echo://missing" in said and "<mcp_resource" not in said
+    assert any("@echo:echo://missing was not attached" in n for n in notices(parse_events(bad.stdout)))
+    all_gone(world.pid_file)

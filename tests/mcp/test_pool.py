@@ -14,10 +14,10 @@ from agentls.core.events import CommandOutput, Notice, PermissionDecided, ToolCa
 from agentls.core.mcp_port import McpServers, McpStart
 from agentls.core.scripted import Reply, ScriptedModel, Text, ToolCall
 from agentls.core.session import Session, SessionDeps
-from agentls.mcp.connection import ServerStatus
+from agentls.mcp.connection import PromptInfo, ServerStatus
 from agentls.mcp.tool import McpInput
 from agentls.policy.loader import SettingsSources
-from agentls.tools.base import Tool, ToolContext, ToolEnv, ToolOutput
+from agentls.tools.base import Tool, ToolContext, ToolEnv, ToolError, ToolOutput
 from agentls.workspace.disk import DiskWorkspace
 from tests.core.fakes import ScriptedApprover
 
@@ -66,6 +66,18 @@ class FakeServers:
 
     async def settle(self, *, ask: bool = True) -> None:
         self.settled.append(ask)
+
+    def server_names(self) -> Sequence[str]:
+        return ("fake", "broken")
+
+    def prompts(self) -> Sequence[tuple[str, PromptInfo]]:
+        return ()
+
+    async def get_prompt(self, server: str, name: str, arguments: dict[str, str]) -> str:
+        raise ToolError(f"no prompt {name}")
+
+    async def read_resource(self, server: str, uri: str) -> str:
+        raise ToolError(f"no resource {uri}")
 
     def take_notices(self) -> list[tuple[Literal["info", "warning"], str]]:
         out, self.notices = self.notices, []

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from agentls.mcp.connection import ServerStatus
+from agentls.mcp.connection import PromptInfo, ServerStatus
 from agentls.policy.decision import Approver
 from agentls.policy.loader import SettingsSources
 from agentls.policy.settings_levels import EffectivePolicyConfig
@@ -39,6 +39,20 @@ class McpServers(Protocol):
         ...
 
     def status(self) -> Sequence[ServerStatus]: ...
+
+    def prompts(self) -> Sequence[tuple[str, PromptInfo]]:
+        """(server, prompt) of the connected servers: offered as `/mcp__<server>__<prompt>`."""
+        ...
+
+    def server_names(self) -> Sequence[str]: ...
+
+    async def get_prompt(self, server: str, name: str, arguments: dict[str, str]) -> str:
+        """The prompt's text; raises `ToolError` with what went wrong."""
+        ...
+
+    async def read_resource(self, server: str, uri: str) -> str:
+        """The resource's text; raises `ToolError` with what went wrong."""
+        ...
 
     async def aclose(self) -> None:
         """Stop every server (bounded)."""

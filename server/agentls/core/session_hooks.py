@@ -24,6 +24,7 @@ from typing import Literal
 
 from agentls.core.events import AgentEvent, Notice, StopReason
 from agentls.core.hooks import HookResults, HookRunner
+from agentls.core.mcp_mentions import attached_resources
 from agentls.core.messages import Message, TextBlock
 from agentls.core.state import SessionState
 
@@ -76,6 +77,7 @@ async def prompt_submitted(state: SessionState, prompt: str, emit: Emit) -> Prom
             return PromptCheck(refused, Message(role="user", content=(TextBlock(text=prompt),)))
         if results.context:
             extra.append(context_text("UserPromptSubmit", results.context))
+    extra += await attached_resources(state, prompt, emit)
     blocks = [*take_context(state), TextBlock(text=prompt), *(TextBlock(text=t) for t in extra)]
     return PromptCheck(None, Message(role="user", content=tuple(blocks)))
 

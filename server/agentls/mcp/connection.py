@@ -54,6 +54,35 @@ _CONNECTION_CLOSED = -32000
 
 
 @dataclass(frozen=True)
+class PromptArgument:
+    name: str
+    description: str
+    required: bool
+
+
+@dataclass(frozen=True)
+class PromptInfo:
+    """A server's prompt: offered as the command `/mcp__<server>__<name>`."""
+
+    name: str
+    description: str
+    arguments: tuple[PromptArgument, ...]
+
+
+@dataclass(frozen=True)
+class ResourceInfo:
+    """A server's resource: attached to a prompt with `@<server>:<uri>`."""
+
+    uri: str
+    name: str
+    description: str
+
+
+MAX_RESOURCE_CHARS = 100_000
+"""A resource attached to a prompt is cut here (with a marker): it goes to the model whole."""
+
+
+@dataclass(frozen=True)
 class ServerStatus:
     """One server as `/mcp` and `agentls mcp list` show it."""
 
@@ -67,6 +96,9 @@ class ServerStatus:
     tools: tuple[str, ...]
     server: str = ""
     """The server's own name and version, once connected."""
+    prompts: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ()
+    """Their URIs."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -78,6 +110,8 @@ class ServerStatus:
             "source": self.source,
             "tools": list(self.tools),
             "server": self.server,
+            "prompts": list(self.prompts),
+            "resources": list(self.resources),
         }
 
 
@@ -95,7 +129,10 @@ class ServerConnection:
         self.state: State = "pending"
         self.detail = ""
         self.tools: tuple[McpTool, ...] = ()
+        self.prompts: tuple[PromptInfo, ...] = ()
+        self.resources: tuple[ResourceInfo, ...] = ()
         self.server_info = ""
+        self._capabilities: Any = None
         self._root = root
         self._base_env = base_env
         self._notify = notify
@@ -109,6 +146,8 @@ class ServerConnection:
         self._stopping = False
         self._ended = False
         self._relist = False
+        self._relist_others = False
+        """Prompts or resources changed (their notifications)."""
         self._stderr: TextIO | None = None
         self._scope: Any = None
         """The anyio cancel scope around the connection: cancelling it (not the task) lets the
@@ -129,6 +168,8 @@ class ServerConnection:
             c.origin.describe(),
             tuple(t.name for t in self.tools),
             self.server_info,
+            tuple(p.name for p in self.prompts),
+            tuple(r.uri for r in self.resources),
         )
 
     # ------------------------------------------------------------------ lifecycle
@@ -233,7 +274,10 @@ class ServerConnection:
                 on_end=self._on_end,
             )
             info = await session.initialize()
+            self._capabilities = info.capabilities
             await self._list_tools(session)
+            await self._list_prompts(session)
+            await self._list_resources(session)
             if self.state != "starting":
                 return  # Given up on meanwhile (too slow, or the session ended).
             self.server_info = f"{info.server_info.name} {info.server_info.version}".strip()
@@ -261,6 +305,11 @@ class ServerConnection:
             if self._ended:
                 self._fail("the server closed the connection (it may have exited)")
                 return
+            if self._relist_others:
+                self._relist_others = False
+                await self._list_prompts(session)
+                await self._list_resources(session)
+                self._changed()
             if self._relist:
                 self._relist = False
                 before = {t.name for t in self.tools}
@@ -313,6 +362,9 @@ class ServerConnection:
         if method == "notifications/tools/list_changed":
             self._relist = True
             self._wake.set()  # Listed again by the connection's task, not inside the SDK's reader.
+        elif method in ("notifications/prompts/list_changed", "notifications/resources/list_changed"):
+            self._relist_others = True
+            self._wake.set()
 
     def _on_end(self) -> None:
         self._ended = True
@@ -351,6 +403,93 @@ class ServerConnection:
                 continue
             tools[tool.name] = tool
         self.tools = tuple(tools.values())
+
+    async def _list_prompts(self, session: ClientSession) -> None:
+        """The server's prompts, if it offers any (a failure leaves none: tools still work)."""
+        if getattr(self._capabilities, "prompts", None) is None:
+            return
+        try:
+            listed = (await session.list_prompts()).prompts
+        except Exception as err:
+            self._notify(
+                "warning",
+                f"MCP server {self.name}: its prompts cannot be listed ({describe(err, self.config)}).",
+            )
+            self.prompts = ()
+            return
+        self.prompts = tuple(
+            PromptInfo(
+                p.name,
+                p.description or p.title or "",
+                tuple(
+                    PromptArgument(a.name, a.description or "", a.required is True) for a in p.arguments or ()
+                ),
+            )
+            for p in listed
+        )
+
+    async def _list_resources(self, session: ClientSession) -> None:
+        if getattr(self._capabilities, "resources", None) is None:
+            return
+        try:
+            listed = (await session.list_resources()).resources
+        except Exception as err:
+            self._notify(
+                "warning",
+                f"MCP server {self.name}: its resources cannot be listed ({describe(err, self.config)}).",
+            )
+            self.resources = ()
+            return
+        self.resources = tuple(ResourceInfo(str(r.uri), r.name, r.description or "") for r in listed)
+
+    async def get_prompt(self, name: str, arguments: dict[str, str]) -> str:
+        """The prompt's messages as one text (the user's prompt); `ToolError` says what failed."""
+        session = self._connected()
+        try:
+            result = await asyncio.wait_for(session.get_prompt(name, arguments), self.config.call_timeout_s)
+        except TimeoutError:
+            raise ToolError(f"The MCP server {self.name} did not answer for the prompt {name}.") from None
+        except Exception as err:
+            raise ToolError(
+                f"The MCP server {self.name} could not give the prompt {name}: {describe(err, self.config)}"
+            ) from None
+        # Text as it is; anything else as the tools' results describe it.
+        texts = [result_text([message.content], None) for message in result.messages]
+        return "\n\n".join(t for t in texts if t)
+
+    async def read_resource(self, uri: str) -> str:
+        """The resource's text (a binary one summarised)."""
+        session = self._connected()
+        try:
+            result = await asyncio.wait_for(session.read_resource(uri), self.config.call_timeout_s)
+        except TimeoutError:
+            raise ToolError(f"The MCP server {self.name} did not answer for {uri}.") from None
+        except Exception as err:
+            raise ToolError(
+                f"The MCP server {self.name} could not read {uri}: {describe(err, self.config)}"
+            ) from None
+        parts = []
+        for item in result.contents:
+            text = getattr(item, "text", None)
+            if isinstance(text, str):
+                parts.append(text)
+            else:
+                kind = getattr(item, "mime_type", None) or "binary"
+                parts.append(f"[{kind} content of {getattr(item, 'uri', uri)}, not shown]")
+        text = "\n".join(parts)
+        if len(text) > MAX_RESOURCE_CHARS:
+            text = (
+                text[:MAX_RESOURCE_CHARS]
+                + f"\n[... cut: {len(text) - MAX_RESOURCE_CHARS:,} more characters ...]"
+            )
+        return text
+
+    def _connected(self) -> ClientSession:
+        session = self._session
+        if session is None or self.state != "connected":
+            why = f": {self.detail}" if self.detail else ""
+            raise ToolError(f"The MCP server {self.name} is not connected ({self.state}{why}).")
+        return session
 
     # ------------------------------------------------------------------ calls
 

@@ -20,12 +20,13 @@ from pathlib import Path
 
 from agentls.mcp.approval import Approvals, needs_approval
 from agentls.mcp.config import ServerConfig
-from agentls.mcp.connection import NoticeLevel, ServerConnection, ServerStatus
+from agentls.mcp.connection import NoticeLevel, PromptInfo, ServerConnection, ServerStatus
 from agentls.mcp.sources import find_servers
 from agentls.mcp.tool import McpTool
 from agentls.policy.decision import Approver
 from agentls.policy.loader import SettingsSources
 from agentls.policy.settings_levels import EffectivePolicyConfig
+from agentls.tools.base import ToolError
 from agentls.tools.bash import scrubbed_env
 
 
@@ -63,6 +64,25 @@ class McpManager:
 
     def status(self) -> tuple[ServerStatus, ...]:
         return tuple(c.status() for c in self._connections)
+
+    def prompts(self) -> tuple[tuple[str, PromptInfo], ...]:
+        """(server, prompt) of every connected server."""
+        return tuple((c.name, p) for c in self._connections if c.state == "connected" for p in c.prompts)
+
+    def server_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self._connections)
+
+    async def get_prompt(self, server: str, name: str, arguments: dict[str, str]) -> str:
+        return await self._connection(server).get_prompt(name, arguments)
+
+    async def read_resource(self, server: str, uri: str) -> str:
+        return await self._connection(server).read_resource(uri)
+
+    def _connection(self, server: str) -> ServerConnection:
+        for c in self._connections:
+            if c.name == server:
+                return c
+        raise ToolError(f"There is no MCP server named {server!r} in this session.")
 
     def take_notices(self) -> list[tuple[NoticeLevel, str]]:
         out, self._notices = self._notices, []

@@ -4,7 +4,8 @@ Run it by path or as `python -m tests.mcp.servers.echo_server`: on stdio by defa
 streamable HTTP with `--http PORT`, or on SSE with `--sse PORT` (127.0.0.1 only). Its tools cover
 what the client must survive: ordinary answers, a read-only tool, a failing tool, a crash of the
 whole process mid-call, a call that never answers, output that is not JSON-RPC, and a tool list
-that changes. `ECHO_SLOW_START` (seconds) delays its start.
+that changes. It also has a prompt (`review`, as the command `/mcp__echo__review`) and a
+resource (`echo://guide`). `ECHO_SLOW_START` (seconds) delays its start.
 
 `ECHO_PID_FILE` (an environment variable) names a file the server writes its pid to at start, so
 a test can check that the process is gone afterwards.
@@ -71,6 +72,16 @@ async def grow(ctx: Context) -> str:
 
 def _late() -> str:
     return "late tool here"
+
+
+@server.prompt(description="Ask for a review of one file, with a focus.")
+def review(path: str, focus: str = "bugs") -> str:
+    return f"Review {path}, looking for {focus}. ECHO-PROMPT"
+
+
+@server.resource("echo://guide", name="guide", description="The team's short guide.")
+def guide() -> str:
+    return "GUIDE-TEXT: write tests first."
 
 
 def main() -> None:

@@ -26,12 +26,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from agentls.core.commands.invocation import split_arguments
+from agentls.mcp.connection import PromptInfo
 from agentls.store.frontmatter import read_markdown
 
 if TYPE_CHECKING:
     from agentls.core.skills.catalog import SkillDefinition
 
-CommandSource = Literal["builtin", "project", "user", "skill"]
+CommandSource = Literal["builtin", "project", "user", "skill", "mcp"]
 
 _PLACEHOLDER = re.compile(r"\$(ARGUMENTS\b|\d+)")
 _SUBSTITUTION = re.compile(r"\$(ARGUMENTS\b|\d+)|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -83,6 +84,8 @@ class CustomCommand:
     """The model for the command's turn; None: the session's."""
     skill: SkillDefinition | None = None
     """Set when the command is a user-invocable skill (`core/skills/`): its prompt is built there."""
+    mcp_prompt: tuple[str, PromptInfo] | None = None
+    """Set when the command is an MCP server's prompt: (server, prompt); the server builds it."""
 
     def expand(self, arguments: str) -> str:
         return expand(self.body, arguments)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from agentls.core.commands import local
 from agentls.core.commands.custom import CustomCommand
 from agentls.core.commands.invocation import Invocation, parse_invocation
+from agentls.core.commands.mcp_prompts import McpPromptError, mcp_prompt_text, with_mcp_prompts
 from agentls.core.commands.mcp_status import mcp_status
 from agentls.core.commands.registry import CommandRegistry, CommandSources, load_commands
 from agentls.core.commands.review import (
@@ -61,10 +62,16 @@ def command_sources(state: SessionState) -> CommandSources:
     return CommandSources.of(local.settings_sources(state))
 
 
-async def session_commands(state: SessionState) -> CommandRegistry:
+async def session_commands(state: SessionState, *, wait_for_servers: bool = False) -> CommandRegistry:
     """The commands this session offers now (the files are read again each time: cheap, and an
-    edited command applies at once)."""
-    return await asyncio.to_thread(load_commands, command_sources(state))
+    edited command applies at once), with its connected MCP servers' prompts; `wait_for_servers`
+    first waits for servers still starting (to run an `mcp__` command typed right away)."""
+    registry = await asyncio.to_thread(load_commands, command_sources(state))
+    if state.mcp is None:
+        return registry
+    if wait_for_servers:
+        await state.mcp.servers.settle(ask=False)
+    return with_mcp_prompts(registry, state.mcp.servers.prompts())
 
 
 async def dispatch(session: Session, prompt: str) -> Run:
@@ -72,7 +79,7 @@ async def dispatch(session: Session, prompt: str) -> Run:
     if isinstance(parsed, str):
         return session.run(parsed)
     state = session.state
-    registry = await session_commands(state)
+    registry = await session_commands(state, wait_for_servers=parsed.name.startswith("mcp__"))
     state.blackbox.write("command", name=parsed.name, arguments=parsed.arguments)
     notices = [Notice(level="warning", message=w) for w in registry.warnings]
     if parsed.name in registry.builtins:
@@ -139,7 +146,13 @@ def _nothing() -> None:
 
 
 async def _prompt(state: SessionState, command: CustomCommand, arguments: str) -> str:
-    """A custom command's prompt; a skill's is its text (`core/skills/content.py`)."""
+    """A custom command's prompt; a skill's is its text (`core/skills/content.py`); an MCP
+    prompt's is what its server makes of the arguments."""
+    if command.mcp_prompt is not None:
+        try:
+            return await mcp_prompt_text(state, command.mcp_prompt, arguments)
+        except McpPromptError as err:
+            raise CommandError(f"/{command.info.name}: {err}") from None
     if command.skill is None:
         return command.expand(arguments)
     root = state.tool_ctx.workspace.root

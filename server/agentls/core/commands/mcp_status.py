@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentls.core.commands.mcp_prompts import command_name
 from agentls.core.events import CommandOutput
 from agentls.core.state import SessionState
 
@@ -34,6 +35,12 @@ async def mcp_status(state: SessionState) -> CommandOutput:
         if status.tools:
             shown = [f"{t} (hidden by a deny rule)" if t in hidden else t for t in status.tools]
             lines.append(f"    tools ({len(shown)}): {', '.join(shown)}")
+        if status.prompts:
+            commands = ", ".join(f"/{command_name(status.name, p)}" for p in status.prompts)
+            lines.append(f"    prompts ({len(status.prompts)}): {commands}")
+        if status.resources:
+            mentions = ", ".join(f"@{status.name}:{uri}" for uri in status.resources)
+            lines.append(f"    resources ({len(status.resources)}): {mentions}")
     if not servers:
         return CommandOutput(command="mcp", text=NONE, data={"servers": []})
     connected = sum(1 for s in servers if s["state"] == "connected")
