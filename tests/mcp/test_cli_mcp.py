@@ -416,3 +416,56 @@ def test_a_resource_mention_attaches_the_resource(world: World) -> None:
     assert "@echo:echo://missing" in said and "<mcp_resource" not in said
     assert any("@echo:echo://missing was not attached" in n for n in notices(parse_events(bad.stdout)))
     all_gone(world.pid_file)
+
+
+def test_many_tools_are_deferred_and_found_with_tool_search(world: World) -> None:
+    world.user_settings({"permissions": {"allow": ["mcp__echo"]}})
+    entry = echo_entry(world.pid_file)
+    entry["env"]["ECHO_MANY_TOOLS"] = "40"
+    config = mcp_config(echo=entry)
+    run = ["run", "--output-format", "stream-json", "--mcp-config", config, "--context-window", "200000"]
+    script = [
+        # A deferred tool called before it was loaded: not run, loaded for the next response.
+        Reply([ToolCall("mcp__echo__filler_03", {"text": "x"})]),
+        Reply([ToolCall("ToolSearch", {"query": "translate language"})]),
+        Reply([ToolCall("mcp__echo__translate", {"text": "hello", "to": "fr"})]),
+        Reply([Text("Translated.")]),
+    ]
+    with FakeMessagesAPI(script) as fake:
+        # 40 long definitions are more than 1% of the window (`auto:1`); the default 10% is not.
+        done = world.run([*run, "translate hello"], fake.base_url, ENABLE_TOOL_SEARCH="auto:1")
+    assert done.returncode == 0, done.stderr
+    first, second, third, fourth = fake.requests
+    names = tool_names(first)
+    assert "ToolSearch" in names and "Read" in names
+    assert [n for n in names if n.startswith("mcp__")] == ["mcp__echo__pinned"]  # alwaysLoad
+    search = next(t for t in first["tools"] if t["name"] == "ToolSearch")
+    assert "- mcp__echo__translate: Translate text into another language" in search["description"]
+    assert search["input_schema"]["required"] == ["query"]
+    [refused] = tool_results(second)
+    assert (
+        refused["is_error"] and "deferred tool" in result_text(refused) and "not run" in result_text(refused)
+    )
+    assert tool_names(second) == [*names, "mcp__echo__filler_03"]
+    [found] = tool_results(third)
+    assert "- mcp__echo__translate: Translate text" in result_text(found)
+    assert "mcp__echo__translate" in tool_names(third) and "mcp__echo__filler_03" in tool_names(third)
+    [translated] = tool_results(fourth)
+    assert result_text(translated) == "translated to fr: hello"
+    # Loaded tools stay: the tool list only grew, and it is the same for the last request.
+    assert tool_names(fourth) == tool_names(third)
+    assert any("ToolSearch" in n for n in notices(parse_events(done.stdout)))
+    # A resumed session sends the tools it had loaded.
+    sid = next(e["session_id"] for e in parse_events(done.stdout) if e["kind"] == "session_started")
+    with FakeMessagesAPI([Reply([Text("Again.")])]) as fake:
+        again = world.run([*run, "--resume", sid, "once more"], fake.base_url, ENABLE_TOOL_SEARCH="auto:1")
+        assert again.returncode == 0, again.stderr
+        (resumed,) = fake.requests
+    assert tool_names(resumed) == tool_names(fourth)
+    # The default threshold (10%) is not reached: every definition is sent, and no ToolSearch.
+    with FakeMessagesAPI([Reply([Text("All of them.")])]) as fake:
+        off = world.run([*run, "hi"], fake.base_url)
+        assert off.returncode == 0, off.stderr
+        (everything,) = fake.requests
+    assert "ToolSearch" not in tool_names(everything) and "mcp__echo__filler_39" in tool_names(everything)
+    all_gone(world.pid_file)

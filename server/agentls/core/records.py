@@ -194,6 +194,16 @@ class ModelSwitchRecord(_Record):
     at: str = ""
 
 
+class ToolsLoadedRecord(_Record):
+    """Deferred tools whose definitions every later request of the session carries (found with
+    ToolSearch, or called before they were loaded): a resume sends them again."""
+
+    type: Literal["tools_loaded"] = "tools_loaded"
+    names: list[str]
+    by: Literal["search", "call", "deferral"] = "search"
+    """`deferral`: tools already sent when deferral began, kept so the requests do not shrink."""
+
+
 Record = Annotated[
     HeaderRecord
     | ResumedRecord
@@ -212,7 +222,8 @@ Record = Annotated[
     | ModelFallbackRecord
     | SubagentRecord
     | ClearedRecord
-    | ModelSwitchRecord,
+    | ModelSwitchRecord
+    | ToolsLoadedRecord,
     Field(discriminator="type"),
 ]
 

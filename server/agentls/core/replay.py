@@ -38,6 +38,7 @@ from agentls.core.records import (
     SubagentRecord,
     ToolCallRecord,
     ToolResultRecord,
+    ToolsLoadedRecord,
     TurnStartRecord,
     UsageRecord,
     WindowRecord,
@@ -86,6 +87,9 @@ class Replayed:
     """Ids of calls that had started but never recorded a result."""
     subagents: list[SubagentRecord] = field(default_factory=list)
     """Every subagent the session started or resumed, in order (so they can be resumed again)."""
+    loaded_tools: list[str] = field(default_factory=list)
+    """Deferred tools the session loaded, in order (a `/clear` keeps them: they stay in its
+    requests, so the cached prefix does too)."""
 
     @property
     def undelivered(self) -> list[SubagentRecord]:
@@ -155,6 +159,8 @@ def _note(out: Replayed, record: Record) -> None:
         out.fallback = record
     elif isinstance(record, SubagentRecord):
         out.subagents.append(record)
+    elif isinstance(record, ToolsLoadedRecord):
+        out.loaded_tools += [n for n in record.names if n not in out.loaded_tools]
     elif isinstance(record, ModelSwitchRecord):
         out.model = record.model
         out.fallback = None  # Chosen after the fallback: the choice holds.

@@ -28,6 +28,8 @@ from agentls.core.commands.runs import Run
 from agentls.core.config import AgentConfig
 from agentls.core.context.catalog import model_info
 from agentls.core.context.manager import Outcome
+from agentls.core.deferred_tools.deferral import ToolDeferral, deferrable
+from agentls.core.deferred_tools.setting import search_setting
 from agentls.core.events import AgentEvent, Notice, SessionStarted
 from agentls.core.journal import FileJournal, Journal, MemoryJournal
 from agentls.core.loop import Turn
@@ -251,6 +253,8 @@ class Session:
         state.spending.usage = replayed.usage
         state.spending.cost_usd = replayed.cost_usd or 0.0
         state.todos = _todos(replayed.todos)
+        if state.deferral is not None:
+            state.deferral.restore(replayed.loaded_tools)  # Its requests carry the same tools again.
         state.context.restore(
             replayed.base, replayed.cleared, state.history, replayed.learned_window, replayed.calibration
         )
@@ -468,6 +472,7 @@ async def _build_state(
     state.refresh_system = refresh_system
     if deps.mcp is not None and deps.parent is None and permissions is not None:
         state.mcp = _start_mcp(deps, deps.mcp, permissions, (registry, specs), env, notices)
+    _attach_deferral(state, permissions, env, notices)
     if deps.parent is not None:
         state.spending.parent = deps.parent.spending  # Its requests count in the parent's totals.
     if catalog is not None:
@@ -492,6 +497,43 @@ def _start_mcp(
     servers = starter(start)
     notices += [text for _, text in servers.take_notices()]
     return McpPool(servers, *tools, env)
+
+
+def _attach_deferral(
+    state: SessionState, permissions: SessionPermissions | None, env: ToolEnv, notices: list[str]
+) -> None:
+    """Deferral of the MCP tools, for a session that has some and has tool search on."""
+    deferral = _tool_deferral(state, permissions, env, notices)
+    if deferral is None:
+        return
+    state.deferral = state.tool_ctx.tool_search = deferral
+    if state.mcp is None:  # A subagent's tools never change: deferred (or not) once, now.
+        window = state.context.meter.window
+        state.registry, state.tool_specs = deferral.view(state.registry, state.tool_specs, window)
+        notices += deferral.take_notices()
+
+
+def _tool_deferral(
+    state: SessionState, permissions: SessionPermissions | None, env: ToolEnv, notices: list[str]
+) -> ToolDeferral | None:
+    if state.mcp is None and not any(deferrable(t) for t in state.registry.tools()):
+        return None
+    levels = permissions.engine.config.env if permissions is not None else {}
+    settings_env = {
+        name: (str(v.value), f"{v.level} settings ({v.path})" if v.path else f"{v.level} settings")
+        for name, v in levels.items()
+    }
+    setting, warnings = search_setting(settings_env, os.environ)
+    notices += warnings
+    if setting.percent is None:
+        return None
+    return ToolDeferral(
+        setting,
+        env,
+        state.journal,
+        lambda names: state.policy.hidden_tools(names),  # The policy as it is at the moment.
+        lambda kind, **fields: state.blackbox.write(kind, **fields),
+    )
 
 
 def _memory_places(permissions: SessionPermissions | None, ctx: ToolContext) -> Places:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from agentls.core.config import AgentConfig
 from agentls.core.context.budget import Spending
 from agentls.core.context.catalog import model_info
 from agentls.core.context.manager import ContextManager
+from agentls.core.deferred_tools.deferral import ToolDeferral
 from agentls.core.events import AgentEvent, Notice
 from agentls.core.fallback import ForeignThinking
 from agentls.core.journal import Journal
@@ -74,6 +76,9 @@ class SessionState:
     """Its background subagents and their notifications waiting for the model."""
     mcp: McpPool | None = None
     """The session's MCP servers and their tools (top-level sessions; `mcp_pool.py`)."""
+    deferral: ToolDeferral | None = None
+    """Which MCP tools' definitions the requests leave out until ToolSearch loads them (sessions
+    with MCP tools, unless tool search is off; `deferred_tools/`)."""
     is_subagent: bool = False
     """A subagent's session: it fires no SessionStart, SessionEnd, UserPromptSubmit, Stop or idle
     Notification hooks (its parent fires SubagentStop, see `HookRunner.subagent_stop`)."""
@@ -91,6 +96,8 @@ class SessionState:
         if reload and self.permissions is not None:
             self.permissions.refresh()
         hidden = self.policy.hidden_tools(spec.name for spec in self.tool_specs)
+        if self.deferral is not None:
+            hidden |= self.deferral.hidden()  # Not loaded yet: ToolSearch finds them.
         return tuple(spec for spec in self.tool_specs if spec.name not in hidden)
 
     async def sync_tools(self, emit: Callable[[AgentEvent], None]) -> None:
@@ -100,7 +107,12 @@ class SessionState:
             return
         for level, text in await self.mcp.refresh():
             emit(Notice(level=level, message=text))
-        self.registry, self.tool_specs = self.mcp.pool()
+        registry, specs = self.mcp.pool()
+        if self.deferral is not None:
+            registry, specs = self.deferral.view(registry, specs, self.context.meter.window)
+            for text in self.deferral.take_notices():
+                emit(Notice(level="info", message=text))
+        self.registry, self.tool_specs = registry, specs
 
     def switch_model(self, model: str) -> None:
         """Talk to `model` from the next request on (the fallback model): its prices and context
@@ -119,6 +131,10 @@ class SessionState:
         self.policy = self.turn_scope.end(self.policy)
 
     def new_runner(self, emit: Callable[[AgentEvent], None]) -> ToolRunner:
+        deferral = self.deferral
+        # The tools this request leaves out, as they are now: a call to one is not run (even if a
+        # ToolSearch of the same response loads it: the model wrote it without the schema).
+        unavailable = functools.partial(deferral.refusal, deferral.hidden()) if deferral else None
         return ToolRunner(
             registry=self.registry,
             ctx=self.tool_ctx,
@@ -133,6 +149,7 @@ class SessionState:
             concurrency=self.config.read_only_concurrency,
             on_plan=self._plan_changed,
             on_files=self._files_touched if self.memory is not None else None,
+            unavailable=unavailable,
         )
 
     async def _files_touched(self, paths: tuple[Path, ...], emit: Callable[[AgentEvent], None]) -> None:

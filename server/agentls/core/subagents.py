@@ -43,6 +43,7 @@ from agentls.store.sessions import SessionStore
 from agentls.tools.agent import AgentInput, SubagentReport, resume_hint
 from agentls.tools.base import ToolContext
 from agentls.tools.registry import ToolRegistry
+from agentls.tools.tool_search import TOOL_SEARCH
 
 if TYPE_CHECKING:
     from agentls.core.context.budget import Spending
@@ -318,6 +319,7 @@ class Subagents:
             tool
             for tool in parent.registry.tools()
             if tool.name not in hidden
+            and tool.name != TOOL_SEARCH  # Its own deferral decides: it has all the MCP tools.
             and (agent.tools is None or tool.name in agent.tools)
             and tool.name not in agent.disallowed_tools
             and not (tool.name == "Agent" and self._depth + 1 >= MAX_DEPTH)

@@ -135,7 +135,11 @@ class ToolRunner:
         hooks: HookRunner | None = None,
         on_plan: Callable[[tuple[TodoItem, ...]], None] | None = None,
         on_files: Callable[[tuple[Path, ...], Callable[[AgentEvent], None]], Awaitable[None]] | None = None,
+        unavailable: Callable[[str], str | None] | None = None,
     ) -> None:
+        self._unavailable = unavailable
+        """Why a tool of the registry may not be called in this response (a deferred tool the
+        request left out: `core/deferred_tools/`); None when it may."""
         self._hooks = hooks
         self._on_plan = on_plan
         self._on_files = on_files
@@ -169,6 +173,8 @@ class ToolRunner:
             pass
         elif tool is None:
             error = f"No such tool: {block.name}. Available tools: {', '.join(self._registry.names())}."
+        elif self._unavailable is not None and (refusal := self._unavailable(block.name)) is not None:
+            error = refusal  # Answered without a permission prompt: nothing runs.
         else:
             try:
                 args = tool.parse(block.input)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from agentls.mcp.config import ServerConfig
 from agentls.mcp.results import result_text
-from agentls.mcp.tool import McpTool, make_tool
+from agentls.mcp.tool import ALWAYS_LOAD, McpTool, make_tool
 from agentls.mcp.transport import load_sdk, open_session
 from agentls.tools.base import ToolError, ToolOutput
 
@@ -393,6 +393,7 @@ class ServerConnection:
                 remote.input_schema,
                 read_only=getattr(annotations, "read_only_hint", None) is True,
                 caller=self,
+                always_load=(getattr(remote, "meta", None) or {}).get(ALWAYS_LOAD) is True,
             )
             if tool.name in tools:
                 self._notify(

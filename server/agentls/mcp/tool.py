@@ -23,6 +23,8 @@ MAX_NAME = 64
 """The longest tool name every Messages API model accepts."""
 MAX_DESCRIPTION = 2048
 """As Claude Code: a server cannot fill the context with one tool's description."""
+ALWAYS_LOAD = "anthropic/alwaysLoad"
+"""A tool's `_meta` key (Claude Code's): `true` keeps its definition in every request, never deferred."""
 
 _INVALID = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -54,6 +56,8 @@ class McpTool(Tool[McpInput]):
     name: ClassVar[str] = "mcp__"
     input_model = McpInput
     tier: ClassVar[TrustTier] = "plugin"
+    always_load: ClassVar[bool] = False
+    """Its server asked for it never to be deferred (`ALWAYS_LOAD`)."""
 
     def __init__(
         self, server: str, remote: str, description: str, schema: dict[str, Any], caller: ToolCaller
@@ -93,10 +97,12 @@ def make_tool(
     schema: object,
     read_only: bool,
     caller: ToolCaller,
+    always_load: bool = False,
 ) -> McpTool:
     """The agentls tool for `remote` on `server`."""
     name = tool_name(server, remote)
-    cls = cast(type[McpTool], type(f"McpTool[{name}]", (McpTool,), {"name": name, "read_only": read_only}))
+    facts = {"name": name, "read_only": read_only, "always_load": always_load}
+    cls = cast(type[McpTool], type(f"McpTool[{name}]", (McpTool,), facts))
     return cls(server, remote, description, object_schema(schema), caller)
 
 

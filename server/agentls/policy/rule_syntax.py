@@ -36,7 +36,7 @@ ListKind = Literal["allow", "ask", "deny"]
 
 DEFAULT_KNOWN_TOOLS = frozenset(
     {"Read", "Write", "Edit", "Glob", "Grep", "Bash", "TodoWrite", "WebFetch", "WebSearch"}
-    | {"NotebookEdit", "Task", "Agent"}
+    | {"NotebookEdit", "Task", "Agent", "ToolSearch"}
 )
 EDIT_TOOLS = frozenset({"Edit", "Write", "NotebookEdit", "MultiEdit"})
 """Calls an `Edit` rule covers."""

@@ -20,6 +20,7 @@ from agentls.workspace.sandbox import SandboxPolicy
 if TYPE_CHECKING:
     from agentls.tools.agent import Subagents
     from agentls.tools.skill import SkillHost
+    from agentls.tools.tool_search import ToolSearchHost
 
 TrustTier = Literal["builtin", "plugin", "user"]
 """Built-in tools outrank plugin/MCP tools, which outrank user skills."""
@@ -104,6 +105,8 @@ class ToolEnv:
     """(name, description) of the subagent types the Agent tool offers."""
     skill_listing: str = ""
     """The skills the Skill tool offers, one line each, already fitted to their token budget."""
+    deferred_listing: str = ""
+    """The deferred tools ToolSearch loads, one line each, already fitted to their token budget."""
 
 
 class FileReadState:
@@ -145,6 +148,8 @@ class ToolContext:
     """The session's side of the Agent tool (None: no subagents here)."""
     skills: SkillHost | None = None
     """The session's side of the Skill tool (None: no skills here)."""
+    tool_search: ToolSearchHost | None = None
+    """The session's side of the ToolSearch tool (None: no deferred tools here)."""
     call_id: str | None = None
     """For the call being run: its tool_use id. Set per call by the core."""
     emit: Callable[[Any], None] | None = None

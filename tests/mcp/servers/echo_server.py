@@ -5,7 +5,9 @@ streamable HTTP with `--http PORT`, or on SSE with `--sse PORT` (127.0.0.1 only)
 what the client must survive: ordinary answers, a read-only tool, a failing tool, a crash of the
 whole process mid-call, a call that never answers, output that is not JSON-RPC, and a tool list
 that changes. It also has a prompt (`review`, as the command `/mcp__echo__review`) and a
-resource (`echo://guide`). `ECHO_SLOW_START` (seconds) delays its start.
+resource (`echo://guide`). `ECHO_SLOW_START` (seconds) delays its start. `ECHO_MANY_TOOLS=N` adds
+`translate`, N `filler_<i>` tools with long descriptions (enough definitions for a session to
+defer them: tool search) and `pinned`, which asks never to be deferred (`anthropic/alwaysLoad`).
 
 `ECHO_PID_FILE` (an environment variable) names a file the server writes its pid to at start, so
 a test can check that the process is gone afterwards.
@@ -84,11 +86,38 @@ def guide() -> str:
     return "GUIDE-TEXT: write tests first."
 
 
+def _add_many_tools(count: int) -> None:
+    @server.tool(description="Translate text into another language (a two-letter code such as fr).")
+    def translate(text: str, to: str) -> str:
+        return f"translated to {to}: {text}"
+
+    @server.tool(description="Always in the tool list.", meta={"anthropic/alwaysLoad": True})
+    def pinned() -> str:
+        return "pinned"
+
+    for i in range(count):
+        _add_filler(i)
+
+
+def _add_filler(i: int) -> None:
+    def filler(text: str, times: int = 1) -> str:
+        return f"filler {i}: {text * times}"
+
+    about = (
+        f"Filler tool number {i}. It exists so that the server has many tool definitions: it "
+        "repeats the text it is given a number of times, which nobody needs, and this long "
+        "description only makes its definition bigger."
+    )
+    server.add_tool(filler, name=f"filler_{i:02d}", description=about)
+
+
 def main() -> None:
     pid_file = os.environ.get("ECHO_PID_FILE")
     if pid_file:
         with open(pid_file, "a", encoding="utf-8") as f:
             f.write(f"{os.getpid()}\n")
+    if os.environ.get("ECHO_MANY_TOOLS"):
+        _add_many_tools(int(os.environ["ECHO_MANY_TOOLS"]))
     if os.environ.get("ECHO_SLOW_START"):
         time.sleep(float(os.environ["ECHO_SLOW_START"]))
     if len(sys.argv) >= 3 and sys.argv[1] == "--http":

@@ -127,6 +127,7 @@ def context_breakdown(state: SessionState) -> dict[str, Any]:
         "autoCompactPercent": settings.auto_compact_percent if settings.auto_compact else None,
         "memory": memory_listing(state),
         "skills": skills_listing(state, specs),
+        "deferredTools": sorted(state.deferral.hidden()) if state.deferral is not None else [],
     }
 
 
@@ -198,6 +199,10 @@ def context(state: SessionState) -> CommandOutput:
     lines.append(f"Tools: {', '.join(pool['builtin']) or 'none'}")
     for server, tools in pool["mcp"].items():
         lines.append(f"  MCP {server}: {', '.join(tools)}")
+    if data["deferredTools"]:
+        lines.append(
+            f"  Deferred (not sent until ToolSearch loads them): {len(data['deferredTools'])} MCP tools"
+        )
     lines += memory_lines(data["memory"])
     lines += skills_lines(data["skills"])
     if data["autoCompactPercent"] is not None and window:

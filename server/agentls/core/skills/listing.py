@@ -40,7 +40,12 @@ def listing_budget(context_window: int) -> int:
 
 
 def skill_listing(skills: Sequence[SkillDefinition], budget: int) -> SkillListing:
-    entries = [(s.name, _about(s)) for s in skills]
+    return fit_lines([(s.name, _about(s)) for s in skills], budget)
+
+
+def fit_lines(entries: Sequence[tuple[str, str]], budget: int, noun: str = "skill") -> SkillListing:
+    """`- name: about` lines within `budget` tokens, shortened and then cut as the module says
+    (also the deferred tools' list in ToolSearch's description: `noun` names what is left out)."""
     if not entries:
         return SkillListing("", 0, ())
     names = tuple(name for name, _ in entries)
@@ -54,11 +59,11 @@ def skill_listing(skills: Sequence[SkillDefinition], budget: int) -> SkillListin
     kept = list(entries)
     while kept:
         kept.pop()
-        text = _render(kept, MIN_ABOUT) + _left_out_note(len(entries) - len(kept), bool(kept))
+        text = _render(kept, MIN_ABOUT) + _left_out_note(len(entries) - len(kept), bool(kept), noun)
         if text_tokens(text) <= budget:
             break
     else:
-        text = _left_out_note(len(entries), False)
+        text = _left_out_note(len(entries), False, noun)
     listed = tuple(name for name, _ in kept)
     return SkillListing(text, text_tokens(text), listed, shortened=True, left_out=names[len(kept) :])
 
@@ -92,7 +97,7 @@ def _longest_fitting(entries: Sequence[tuple[str, str]], budget: int) -> int | N
     return best
 
 
-def _left_out_note(count: int, after_lines: bool) -> str:
+def _left_out_note(count: int, after_lines: bool, noun: str) -> str:
     plural = "s" if count > 1 else ""
-    note = f"- ({count} more skill{plural} not listed, to keep this list short)"
+    note = f"- ({count} more {noun}{plural} not listed, to keep this list short)"
     return f"\n{note}" if after_lines else note
