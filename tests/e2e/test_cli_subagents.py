@@ -314,7 +314,7 @@ def test_stopping_the_parent_mid_subagent_stops_its_commands_and_resumes_without
             assert proc.returncode == 130
             end = parse_events(rest)[-1]
             assert end["kind"] == "turn_ended" and end["stop"] == {"kind": "cancelled"}
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + TIMEOUT_S  # A loaded CI machine once took over 10 s.
         while host_processes(marker):
             assert time.monotonic() < deadline, "the subagent's command outlived its parent"
             time.sleep(0.05)
