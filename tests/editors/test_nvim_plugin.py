@@ -35,7 +35,6 @@ from tests.editors import editor_unavailable
 from tests.editors.nvim.install import EditorUnavailable, ensure_nvim07, ensure_nvim_dev
 from tests.editors.nvim.runner import PLUGIN_DIR, NvimRun, nvim_env, run_driver, write_project
 from tests.fakeapi import Delay, FakeMessagesAPI, Reply, Step, Text, ToolCall
-from tests.mcp.helpers import echo_entry
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -295,8 +294,6 @@ SUBAGENT_TASK = {
 SUB_COMMAND = "echo SUB-RAN > sub.txt"
 SUB_REPORT = "SUB-REPORT: wrote sub.txt with the shell"
 PARENT_REPLY = "The helper wrote sub.txt. PARENT-DONE"
-MCP_PROMPT = "Echo something through the MCP server"  # As features_driver.lua types it.
-MCP_REPLY = "The server echoed it. MCP-DONE"
 
 
 def is_subagent(body: dict[str, Any]) -> bool:
@@ -341,9 +338,6 @@ def test_nvim_ask_stop_sessions_and_findings(
     # under its XDG_CONFIG_HOME, as `agentls trust` would write it).
     trust = SettingsSources(project=project, config=Path(env["XDG_CONFIG_HOME"]) / "agentls").trust_store
     assert trust.trust(project)
-    # The user's settings: an MCP server (the tests' echo server, over stdio), its echo allowed.
-    user_settings = {"mcpServers": {"echo": echo_entry()}, "permissions": {"allow": ["mcp__echo__echo"]}}
-    (Path(env["XDG_CONFIG_HOME"]) / "agentls" / "settings.json").write_text(json.dumps(user_settings))
     finding = {
         "file_path": str(app),
         "line": 2,
@@ -364,10 +358,6 @@ def test_nvim_ask_stop_sessions_and_findings(
             return Reply([Text(f"<summary>{SUMMARY_TEXT}</summary>")])
         if "FIX-ISSUE-BODY" in str(last):  # /fix-issue 123 (in the resumed step-1 session)
             return Reply([Text(FIX_REPLY)])
-        if MCP_PROMPT in str(last):  # an MCP tool's call, then the reply to its result
-            return Reply([ToolCall("mcp__echo__echo", {"text": "from neovim"})])
-        if "echo: from neovim" in str(last):
-            return Reply([Text(MCP_REPLY)])
         if SUBAGENT_PROMPT in first:  # the parent: start the subagent, then reply
             if "tool_result" not in str(last):
                 return Reply([ToolCall("Agent", SUBAGENT_TASK)])
@@ -380,7 +370,7 @@ def test_nvim_ask_stop_sessions_and_findings(
             return Reply([ToolCall("ReportFinding", finding)])
         return Reply([Text("One issue found.")])
 
-    with FakeMessagesAPI([route] * 18) as fake:
+    with FakeMessagesAPI([route] * 16) as fake:
         run = run_driver(
             nvim,
             FEATURES_DRIVER,
@@ -427,13 +417,6 @@ def test_nvim_ask_stop_sessions_and_findings(
     for label in ("System prompt", "Tool definitions", "Your messages", "The agent's messages", "Free"):
         assert any(line.strip().startswith(label) for line in shown), f"{label}\n{run.report()}"
     assert not any("/context" in str(b["messages"]) for b in fake.requests), run.report()
-    # An MCP tool's call shows in the chat like any tool call, with the server's answer reaching
-    # the model; /mcp lists the server, connected, with its tools.
-    mcp_chat = "\n".join(r["mcp_chat"])
-    assert "mcp__echo__echo" in mcp_chat and "MCP-DONE" in mcp_chat, run.report()
-    assert "echo · connected" in mcp_chat and "tools (8)" in mcp_chat, run.report()
-    mcp_result = next(b for b in fake.requests if "echo: from neovim" in str(b["messages"][-1]))
-    assert '"is_error": true' not in json.dumps(mcp_result["messages"][-1]), run.report()
     # :AgentlsStop: the turn ended as cancelled and the chat says so.
     assert any("turn ended: cancelled" in line for line in r["stop_chat"]), run.report()
     # :AgentlsSessions: the list offered "new" and the sessions; the resumed chat replays history.
@@ -492,13 +475,7 @@ def test_nvim_ask_stop_sessions_and_findings(
     (bash_result,) = blocks(sub[1]["messages"][-1], "tool_result")
     assert bash_result["tool_use_id"] == bash["id"] and not bash_result.get("is_error"), run.report()
     # The parent got the subagent's final text as the Agent tool's result, and finished.
-    parent = [
-        b
-        for b in fake.requests
-        if not is_subagent(b)
-        and SUBAGENT_PROMPT in str(b["messages"][0])
-        and MCP_PROMPT not in str(b["messages"])
-    ]
+    parent = [b for b in fake.requests if not is_subagent(b) and SUBAGENT_PROMPT in str(b["messages"][0])]
     assert len(parent) == 2, run.report()
     (agent_call,) = blocks(parent[1]["messages"][-2], "tool_use")
     assert agent_call["name"] == "Agent", run.report()

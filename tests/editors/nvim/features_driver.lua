@@ -160,22 +160,6 @@ local function send_typed(chat, text)
   chat_mod.send(chat)
 end
 
--- 7. An MCP tool's call in the chat (the user's echo server), then `/mcp` lists the server.
-local function step_mcp(chat)
-  send_typed(chat, 'Echo something through the MCP server')
-  wait_for('MCP call answered', function()
-    return not chat.busy and chat_text(chat):find('MCP-DONE', 1, true)
-  end, function()
-    send_typed(chat, '/mcp')
-    wait_for('/mcp shown', function()
-      return not chat.busy and chat_text(chat):find('/mcp:', 1, true)
-    end, function()
-      result.mcp_chat = lines_of(chat.buf)
-      step_findings()
-    end)
-  end)
-end
-
 -- 6. A subagent's Bash call asks permission in this editor; the answer reaches the subagent.
 local function step_subagent()
   vim.cmd('AgentlsChat!')
@@ -215,7 +199,7 @@ local function step_subagent()
       end, function()
         result.subagent_chat = lines_of(chat.buf)
         result.pending_permissions = #require('agentls.permission').pending
-        step_mcp(chat)
+        step_findings()
       end)
     end)
   end)
