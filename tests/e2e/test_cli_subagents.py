@@ -130,7 +130,7 @@ def test_explore_subagent_reports_back_and_the_parent_finishes(
     assert end["requests"] == 2 and sub_end["requests"] == 2  # Each turn counts its own requests.
     # The subagent's transcript is linked from the parent's.
     transcript = Path(env(fake.base_url)["AGENTLS_HOME"]) / "sessions" / f"{events[0]['session_id']}.jsonl"
-    links = [json.loads(line) for line in transcript.read_text().splitlines() if '"subagent"' in line]
+    links = [r for r in map(json.loads, transcript.read_text().splitlines()) if r["type"] == "subagent"]
     assert len(links) == 1 and Path(links[0]["transcript"]).is_file()
 
 

@@ -47,6 +47,9 @@ class AgentConfig(BaseModel):
             raise ValueError(f"the thinking budget ({budget}) must be below max_tokens ({self.max_tokens})")
         return self
 
+    checkpoints: bool = True
+    """Record what the agent changes after each prompt, so it can be rewound (`core/checkpoints/`);
+    only for sessions with a transcript."""
     permission_mode: PermissionMode | None = None
     """Chosen by the user for this session; None: the settings' `defaultMode` (else `default`)."""
     max_retries: int = Field(default=10, ge=0)

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from agentls.core.assembler import Assembler
+from agentls.core.checkpoints.tracker import checkpoint_label
 from agentls.core.context.budget import Overrun
 from agentls.core.context.meter import overflow_numbers
 from agentls.core.errors import ErrorCause, ModelError
@@ -150,6 +151,7 @@ class Turn:
             stop = Errored(cause=ErrorCause(kind="internal", message=f"{type(err).__name__}: {err}"))
         self._state.end_turn_scope()  # A skill's allowed-tools hold until the turn ends, however it ends.
         await self._stop_background()
+        await self._checkpoint_settled()
         await self._notify_waiting(stop)
         self.stop = stop
         st = self._state
@@ -181,6 +183,9 @@ class Turn:
         st = self._state
         self._started_at = st.clock.monotonic()
         self._emit(TurnStarted(session_id=st.session_id, prompt=self._prompt))
+        if st.checkpoints is not None and not st.is_subagent:
+            # Before anything of the turn is on record: a conversation rewind to it drops the turn.
+            await st.checkpoints.begin("prompt", checkpoint_label(self._prompt))
         submitted = await prompt_submitted(st, self._prompt, self._emit)
         if submitted.refused is not None:
             return EndTurn()  # A UserPromptSubmit hook kept the prompt from the model.
@@ -247,6 +252,19 @@ class Turn:
             return
         try:
             await background.stop_all()
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+
+    async def _checkpoint_settled(self) -> None:
+        """The changes of the turn's last command are on record before the turn ends (a rewind
+        right after it sees them)."""
+        checkpoints = self._state.checkpoints
+        if checkpoints is None:
+            return
+        try:
+            await checkpoints.ready()
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if current is not None:

@@ -204,6 +204,74 @@ class ToolsLoadedRecord(_Record):
     """`deferral`: tools already sent when deferral began, kept so the requests do not shrink."""
 
 
+ABSENT = ""
+"""A content id meaning "no file here"."""
+NOT_KEPT = "-"
+"""A content id meaning "a file was here, but its content was not kept" (over a size cap, or
+unreadable): such a file cannot be restored."""
+
+
+class CheckpointRecord(_Record):
+    """A point the workspace and the conversation can be rewound to (`core/checkpoints/`),
+    written before anything it protects changes: at each user prompt (before its turn's records,
+    so a conversation rewind drops the turn), before each subagent (code only), and before a
+    rewind (so the rewind can be undone)."""
+
+    type: Literal["checkpoint"] = "checkpoint"
+    n: int
+    kind: Literal["prompt", "subagent", "rewind"]
+    label: str
+    at: str = ""
+
+
+class TreeRecord(_Record):
+    """How the workspace stood when checkpoint `checkpoint` was taken: `manifest` is the id of a
+    stored JSON document (`core/checkpoints/manifest.py`), written once its contents are stored."""
+
+    type: Literal["tree"] = "tree"
+    checkpoint: int
+    manifest: str
+    notes: list[str] = []
+
+
+class FileChangeRecord(_Record):
+    """A file the agent changed while checkpoint `checkpoint` was the latest. `before` and
+    `after` are content ids in the session's content store (`ABSENT`, `NOT_KEPT` or an id).
+
+    A file tool's change is written twice: before the write, with `after` None (so a crash
+    during the write still knows the file's earlier content), and once the write is done. A
+    change found by comparing the workspace after a command is written once, with both."""
+
+    type: Literal["file_change"] = "file_change"
+    checkpoint: int
+    path: str
+    """Relative to the session's working directory (with `/`), or absolute outside it."""
+    before: str
+    after: str | None = None
+    by: str = ""
+    """The tool (`Edit`, `Bash`, `mcp__…`), or `rewind`."""
+    call_id: str = ""
+    agent: str = ""
+    """The subagent that made the change, if one did."""
+
+
+class RewindRecord(_Record):
+    """The user rewound to checkpoint `to`: the code (files the agent changed since put back; the
+    changes are recorded under checkpoint `undo`, which a later rewind can return to) and/or the
+    conversation (`replay` continues from the history as it was before `to`'s prompt)."""
+
+    type: Literal["rewind"] = "rewind"
+    to: int
+    code: bool
+    conversation: bool
+    undo: int | None = None
+    restored: list[str] = []
+    conflicts: list[str] = []
+    """Files someone else changed after the agent: kept as they were, unless also in `restored`."""
+    not_restorable: list[str] = []
+    at: str = ""
+
+
 Record = Annotated[
     HeaderRecord
     | ResumedRecord
@@ -223,7 +291,11 @@ Record = Annotated[
     | SubagentRecord
     | ClearedRecord
     | ModelSwitchRecord
-    | ToolsLoadedRecord,
+    | ToolsLoadedRecord
+    | CheckpointRecord
+    | TreeRecord
+    | FileChangeRecord
+    | RewindRecord,
     Field(discriminator="type"),
 ]
 

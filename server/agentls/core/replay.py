@@ -26,6 +26,7 @@ from agentls.core.messages import Message, ToolResultBlock
 from agentls.core.model import TokenUsage
 from agentls.core.records import (
     RECORD_ADAPTER,
+    CheckpointRecord,
     ClearedRecord,
     CompactionRecord,
     HeaderRecord,
@@ -102,10 +103,51 @@ class Replayed:
         ]
 
     skipped_records: int = 0
+    last_checkpoint: int = 0
+    """The number of the session's latest checkpoint (0: none)."""
+
+
+_CONVERSATION = frozenset(
+    {
+        "message",
+        "assistant_partial",
+        "tool_call",
+        "tool_result",
+        "compaction",
+        "cleared",
+        "turn_start",
+        "turn_end",
+        "plan",
+        "state",
+    }
+)
+"""Records that shape the conversation: a conversation rewind takes back those written after
+its checkpoint. The others (spending, the model, loaded tools, subagents, checkpoints) stand."""
+
+
+def rewound(raw_records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records as the conversation stands after its rewinds: a `rewind` record of the
+    conversation drops the conversation records written since its checkpoint. Rewinds nest:
+    rewinding to the checkpoint a rewind took first (its `undo`) brings the dropped turns back."""
+    out: list[dict[str, Any]] = []
+    marks: dict[Any, tuple[list[dict[str, Any]], int]] = {}
+    """Each checkpoint: the record list it was written into, and its position there."""
+    for raw in raw_records:
+        kind = raw.get("type") if isinstance(raw, dict) else None
+        if kind == "rewind" and raw.get("conversation") is True and raw.get("to") in marks:
+            source, position = marks[raw["to"]]
+            head = source[:position]
+            kept = {id(r) for r in head}
+            out = head + [r for r in out if id(r) not in kept and r.get("type") not in _CONVERSATION]
+        elif kind == "checkpoint":
+            marks[raw.get("n")] = (out, len(out))
+        out.append(raw)
+    return out
 
 
 def replay(raw_records: Iterable[dict[str, Any]], *, display: bool = False) -> Replayed:
     out = Replayed(display=[] if display else None)
+    raw_records = rewound(raw_records)
     partial: PartialAssistantRecord | None = None
     started: set[str] = set()
     results: dict[str, ToolResultRecord] = {}
@@ -161,6 +203,8 @@ def _note(out: Replayed, record: Record) -> None:
         out.subagents.append(record)
     elif isinstance(record, ToolsLoadedRecord):
         out.loaded_tools += [n for n in record.names if n not in out.loaded_tools]
+    elif isinstance(record, CheckpointRecord):
+        out.last_checkpoint = max(out.last_checkpoint, record.n)
     elif isinstance(record, ModelSwitchRecord):
         out.model = record.model
         out.fallback = None  # Chosen after the fallback: the choice holds.

@@ -7,6 +7,7 @@ Sessions start fresh or resume from their transcript. Only one turn runs at a ti
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import sys
 from collections.abc import Callable
@@ -23,6 +24,10 @@ from agentls.core.api_settings import apply_api_settings
 from agentls.core.background import BackgroundAgents
 from agentls.core.blackbox import BlackBox, install_log_handler
 from agentls.core.blackbox import path_for as blackbox_path
+from agentls.core.checkpoints.recording import CheckpointedWorkspace
+from agentls.core.checkpoints.rewind import RewindError
+from agentls.core.checkpoints.rewinding import RewindOutcome, RewindPart, rewind
+from agentls.core.checkpoints.tracker import Checkpoints
 from agentls.core.commands.dispatch import dispatch
 from agentls.core.commands.runs import Run
 from agentls.core.config import AgentConfig
@@ -53,14 +58,16 @@ from agentls.core.subagents import ParentLink, Subagents
 from agentls.policy.decision import Approver, PermissionPolicy
 from agentls.policy.loader import SettingsSources
 from agentls.policy.tool_scope import ScopedPolicy
+from agentls.store.blobs import BlobStore
 from agentls.store.jsonl import read_jsonl
-from agentls.store.sessions import SessionStore
+from agentls.store.sessions import SessionStore, checkpoint_contents
 from agentls.store.settings_files import config_home
 from agentls.tools.base import FileReadState, TodoItem, ToolContext, ToolEnv, ToolLimits
 from agentls.tools.registry import ToolRegistry, builtin_tools
 from agentls.tools.skill import SKILL
 from agentls.workspace.port import Workspace
 from agentls.workspace.sandbox import sweep_leftovers
+from agentls.workspace.tree_scan import TreeScanner
 
 
 class SessionBusy(RuntimeError):
@@ -172,6 +179,52 @@ class Session:
         finally:
             self._compacting = False
 
+    async def rewind(
+        self,
+        to: int | None,
+        part: RewindPart,
+        *,
+        overwrite: frozenset[str] = frozenset(),
+        dry_run: bool = False,
+    ) -> RewindOutcome:
+        """Rewind the code, the conversation or both to checkpoint `to` (None: the last prompt's);
+        not while a turn runs. Raises `RewindError` when it cannot be done (nothing changes then)."""
+        if self.busy:
+            raise SessionBusy(f"session {self.id} is busy; rewind it when the turn has ended")
+        state = self.state
+        if state.checkpoints is None or self.transcript is None:
+            raise RewindError("this session keeps no checkpoints (it has no transcript, or they are off)")
+        self._compacting = True  # (Busy meanwhile: no turn may start during the rewind.)
+        try:
+            outcome = await rewind(
+                read_jsonl(self.transcript).records,
+                to,
+                state.checkpoints,
+                state.tool_ctx.workspace,
+                state.journal,
+                part=part,
+                overwrite=overwrite,
+                dry_run=dry_run,
+            )
+            if part != "code" and not dry_run:
+                self._reload_conversation()
+            return outcome
+        finally:
+            self._compacting = False
+
+    def _reload_conversation(self) -> None:
+        """After a conversation rewind: the history (and what goes with it) as the transcript now
+        says; spending, the model and loaded tools are not rewound."""
+        assert self.transcript is not None
+        replayed = replay(read_jsonl(self.transcript).records)
+        state = self.state
+        state.history = replayed.history
+        state.todos = _todos(replayed.todos)
+        state.tool_ctx.read_state = FileReadState()  # Reads the model no longer remembers.
+        state.context.restore(
+            replayed.base, replayed.cleared, state.history, replayed.learned_window, replayed.calibration
+        )
+
     def close(self) -> None:
         if self.state.mcp is not None:
             self.state.mcp.close_now()  # (Idempotent: `end` has usually stopped them already.)
@@ -250,6 +303,8 @@ class Session:
         if state.background is not None:
             state.background.undelivered(replayed.undelivered)
         state.history = replayed.history
+        if state.checkpoints is not None:
+            state.checkpoints.restore(replayed.last_checkpoint)  # Numbering goes on.
         state.spending.usage = replayed.usage
         state.spending.cost_usd = replayed.cost_usd or 0.0
         state.todos = _todos(replayed.todos)
@@ -291,6 +346,8 @@ async def _start_hooks(state: SessionState, source: str, notices: list[str]) -> 
 def _open_black_box(state: SessionState, transcript: Path | None, kind: str, notices: list[str]) -> None:
     """The session's black box, opened with what was loaded at start-up."""
     state.blackbox = BlackBox(blackbox_path(transcript) if transcript else None)
+    if state.checkpoints is not None and not state.is_subagent:
+        state.checkpoints.note = state.blackbox.write  # Each checkpoint and failed scan.
     if state.permissions is not None:  # Every hook run is recorded in the black box.
         state.permissions.hooks.blackbox = state.blackbox
         state.permissions.hooks.transcript_path = str(transcript or "")
@@ -358,6 +415,7 @@ async def _build_state(
         )
     registry = deps.registry or builtin_tools()
     limits = ToolLimits()
+    deps, checkpoints = _with_checkpoints(deps, journal, transcript)
     ctx = ToolContext(
         workspace=deps.workspace,
         read_state=FileReadState(),
@@ -454,6 +512,7 @@ async def _build_state(
     )
     attach_context(state, context_settings, transcript)
     state.memory = memory
+    state.checkpoints = checkpoints
 
     def record_relayed(usage: TokenUsage) -> None:
         # A subagent's request, now in this session's totals: on record at once (a resume reads
@@ -533,6 +592,34 @@ def _tool_deferral(
         state.journal,
         lambda names: state.policy.hidden_tools(names),  # The policy as it is at the moment.
         lambda kind, **fields: state.blackbox.write(kind, **fields),
+    )
+
+
+def _with_checkpoints(
+    deps: SessionDeps, journal: Journal, transcript: Path | None
+) -> tuple[SessionDeps, Checkpoints | None]:
+    """The session's checkpoints, and its deps with the workspace every change the session's
+    tools and hooks make goes through, so that each is on record."""
+    checkpoints = _checkpoints(deps, journal, transcript)
+    if checkpoints is None:
+        return deps, None
+    workspace = CheckpointedWorkspace(deps.workspace, checkpoints)
+    return dataclasses.replace(deps, workspace=workspace), checkpoints
+
+
+def _checkpoints(deps: SessionDeps, journal: Journal, transcript: Path | None) -> Checkpoints | None:
+    """A top-level session's checkpoints, kept next to its transcript; a subagent's are its
+    parent's. None: no transcript (nothing to rewind from), or turned off."""
+    if deps.parent is not None:
+        return deps.parent.checkpoints
+    if transcript is None or not deps.config.checkpoints:
+        return None
+    inner = deps.workspace
+    return Checkpoints(
+        TreeScanner(inner.root),
+        BlobStore(checkpoint_contents(transcript)),
+        journal,
+        unsaved=lambda: set(inner.overlay().texts),
     )
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from agentls.core.assembler import Assembler
 from agentls.core.background import BackgroundAgents
 from agentls.core.blackbox import BlackBox
+from agentls.core.checkpoints.tracker import Checkpoints
 from agentls.core.config import AgentConfig
 from agentls.core.context.budget import Spending
 from agentls.core.context.catalog import model_info
@@ -76,6 +77,9 @@ class SessionState:
     """Its background subagents and their notifications waiting for the model."""
     mcp: McpPool | None = None
     """The session's MCP servers and their tools (top-level sessions; `mcp_pool.py`)."""
+    checkpoints: Checkpoints | None = None
+    """What the agent changed since each prompt (top-level sessions with a transcript, shared
+    with their subagents; `checkpoints/`)."""
     deferral: ToolDeferral | None = None
     """Which MCP tools' definitions the requests leave out until ToolSearch loads them (sessions
     with MCP tools, unless tool search is off; `deferred_tools/`)."""
@@ -150,6 +154,8 @@ class SessionState:
             on_plan=self._plan_changed,
             on_files=self._files_touched if self.memory is not None else None,
             unavailable=unavailable,
+            checkpoints=self.checkpoints,
+            agent=self.session_id if self.is_subagent else "",
         )
 
     async def _files_touched(self, paths: tuple[Path, ...], emit: Callable[[AgentEvent], None]) -> None:

@@ -46,6 +46,7 @@ from agentls.tools.registry import ToolRegistry
 from agentls.tools.tool_search import TOOL_SEARCH
 
 if TYPE_CHECKING:
+    from agentls.core.checkpoints.tracker import Checkpoints
     from agentls.core.context.budget import Spending
     from agentls.core.session import Session, SessionDeps
     from agentls.core.state import SessionState
@@ -70,6 +71,8 @@ class ParentLink:
     scope: ToolScope | None = None
     """The tool scope the parent's turn runs under (a command's `allowed-tools`), if any: it
     holds for the subagent too."""
+    checkpoints: Checkpoints | None = None
+    """The top-level session's checkpoints: a subagent's changes are recorded there."""
 
 
 class _ParentApprover:
@@ -143,6 +146,10 @@ class Subagents:
         if isinstance(session, SubagentReport):
             return session
         background = bool(args.run_in_background)
+        if self._parent.checkpoints is not None:  # Its changes can be rewound on their own.
+            await self._parent.checkpoints.begin(
+                "subagent", f"before the {agent.name} agent: {args.description}"
+            )
         record = self._begin(session, agent, args, ctx.call_id or "", background)
         work = self._work(session, agent, args.prompt, record, ctx.emit)
         if background:
@@ -307,6 +314,7 @@ class Subagents:
                 agent.prompt,
                 self._catalog,
                 scope=parent.policy.scope if isinstance(parent.policy, ScopedPolicy) else None,
+                checkpoints=parent.checkpoints,
             ),
         )
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from agentls.core.checkpoints.tracker import CURRENT_CALL, CallTag, Checkpoints
 from agentls.core.events import (
     AgentEvent,
     DecidedBy,
@@ -136,7 +137,13 @@ class ToolRunner:
         on_plan: Callable[[tuple[TodoItem, ...]], None] | None = None,
         on_files: Callable[[tuple[Path, ...], Callable[[AgentEvent], None]], Awaitable[None]] | None = None,
         unavailable: Callable[[str], str | None] | None = None,
+        checkpoints: Checkpoints | None = None,
+        agent: str = "",
     ) -> None:
+        self._checkpoints = checkpoints
+        """The session's checkpoints: told of changes a tool made outside the workspace port."""
+        self._agent = agent
+        """The subagent whose calls these are ("" for a top-level session), for change records."""
         self._unavailable = unavailable
         """Why a tool of the registry may not be called in this response (a deferred tool the
         request left out: `core/deferred_tools/`); None when it may."""
@@ -233,6 +240,9 @@ class ToolRunner:
     ) -> ToolResultBlock:
         if deps:
             await asyncio.wait(deps)
+        # What the workspace records of this call's changes (this task's context only).
+        tag = CallTag(tool.name, call.block.id, self._agent)
+        CURRENT_CALL.set(tag)
         facts = CallFacts(
             tool=tool.name,
             input=call.block.input,
@@ -268,7 +278,11 @@ class ToolRunner:
                 emit=self._emit,
                 if_cancelled=partial(setattr, call, "if_cancelled"),
             )
-            output = await self._call_tool(tool, args, ctx)
+            try:
+                output = await self._call_tool(tool, args, ctx)
+            finally:
+                if self._checkpoints is not None and tool.tier == "plugin" and not tool.read_only:
+                    self._checkpoints.after_outside_change(tag)  # An MCP tool may change any file.
         output = await self._post_tool_use(call, tool, output)
         if self._on_files is not None and not output.is_error and isinstance(tool, FileTool):
             await self._on_files(facts.paths, self._emit)

@@ -24,7 +24,7 @@ from lsprotocol import types as T
 from agentls.lsp.documents import DocumentTracker, OpenDocument, path_to_uri
 from agentls.lsp.positions import LineIndex, splits_line_break
 from agentls.workspace.disk import DiskWorkspace
-from agentls.workspace.port import EditFile, FileChange, Replacement, StaleFileError, WorkspaceError
+from agentls.workspace.port import EditFile, Replacement, StaleFileError, TextChange, WorkspaceError
 from agentls.workspace.text import content_version, decode, newline_style
 
 _ANY_BREAK = re.compile(r"\r\n|\r|\n")
@@ -152,7 +152,7 @@ class Snapshotter:
 
 @dataclass(frozen=True)
 class Plan:
-    change: FileChange
+    change: TextChange
     path: Path
     current: Current | None
     """None: a new file."""
@@ -165,7 +165,7 @@ class Plan:
         return self.current.lead if self.current is not None else ""
 
 
-def plan_change(change: FileChange, path: Path, current: Current | None) -> Plan:
+def plan_change(change: TextChange, path: Path, current: Current | None) -> Plan:
     """Check `change` against `current` and compute the result; raises `StaleFileError`."""
     where = " (it is open in the editor)" if current is not None and current.doc is not None else ""
     if current is None:

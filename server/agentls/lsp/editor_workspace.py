@@ -39,7 +39,15 @@ from typing import TYPE_CHECKING
 from lsprotocol import types as T
 
 from agentls.lsp.documents import OpenDocument
-from agentls.lsp.editor_edits import Plan, Snapshotter, build_edit, edit_label, plan_change
+from agentls.lsp.editor_edits import (
+    Current,
+    Plan,
+    Snapshotter,
+    build_edit,
+    edit_label,
+    plan_change,
+    read_disk,
+)
 from agentls.lsp.editor_port import EditorPort, LspEditorPort
 from agentls.workspace.disk import DiskWorkspace, check_target
 from agentls.workspace.port import (
@@ -51,11 +59,12 @@ from agentls.workspace.port import (
     Overlay,
     ProcessResult,
     ProcessSpec,
+    RestoreFile,
     StaleFileError,
     WorkspaceError,
     WriteFile,
 )
-from agentls.workspace.text import content_version
+from agentls.workspace.text import content_version, decode
 
 if TYPE_CHECKING:
     from agentls.lsp.server import AgentServer
@@ -118,8 +127,12 @@ class EditorWorkspace:
         return FileContent(path=path, data=current.data, version=current.version)
 
     async def apply(self, changes: Sequence[FileChange]) -> list[AppliedChange]:
+        if any(isinstance(change, RestoreFile) for change in changes):
+            return await self._restore(changes)
         plans: list[Plan] = []
         for change in changes:
+            if isinstance(change, RestoreFile):
+                continue  # (Not reached: a change set with one goes to `_restore`.)
             path = self._abs(change.path)
             if change.checked_target is not None:
                 # The editor opens the file itself; at least refuse a link swapped in before now.
@@ -132,6 +145,38 @@ class EditorWorkspace:
         if not self._editor.features.apply_edit:
             return await self._apply_on_disk(plans)
         return await self._apply_in_editor(plans)
+
+    async def _restore(self, changes: Sequence[FileChange]) -> list[AppliedChange]:
+        """A checkpoint rewind: files open in the editor change through one applyEdit, so the
+        user can undo the rewind there; the others (and removals) are put back on disk."""
+        in_editor: list[Plan] = []
+        on_disk: list[RestoreFile] = []
+        opened: list[tuple[Path, OpenDocument]] = []
+        for change in changes:
+            if not isinstance(change, RestoreFile):
+                raise WorkspaceError("A rewind's changes cannot be mixed with other edits.")
+            path = self._abs(change.path)
+            doc = self._docs.open_doc(path)
+            if doc is None or change.data is None or not self._editor.features.apply_edit:
+                on_disk.append(dataclasses.replace(change, path=path))
+                if doc is not None:
+                    opened.append((path, doc))
+                continue
+            current = Current.of_doc(path, doc, read_disk(path))
+            if current.version != change.expected_version:
+                raise StaleFileError(
+                    f"{path} changed in the editor after the rewind was planned; nothing was changed."
+                )
+            text = decode(change.data).text
+            in_editor.append(plan_change(WriteFile(path, text, current.version), path, current))
+        applied: list[AppliedChange] = []
+        if in_editor:
+            applied += await self._apply_in_editor(in_editor)
+        if on_disk:
+            applied += await self._disk.apply(on_disk)
+            for path, doc in opened:
+                self._docs.mark_disk_newer(path, doc)  # Until the editor reloads it.
+        return applied
 
     async def _apply_on_disk(self, plans: list[Plan]) -> list[AppliedChange]:
         """No applyEdit: write the disk, but never under a buffer with unsaved changes."""

@@ -31,6 +31,11 @@ def agentls_home() -> Path:
     return state_home()
 
 
+def checkpoint_contents(transcript: Path) -> Path:
+    """Where the contents a session's checkpoints keep are stored: next to its transcript."""
+    return transcript.with_name(transcript.name.removesuffix(SUFFIX) + ".checkpoints")
+
+
 class SessionNotFound(LookupError):
     """No session has this id or id prefix."""
 

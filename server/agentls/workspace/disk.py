@@ -45,6 +45,7 @@ from agentls.workspace.port import (
     ProcessResult,
     ProcessSpec,
     Replacement,
+    RestoreFile,
     StaleFileError,
     WorkspaceError,
 )
@@ -68,7 +69,8 @@ class _Planned:
     identity: FileId | None
     """The file read and checked; None for a new file."""
     old: bytes | None
-    new: bytes
+    new: bytes | None
+    """None: remove the file (a `RestoreFile` of nothing)."""
     mode: int | None
     """Permission bits to keep; None for a new file (the umask decides)."""
 
@@ -122,7 +124,15 @@ class DiskWorkspace:
         finally:
             for plan in plans:
                 os.close(plan.dir_fd)
-        return [AppliedChange(p.path, content_version(p.new), created=p.old is None) for p in plans]
+        return [
+            AppliedChange(
+                p.path,
+                "" if p.new is None else content_version(p.new),
+                created=p.old is None,
+                removed=p.new is None and p.old is not None,
+            )
+            for p in plans
+        ]
 
     def _write_all(self, plans: list[_Planned]) -> None:
         done: list[tuple[_Planned, list[Path]]] = []
@@ -134,7 +144,10 @@ class DiskWorkspace:
                     inner = make_dirs_at(plan.dir_fd, plan.missing)
                     os.close(plan.dir_fd)
                     plan.dir_fd, plan.missing = inner, ()
-                if plan.new != plan.old:
+                if plan.new is None:
+                    if plan.old is not None:
+                        _remove_checked(plan)
+                elif plan.new != plan.old:
                     replace_at(
                         plan.dir_fd, plan.target.name, plan.new, plan.mode, plan.identity, plan.target.parent
                     )
@@ -165,8 +178,20 @@ class DiskWorkspace:
         and the same descriptor is used to write it: what is written is what was checked.
         """
         path = self._abs(change.path)
-        target = _resolve(path, change.checked_target)
+        if isinstance(change, RestoreFile):
+            if path.is_symlink():
+                raise StaleFileError(f"{path} is now a symbolic link; a rewind does not write through it.")
+            target = _resolve(path, None)
+        else:
+            target = _resolve(path, change.checked_target)
         st = _stat_or_none(target)
+        if isinstance(change, RestoreFile) and change.data is None and st is None:
+            if change.expected_version is not None:
+                raise StaleFileError(
+                    f"{path} no longer exists (it was removed after the rewind was planned)."
+                )
+            dir_fd = _open_pinned_dir(path, _existing_ancestor(path, target)[0])
+            return _Planned(path, target, dir_fd, (), None, None, None, None)
         if st is None:
             if isinstance(change, EditFile) or change.expected_version is not None:
                 raise StaleFileError(
@@ -175,7 +200,8 @@ class DiskWorkspace:
                 )
             existing, missing = _existing_ancestor(path, target)
             dir_fd = _open_pinned_dir(path, existing)
-            return _Planned(path, target, dir_fd, missing, None, None, _encode_new(path, change.text), None)
+            new = change.data if isinstance(change, RestoreFile) else _encode_new(path, change.text)
+            return _Planned(path, target, dir_fd, missing, None, None, new, None)
         _check_readable(path, st, self._max_read_bytes)
         dir_fd = _open_pinned_dir(path, target.parent)
         try:
@@ -183,9 +209,15 @@ class DiskWorkspace:
             if change.expected_version is None:
                 raise StaleFileError(f"{path} already exists. Read it first, then write it again.")
             if content_version(old) != change.expected_version:
+                if isinstance(change, RestoreFile):
+                    raise StaleFileError(f"{path} changed after the rewind was planned; nothing was written.")
                 raise StaleFileError(
                     f"{path} has been modified since it was read (by the user, a formatter or another "
                     "tool). Read the file again before changing it."
+                )
+            if isinstance(change, RestoreFile):
+                return _Planned(
+                    path, target, dir_fd, (), file_id(st), old, change.data, stat_mod.S_IMODE(st.st_mode)
                 )
             decoded = decode(old)
             if isinstance(change, EditFile):
@@ -341,13 +373,25 @@ def _encode_new(path: Path, text: str) -> bytes:
         raise WorkspaceError(f"The text for {path} cannot be encoded as UTF-8: {e}.") from e
 
 
+def _remove_checked(plan: _Planned) -> None:
+    """Remove the file that was checked, or nothing: another entry in its place is refused."""
+    name = plan.target.name
+    now = lstat_at(plan.dir_fd, name)
+    if now is None or file_id(now) != plan.identity:
+        raise EntryChanged(0, f"{name} was replaced or removed while it was being removed")
+    remove_at(plan.dir_fd, name)
+
+
 def _roll_back(done: list[tuple[_Planned, list[Path]]]) -> None:
     """Best effort: put back files already written, newest first, and drop directories we made."""
     for plan, made_dirs in reversed(done):
         with suppress(OSError):
             name = plan.target.name
             if plan.old is None:
-                remove_at(plan.dir_fd, name)
+                if plan.new is not None:
+                    remove_at(plan.dir_fd, name)
+            elif plan.new is None:
+                replace_at(plan.dir_fd, name, plan.old, plan.mode, None, plan.target.parent)
             elif plan.new != plan.old:
                 now = lstat_at(plan.dir_fd, name)
                 replace_at(

@@ -73,7 +73,21 @@ class WriteFile:
     """As for `EditFile`."""
 
 
-FileChange = EditFile | WriteFile
+@dataclass(frozen=True)
+class RestoreFile:
+    """Put a file back to exactly `data`, byte for byte (None: remove it): a checkpoint rewind.
+
+    `expected_version` is the version the file has now (None: it must not exist), so a change
+    made after the rewind was planned is refused (`StaleFileError`), not overwritten."""
+
+    path: Path
+    data: bytes | None
+    expected_version: str | None
+
+
+TextChange = EditFile | WriteFile
+"""A change the agent's tools make (a rewind's are `RestoreFile`s)."""
+FileChange = EditFile | WriteFile | RestoreFile
 
 
 @dataclass(frozen=True)
@@ -102,8 +116,9 @@ class ProcessResult:
 class AppliedChange:
     path: Path
     version: str
-    """The version after the change (so a later Edit can check against it)."""
+    """The version after the change (so a later Edit can check against it); "" for a removed file."""
     created: bool = False
+    removed: bool = False
 
 
 @dataclass
