@@ -324,8 +324,8 @@ class FakeEditor:
             _: LanguageClient, params: T.ShowMessageRequestParams
         ) -> T.MessageActionItem | None:
             choice = await self._prompt(T.WINDOW_SHOW_MESSAGE_REQUEST, params)
-            if choice in CHOICE_TITLES:
-                title = CHOICE_TITLES[choice]
+            if isinstance(choice, str) and choice != "cancelled":
+                title = CHOICE_TITLES.get(choice, choice)  # A permission choice, or an action's title.
                 offered = [a.title for a in params.actions or []]
                 if title not in offered:
                     self.errors.append(f"showMessageRequest does not offer {title!r}: {offered}")

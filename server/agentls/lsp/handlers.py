@@ -12,6 +12,7 @@ from agentls.lsp import (
     documents,
     lifecycle,
     permission_commands,
+    rewind,
     slash_commands,
 )
 
@@ -26,5 +27,6 @@ def register(server: AgentServer) -> None:
     commands.register(server)
     permission_commands.register(server)
     compaction.register(server)
+    rewind.register(server)
     slash_commands.register(server)
     code_actions.register(server)

@@ -72,6 +72,8 @@ AGENTLS_REQUESTS = frozenset(
         "agentls/loadSession",
         "agentls/closeSession",
         "agentls/compact",
+        "agentls/listCheckpoints",
+        "agentls/rewind",
         "agentls/listCommands",
         "agentls/requestPermission",
         "agentls/saveDocuments",
