@@ -49,26 +49,42 @@ async def test_the_panel_lists_checkpoints_and_rewinds_an_open_buffer_through_th
     app = env.root / "app.py"
     app.write_text(ORIGINAL)
     (env.root / "old.txt").write_text("old\n")
-    with FakeMessagesAPI([*agent_turn(env), Reply([Text("Hi again.")])]) as fake:
+    with FakeMessagesAPI([Reply([Text("Hello.")]), *agent_turn(env), Reply([Text("Hi again.")])]) as fake:
         async with env.editor(preset, fake, options={"permissionMode": "bypassPermissions"}) as editor:
             uri = editor.open(app)
             session_id = await editor.new_session()
+            await editor.prompt(session_id, "Say hello first")
             await editor.prompt(session_id, "Shout the greeting")
             assert editor.text(uri) == EDITED
+            live = editor.updates("checkpoint", session_id)
+            mark = len(editor.session_updates)
+            await editor.request("agentls/loadSession", {"sessionId": session_id})
+            replayed = [u["update"] for u in editor.session_updates[mark:]]
             listed = await editor.request("agentls/listCheckpoints", {"sessionId": session_id})
             preview = await editor.request(
-                "agentls/rewind", {"sessionId": session_id, "to": 1, "part": "both", "dryRun": True}
+                "agentls/rewind", {"sessionId": session_id, "to": 2, "part": "both", "dryRun": True}
             )
             edits_before = len(editor.edits)
-            done = await editor.request("agentls/rewind", {"sessionId": session_id, "to": 1, "part": "both"})
+            done = await editor.request("agentls/rewind", {"sessionId": session_id, "to": 2, "part": "both"})
             restored_buffer = editor.text(uri)
             rewind_edits = editor.edits[edits_before:]
             loaded = await editor.request("agentls/loadSession", {"sessionId": session_id})
             await editor.prompt(session_id, "Say hi")
             last_request = fake.requests[-1]
 
-    (checkpoint,) = listed["checkpoints"]
-    assert checkpoint["n"] == 1 and checkpoint["prompt"] == "Shout the greeting"
+    # Each prompt's checkpoint reached the panel as the turn started, and again, after its user
+    # message, when the conversation was loaded.
+    assert [(u["checkpoint"], u["kind"]) for u in live] == [(1, "prompt"), (2, "prompt")]
+    shown = [
+        f"#{u['checkpoint']}" if u["sessionUpdate"] == "checkpoint" else u["content"]["text"]
+        for u in replayed
+        if u["sessionUpdate"] in ("checkpoint", "user_message_chunk", "agent_message_chunk")
+    ]
+    assert shown[:4] == ["Say hello first", "#1", "Hello.", "Shout the greeting"], shown
+    assert "#2" in shown
+    hello, checkpoint = listed["checkpoints"]
+    assert hello["files"] == [] and hello["prompt"] == "Say hello first"
+    assert checkpoint["n"] == 2 and checkpoint["prompt"] == "Shout the greeting"
     assert {f["path"]: f["by"] for f in checkpoint["files"]} == {
         "app.py": "Edit",
         "made.txt": "Bash",
@@ -82,10 +98,11 @@ async def test_the_panel_lists_checkpoints_and_rewinds_an_open_buffer_through_th
     assert preview["dryRun"] is True and preview["conversation"] is False
     # The open buffer came back through one applyEdit (so the editor can undo it); the closed
     # files on disk.
-    assert done["restored"] and done["conversation"] is True and done["undo"] == 2
+    assert done["restored"] and done["conversation"] is True and done["undo"] == 3
     assert restored_buffer == ORIGINAL and len(rewind_edits) == 1
     assert not (env.root / "made.txt").exists() and (env.root / "old.txt").read_text() == "old\n"
     assert "Shout the greeting" not in str(loaded)
+    assert "Say hello first" in str(last_request["messages"])
     assert "Shout the greeting" not in str(last_request["messages"])
 
 

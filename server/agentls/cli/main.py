@@ -129,6 +129,29 @@ def _parser() -> argparse.ArgumentParser:
     compact.add_argument("--instructions", help="what the summary should focus on")
     compact.add_argument("--output-format", choices=("text", "stream-json"), default="text")
 
+    checkpoints = sub.add_parser(
+        "checkpoints", help="list a session's checkpoints and what changed after each"
+    )
+    checkpoints.add_argument("session", help="the session (an id or a unique prefix)")
+    checkpoints.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    rewind = sub.add_parser(
+        "rewind", help="put back what the agent changed since a checkpoint (and/or rewind the conversation)"
+    )
+    rewind.add_argument("session", help="the session (an id or a unique prefix)")
+    rewind.add_argument("--to", type=_positive_int, help="the checkpoint (default: the last prompt's)")
+    part = rewind.add_mutually_exclusive_group()
+    part.add_argument("--code", action="store_true", help="the files only (the default)")
+    part.add_argument("--conversation", action="store_true", help="the conversation only")
+    part.add_argument("--both", action="store_true", help="the files and the conversation")
+    rewind.add_argument("--dry-run", action="store_true", help="show what would change; change nothing")
+    overwrite = rewind.add_mutually_exclusive_group()
+    overwrite.add_argument(
+        "--overwrite", nargs="+", metavar="PATH", help="conflicting files to put back anyway (as listed)"
+    )
+    overwrite.add_argument("--overwrite-all", action="store_true", help="put back every conflicting file")
+    rewind.add_argument("--json", action="store_true", help="print JSON instead of text")
+
     sessions = sub.add_parser("sessions", help="list recorded sessions")
     sessions.add_argument("--limit", type=_positive_int, default=20)
 
@@ -236,6 +259,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             from agentls.cli.compact import compact_command
 
             return asyncio.run(compact_command(args))
+        if args.command in ("checkpoints", "rewind"):
+            import asyncio
+
+            from agentls.cli.rewind import checkpoints_command, rewind_command
+
+            command = checkpoints_command if args.command == "checkpoints" else rewind_command
+            return asyncio.run(command(args))
         if args.command == "sessions":
             from agentls.cli.sessions import sessions_command
 

@@ -78,9 +78,11 @@ async def open_session(
     approver: Approver | None = None,
     mcp_config: tuple[str, ...] = (),
     mcp_servers: bool = True,
+    needs_key: bool = True,
 ) -> Session:
-    """A new session, or `resume`d, on the Anthropic API with a disk workspace and a session store."""
-    if not (os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")):
+    """A new session, or `resume`d, on the Anthropic API with a disk workspace and a session store.
+    `needs_key=False`: the caller makes no model request (a rewind), so no API key is asked for."""
+    if needs_key and not (os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")):
         raise CliError(NO_KEY)
     factory = SessionFactory(
         store=SessionStore(),

@@ -312,6 +312,16 @@ class CommandOutput(_Event):
     level: Literal["info", "error"] = "info"
 
 
+class CheckpointTaken(_Event):
+    """A checkpoint the user can rewind to (`core/checkpoints/`): at a prompt, it belongs to the
+    user's message the turn started with; before a subagent, to the code only."""
+
+    kind: Literal["checkpoint"] = "checkpoint"
+    n: int
+    checkpoint_kind: Literal["prompt", "subagent", "rewind"]
+    label: str
+
+
 class TurnEnded(_Event):
     kind: Literal["turn_ended"] = "turn_ended"
     session_id: str
@@ -362,6 +372,7 @@ AgentEvent = Annotated[
     | ModelFallback
     | Notice
     | CommandOutput
+    | CheckpointTaken
     | SubagentEvent
     | TurnEnded,
     Field(discriminator="kind"),

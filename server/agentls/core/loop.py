@@ -28,6 +28,7 @@ from agentls.core.events import (
     AssistantMessage,
     BudgetExceeded,
     Cancelled,
+    CheckpointTaken,
     Compacted,
     ContextOverflow,
     EndTurn,
@@ -185,7 +186,9 @@ class Turn:
         self._emit(TurnStarted(session_id=st.session_id, prompt=self._prompt))
         if st.checkpoints is not None and not st.is_subagent:
             # Before anything of the turn is on record: a conversation rewind to it drops the turn.
-            await st.checkpoints.begin("prompt", checkpoint_label(self._prompt))
+            label = checkpoint_label(self._prompt)
+            n = await st.checkpoints.begin("prompt", label)
+            self._emit(CheckpointTaken(n=n, checkpoint_kind="prompt", label=label))
         submitted = await prompt_submitted(st, self._prompt, self._emit)
         if submitted.refused is not None:
             return EndTurn()  # A UserPromptSubmit hook kept the prompt from the model.

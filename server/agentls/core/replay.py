@@ -66,6 +66,9 @@ class Replayed:
     """Every message of the conversation, compacted or not (only when asked for)."""
     display_compactions: list[tuple[int, CompactionRecord]] = field(default_factory=list)
     """With `display`: each compaction and how many displayed messages came before it."""
+    display_checkpoints: list[tuple[int, int, str]] = field(default_factory=list)
+    """With `display`: each prompt's checkpoint as (the index of its user message, its number,
+    its label), so a front end can offer to rewind to it."""
     base: Base | None = None
     cleared: set[str] = field(default_factory=set)
     compactions: int = 0
@@ -151,6 +154,8 @@ def replay(raw_records: Iterable[dict[str, Any]], *, display: bool = False) -> R
     partial: PartialAssistantRecord | None = None
     started: set[str] = set()
     results: dict[str, ToolResultRecord] = {}
+    checkpoint: CheckpointRecord | None = None
+    """A prompt's checkpoint waiting for the prompt's message (a rewound one never gets it)."""
     for raw in raw_records:
         try:
             record = RECORD_ADAPTER.validate_python(raw)
@@ -168,11 +173,17 @@ def replay(raw_records: Iterable[dict[str, Any]], *, display: bool = False) -> R
                 _append(out, Message(role="assistant", content=partial.content))
                 partial = None
             _append(out, record.message)
+            if checkpoint is not None and record.message.role == "user" and out.display is not None:
+                out.display_checkpoints.append((len(out.display) - 1, checkpoint.n, checkpoint.label))
+                checkpoint = None
         elif isinstance(record, CompactionRecord):
             _compact(out, record)
         elif isinstance(record, ClearedRecord):
             _clear(out)
             partial = None
+        elif isinstance(record, CheckpointRecord):
+            checkpoint = record if record.kind == "prompt" else None
+            _note(out, record)
         elif isinstance(record, ToolCallRecord):
             started.add(record.call_id)
         elif isinstance(record, ToolResultRecord):
@@ -220,6 +231,7 @@ def _clear(out: Replayed) -> None:
     if out.display is not None:
         out.display = []
         out.display_compactions = []
+        out.display_checkpoints = []
 
 
 def _append(out: Replayed, message: Message) -> None:

@@ -85,8 +85,8 @@ def register(server: AgentServer) -> None:
         session = await _guard(ls.sessions.load(params.session_id))
         # As ACP's session/load: replay the conversation so the client can show it. The whole of
         # it, from the transcript: what the model still sees may have been compacted.
-        history, compactions = await asyncio.to_thread(display_history, session)
-        updates = to_proto.history_updates(history, compactions)
+        shown = await asyncio.to_thread(display_history, session)
+        updates = to_proto.history_updates(shown.messages, shown.compactions, shown.checkpoints)
         state = session.state
         spending = state.spending
         updates.append(

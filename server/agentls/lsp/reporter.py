@@ -18,6 +18,7 @@ from lsprotocol import types as T
 
 from agentls.core.events import (
     AgentEvent,
+    CheckpointTaken,
     CommandOutput,
     Compacted,
     CompactionStarted,
@@ -183,6 +184,8 @@ def _updates_for(event: AgentEvent, cost: float | None) -> list[dict[str, Any]]:
             return [to_proto.usage(event)]
         case CommandOutput():
             return [to_proto.command_output(event)]
+        case CheckpointTaken():
+            return [to_proto.checkpoint(event.n, event.checkpoint_kind, event.label)]
         case CompactionStarted():
             return [to_proto.compaction_started(event)]
         case Compacted():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -311,19 +311,27 @@ class SessionManager:
         return self._workspaces[root]
 
 
-def display_history(session: Session) -> tuple[list[Message], list[tuple[int, CompactionRecord]]]:
+@dataclass(frozen=True)
+class DisplayHistory:
+    messages: list[Message]
+    compactions: list[tuple[int, CompactionRecord]] = field(default_factory=list)
+    checkpoints: list[tuple[int, int, str]] = field(default_factory=list)
+
+
+def display_history(session: Session) -> DisplayHistory:
     """The whole conversation, compacted parts included, as the transcript has it (for showing it
-    to the user), and where it was compacted; the in-memory context when there is no transcript."""
+    to the user), where it was compacted, and each prompt's checkpoint; the in-memory context
+    when there is no transcript."""
     if session.transcript is None:
-        return list(session.state.history), []
+        return DisplayHistory(list(session.state.history))
     try:
         records = read_jsonl(session.transcript).records
     except OSError:
-        return list(session.state.history), []
+        return DisplayHistory(list(session.state.history))
     replayed = replay(records, display=True)
     if replayed.display is None:
-        return list(session.state.history), []
-    return replayed.display, replayed.display_compactions
+        return DisplayHistory(list(session.state.history))
+    return DisplayHistory(replayed.display, replayed.display_compactions, replayed.display_checkpoints)
 
 
 def _title(session: Session) -> str:

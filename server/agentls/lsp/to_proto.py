@@ -262,13 +262,23 @@ def _compaction(status: str, tier: str, trigger: str, before: int, size: int) ->
     }
 
 
+def checkpoint(n: int, kind: str, label: str) -> dict[str, Any]:
+    """agentls' own update: a checkpoint to rewind to; a prompt's belongs to the latest user
+    message (sent after it when a conversation is replayed)."""
+    return {"sessionUpdate": "checkpoint", "checkpoint": n, "kind": kind, "label": label}
+
+
 def history_updates(
-    history: list[Message], compactions: Sequence[tuple[int, CompactionRecord]] = ()
+    history: list[Message],
+    compactions: Sequence[tuple[int, CompactionRecord]] = (),
+    checkpoints: Sequence[tuple[int, int, str]] = (),
 ) -> list[dict[str, Any]]:
     """A stored conversation as the updates a client would have seen (for `agentls/loadSession`),
-    with each compaction where it happened (after that many messages)."""
+    with each compaction where it happened (after that many messages) and each prompt's
+    checkpoint after its message (`checkpoints`: message index, number, label)."""
     out: list[dict[str, Any]] = []
     pending = sorted(compactions, key=lambda c: c[0])
+    marks = {index: (n, label) for index, n, label in checkpoints}
     for index, message in enumerate(history):
         while pending and pending[0][0] <= index:
             out.append(_recorded_compaction(pending.pop(0)[1]))
@@ -294,5 +304,7 @@ def history_updates(
                         )
                     )
                 )
+        if index in marks:
+            out.append(checkpoint(marks[index][0], "prompt", marks[index][1]))
     out.extend(_recorded_compaction(record) for _, record in pending)
     return out
