@@ -27,7 +27,8 @@ from agentls.core.blackbox import path_for as blackbox_path
 from agentls.core.checkpoints.recording import CheckpointedWorkspace
 from agentls.core.checkpoints.rewind import RewindError
 from agentls.core.checkpoints.rewinding import RewindOutcome, RewindPart, rewind
-from agentls.core.checkpoints.tracker import Checkpoints
+from agentls.core.checkpoints.timeline import timeline
+from agentls.core.checkpoints.tracker import CallTag, Checkpoints
 from agentls.core.commands.dispatch import dispatch
 from agentls.core.commands.runs import Run
 from agentls.core.config import AgentConfig
@@ -46,7 +47,7 @@ from agentls.core.model import Model, SystemBlock, TokenUsage, ToolSpec
 from agentls.core.permissions import SessionPermissions
 from agentls.core.prompt import build_system_prompt, git_facts
 from agentls.core.records import HeaderRecord, MessageRecord, ResumedRecord, UsageRecord
-from agentls.core.replay import replay
+from agentls.core.replay import Replayed, replay
 from agentls.core.retry import Clock, SystemClock
 from agentls.core.session_context import attach_context, new_spending, resolve_settings
 from agentls.core.session_hooks import conversation_restarted, session_ended, session_started
@@ -304,7 +305,7 @@ class Session:
             state.background.undelivered(replayed.undelivered)
         state.history = replayed.history
         if state.checkpoints is not None:
-            state.checkpoints.restore(replayed.last_checkpoint)  # Numbering goes on.
+            await _resume_checkpoints(state.checkpoints, read.records, replayed, notices)
         state.spending.usage = replayed.usage
         state.spending.cost_usd = replayed.cost_usd or 0.0
         state.todos = _todos(replayed.todos)
@@ -593,6 +594,26 @@ def _tool_deferral(
         lambda names: state.policy.hidden_tools(names),  # The policy as it is at the moment.
         lambda kind, **fields: state.blackbox.write(kind, **fields),
     )
+
+
+async def _resume_checkpoints(
+    checkpoints: Checkpoints, records: list[dict[str, Any]], replayed: Replayed, notices: list[str]
+) -> None:
+    """Numbering goes on; and if the session died during a tool call, what that call changed is
+    found now (the scan after it never ran), so a rewind still puts it back."""
+    checkpoints.restore(replayed.last_checkpoint)
+    if not replayed.interrupted:
+        return
+    history = timeline(records)
+    if not history:
+        return
+    tag = CallTag(tool="interrupted call", call_id=replayed.interrupted[0])
+    found = await checkpoints.catch_up(history[-1], tag)
+    if found:
+        notices.append(
+            f"{found} file(s) changed by the interrupted tool call were found and recorded in "
+            f"checkpoint {history[-1].n}: a rewind puts them back too."
+        )
 
 
 def _with_checkpoints(

@@ -32,7 +32,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from agentls.core.checkpoints.manifest import encode_manifest
+from agentls.core.checkpoints.manifest import decode_manifest, encode_manifest
+from agentls.core.checkpoints.timeline import Checkpoint
 from agentls.core.journal import Journal
 from agentls.core.records import (
     ABSENT,
@@ -41,7 +42,7 @@ from agentls.core.records import (
     FileChangeRecord,
     TreeRecord,
 )
-from agentls.store.blobs import BlobStore
+from agentls.store.blobs import BlobMissing, BlobStore
 from agentls.workspace.tree_scan import ScanError, Stamp, TreeScanner, TreeState
 
 log = logging.getLogger(__name__)
@@ -231,19 +232,21 @@ class Checkpoints:
 
         self._task = asyncio.create_task(post_scan())
 
-    async def _post_scan(self, tag: CallTag, unsaved: set[str]) -> None:
+    async def _post_scan(self, tag: CallTag, unsaved: set[str], under: int | None = None) -> int:
+        """Records what changed since the last scan (under checkpoint `under`, default the
+        latest); returns how many files."""
         known = self._known
         if known is None:
-            return
+            return 0
         try:
             new, changes = await asyncio.to_thread(self._diff, known, unsaved)
         except (ScanError, OSError) as err:
             log.warning("checkpoint %d: the scan after %s failed: %s", self.n, tag.tool, err)
             self.note("checkpoint_scan_failed", n=self.n, tool=tag.tool, error=str(err))
-            return
+            return 0
         for i, (path, before, after) in enumerate(changes):
             record = FileChangeRecord(
-                checkpoint=self.n,
+                checkpoint=self.n if under is None else under,
                 path=path,
                 before=before,
                 after=after,
@@ -253,6 +256,31 @@ class Checkpoints:
             )
             self._journal.write(record, sync=i == len(changes) - 1)
         self._known = new
+        return len(changes)
+
+    # ------------------------------------------------------------------ after a crash
+
+    async def catch_up(self, last: Checkpoint, tag: CallTag) -> int:
+        """A session resumed after it died during a tool call: what that call changed was never
+        recorded (the scan after it did not run). The workspace is compared with what the
+        records say it held (`last`'s manifest, then the changes recorded since), and every
+        difference is recorded as the interrupted call's. Returns how many."""
+        if not last.manifest:
+            return 0
+        try:
+            manifest = decode_manifest(await asyncio.to_thread(self.blobs.get, last.manifest))
+        except (BlobMissing, ValueError) as err:
+            log.warning("checkpoint %d: its manifest cannot be read (%s): no catch-up", last.n, err)
+            return 0
+        files: dict[str, Stamp | None] = dict.fromkeys(manifest.files, _UNCONFIRMED)
+        contents = dict(manifest.files)
+        for change in last.changes:
+            if change.after is not None and not Path(change.path).is_absolute():
+                files[change.path] = _UNCONFIRMED
+                contents[change.path] = change.after
+        known = _Known(TreeState(self.scanner.mode, files, dict(manifest.index)), contents)
+        self._known = known
+        return await self._post_scan(tag, set(), under=last.n)
 
     # ------------------------------------------------------------------ worker-thread parts
 
