@@ -91,6 +91,9 @@ class TreeScanner:
         self._prefix = ""
         """The root's path inside its repository (`sub/dir/`), as git prints paths from the top."""
         self._object_format: Literal["sha1", "sha256"] = "sha1"
+        self._index_file: Path | None = None
+        self._index: tuple[Stamp, dict[str, str], tuple[str, ...]] | None = None
+        """The index as last listed, by the stamp of the index file: unchanged, it is not listed again."""
 
     @property
     def mode(self) -> ScanMode:
@@ -106,14 +109,15 @@ class TreeScanner:
 
     def _detect(self) -> ScanMode:
         try:
-            out = self._run_git(["rev-parse", "--show-prefix", "--show-object-format"]).decode()
+            out = self._run_git(["rev-parse", "--show-prefix", "--show-object-format", "--git-path", "index"])
         except ScanError:
             return "scan"
-        lines = out.splitlines()
-        if len(lines) < 2:
+        lines = os.fsdecode(out).splitlines()
+        if len(lines) < 3:
             return "scan"
         self._prefix = lines[0]
         self._object_format = "sha256" if lines[1].strip() == "sha256" else "sha1"
+        self._index_file = self.root / lines[2]
         return "git"
 
     def scan(self) -> TreeState:
@@ -124,6 +128,54 @@ class TreeScanner:
     # ------------------------------------------------------------------ git
 
     def _scan_git(self) -> TreeState:
+        # Both at once: `git status` is most of a scan's time, and runs in its own process.
+        status = self._start_git(
+            [
+                "status",
+                "--porcelain=v2",
+                "-z",
+                "--untracked-files=all",
+                "--no-renames",
+                "--ignore-submodules=all",
+                "--",
+                ".",
+            ]
+        )
+        try:
+            index, skipped_tracked = self._index_entries()
+        finally:
+            out = self._finish_git(status, "status")
+        skipped = list(skipped_tracked)
+        files: dict[str, Stamp | None] = {}
+        truncated = False
+        for entry in out.split(b"\0"):
+            if not entry or entry[:1] not in (b"1", b"u", b"?"):
+                continue
+            raw = entry[2:] if entry[:1] == b"?" else entry.split(b" ", 8 if entry[:1] == b"1" else 10)[-1]
+            path = self._relative(raw)
+            if path is None:
+                continue
+            if len(files) >= self.max_files:
+                truncated = True
+                break
+            stamp, kind = self._stamp(path)
+            if kind == "other":
+                skipped.append(path)
+                continue
+            files[path] = stamp
+        return TreeState("git", files, index, tuple(skipped), truncated)
+
+    def _index_entries(self) -> tuple[dict[str, str], tuple[str, ...]]:
+        """Every tracked regular file and its blob id (the same dict while the index file has not
+        changed), and the tracked entries that are not regular files."""
+        stamp: Stamp | None = None
+        if self._index_file is not None:
+            try:
+                stamp = _stamp_of(self._index_file.stat())
+            except OSError:
+                stamp = None
+        if stamp is not None and self._index is not None and self._index[0] == stamp:
+            return self._index[1], self._index[2]
         index: dict[str, str] = {}
         skipped: list[str] = []
         for entry in self._run_git(["ls-files", "-s", "-z", "--full-name", "--", "."]).split(b"\0"):
@@ -141,36 +193,9 @@ class TreeScanner:
                 skipped.append(path)  # Links, submodules, unmerged entries.
                 continue
             index[path] = oid.decode()
-        status = self._run_git(
-            [
-                "status",
-                "--porcelain=v2",
-                "-z",
-                "--untracked-files=all",
-                "--no-renames",
-                "--ignore-submodules=all",
-                "--",
-                ".",
-            ]
-        )
-        files: dict[str, Stamp | None] = {}
-        truncated = False
-        for entry in status.split(b"\0"):
-            if not entry or entry[:1] not in (b"1", b"u", b"?"):
-                continue
-            raw = entry[2:] if entry[:1] == b"?" else entry.split(b" ", 8 if entry[:1] == b"1" else 10)[-1]
-            path = self._relative(raw)
-            if path is None:
-                continue
-            if len(files) >= self.max_files:
-                truncated = True
-                break
-            stamp, kind = self._stamp(path)
-            if kind == "other":
-                skipped.append(path)
-                continue
-            files[path] = stamp
-        return TreeState("git", files, index, tuple(skipped), truncated)
+        if stamp is not None:
+            self._index = (stamp, index, tuple(skipped))
+        return index, tuple(skipped)
 
     def _relative(self, raw: bytes) -> str | None:
         path = os.fsdecode(raw)
@@ -179,22 +204,32 @@ class TreeScanner:
         return path[len(self._prefix) :]
 
     def _run_git(self, args: list[str], stdin: bytes | None = None) -> bytes:
+        return self._finish_git(self._start_git(args, stdin is not None), args[0], stdin)
+
+    def _start_git(self, args: list[str], stdin: bool = False) -> subprocess.Popen[bytes]:
         try:
-            done = subprocess.run(
+            return subprocess.Popen(
                 [self._git, "--no-optional-locks", "-c", "core.quotepath=off", *args],
                 cwd=self.root,
-                input=stdin,
-                capture_output=True,
-                timeout=_GIT_TIMEOUT_S,
+                stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"},
-                check=False,
             )
-        except (OSError, subprocess.SubprocessError) as e:
+        except OSError as e:
             raise ScanError(f"git {args[0]} could not run: {e}") from e
-        if done.returncode != 0:
-            message = done.stderr.decode(errors="replace").strip().splitlines()
-            raise ScanError(f"git {args[0]} failed: {message[-1] if message else done.returncode}")
-        return done.stdout
+
+    def _finish_git(self, proc: subprocess.Popen[bytes], what: str, stdin: bytes | None = None) -> bytes:
+        try:
+            out, err = proc.communicate(stdin, timeout=_GIT_TIMEOUT_S)
+        except subprocess.TimeoutExpired as e:
+            proc.kill()
+            proc.communicate()
+            raise ScanError(f"git {what} took longer than {_GIT_TIMEOUT_S:g} s") from e
+        if proc.returncode != 0:
+            message = err.decode(errors="replace").strip().splitlines()
+            raise ScanError(f"git {what} failed: {message[-1] if message else proc.returncode}")
+        return out
 
     def git_blobs(self, ids: list[str]) -> dict[str, bytes]:
         """The bytes of these blobs from the repository (`git cat-file --batch`); ids git does not
