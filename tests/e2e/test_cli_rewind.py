@@ -183,3 +183,14 @@ def test_a_session_killed_mid_command_can_still_rewind_what_the_command_changed(
     assert (repo / "src" / "app.py").read_text() == "print('hello')\n"
     assert (repo / "notes.md").read_text() == "# notes\n"
     assert digest(repo) == before  # What the command created (pid.txt, marker.txt) is gone too.
+
+
+def test_no_checkpoints_keeps_none(repo: Path, home: Path) -> None:
+    session = run_turn(repo, home, changes(repo), "Change things", "--no-checkpoints")
+    listed = run_cli(["checkpoints", session], home=home, base_url=None, cwd=repo, api_key=None)
+    assert listed.returncode == 0 and "has no checkpoints" in listed.stdout, listed
+    failed = run_cli(["rewind", session], home=home, base_url=None, cwd=repo, api_key=None)
+    assert failed.returncode == 2 and "cannot rewind: this session has no checkpoints" in failed.stderr, (
+        failed.stderr
+    )
+    assert not list((home / "sessions").glob("*.checkpoints"))

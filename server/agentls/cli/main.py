@@ -53,6 +53,13 @@ def _parser() -> argparse.ArgumentParser:
         help="switch to this model (for the rest of the session) after 3 overloaded answers in a row",
     )
     run.add_argument(
+        "--no-checkpoints",
+        dest="checkpoints",
+        action="store_false",
+        default=None,
+        help="keep no checkpoints of what the agent changes (then `agentls rewind` has nothing to do)",
+    )
+    run.add_argument(
         "--unattended",
         action="store_true",
         default=None,

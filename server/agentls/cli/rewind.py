@@ -58,7 +58,7 @@ async def rewind_command(args: argparse.Namespace, stdin: TextIO | None = None) 
             overwrite = _choose(preview, args, stdin or sys.stdin)
             outcome = preview if args.dry_run else await session.rewind(args.to, part, overwrite=overwrite)
         except RewindError as err:
-            raise CliError(f"agentls rewind: {err}") from None
+            raise CliError(f"cannot rewind: {err}") from None
     finally:
         await session.end()
     if args.json:

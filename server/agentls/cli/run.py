@@ -49,6 +49,7 @@ async def run_command(args: argparse.Namespace) -> int:
             ("thinking", args.thinking),
             ("fallback_model", args.fallback_model),
             ("unattended", args.unattended),
+            ("checkpoints", args.checkpoints),
             ("deadline_s", args.deadline),
         )
         if value is not None

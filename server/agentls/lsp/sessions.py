@@ -288,6 +288,10 @@ class SessionManager:
                 chosen["permission_mode"] = options["permissionMode"]
             if options.get("maxTurns") is not None:
                 chosen["max_turns"] = int(options["maxTurns"])
+            if options.get("checkpoints") is not None:
+                if not isinstance(options["checkpoints"], bool):
+                    raise TypeError(f"checkpoints must be true or false, not {options['checkpoints']!r}")
+                chosen["checkpoints"] = options["checkpoints"]
         except (ValidationError, ValueError, TypeError) as err:
             raise SessionError(f"invalid initializationOptions: {err}") from None
         model = options.get("model")
