@@ -140,3 +140,38 @@ async def test_a_plain_client_is_shown_the_plan_and_asked(env: Env, preset: Pres
     assert done["rewound"] is True and done["kept"] == ["made.txt"]
     assert app_now == ORIGINAL and (env.root / "made.txt").read_text() == "the user's own\n"
     assert T.MessageType.Info in [m.type for m in editor.client.messages]
+
+
+@presets(VSCODE)
+async def test_an_earlier_turns_unsaved_edit_stays_when_a_later_turn_is_rewound(
+    env: Env, preset: Preset
+) -> None:
+    """The agent's edit of an open buffer is not on disk until a command runs; the next prompt's
+    checkpoint takes the buffer as the agent left it, so rewinding that prompt keeps the edit."""
+    app = env.root / "app.py"
+    app.write_text(ORIGINAL)
+    path = str(app)
+    script = [
+        Reply([ToolCall("Read", {"file_path": path})]),
+        Reply([ToolCall("Edit", {"file_path": path, "old_string": "'hello '", "new_string": "'HELLO '"})]),
+        Reply([Text("Shouted.")]),
+        Reply([ToolCall("Bash", {"command": "printf 'x\\n' > other.txt", "description": "x"})]),
+        Reply([Text("Other written.")]),
+    ]
+    with FakeMessagesAPI(script) as fake:
+        async with env.editor(preset, fake, options={"permissionMode": "bypassPermissions"}) as editor:
+            uri = editor.open(app)
+            session_id = await editor.new_session()
+            await editor.prompt(session_id, "Shout")
+            unsaved = app.read_text() == ORIGINAL and editor.text(uri) == EDITED
+            await editor.prompt(session_id, "Write other")
+            later = await editor.request("agentls/rewind", {"sessionId": session_id, "to": 2, "part": "code"})
+            after_later = editor.text(uri)
+            earlier = await editor.request(
+                "agentls/rewind", {"sessionId": session_id, "to": 1, "part": "code"}
+            )
+            after_earlier = editor.text(uri)
+    assert unsaved  # The edit was in the buffer only when the second prompt came.
+    assert later["restored"] == ["other.txt"] and after_later == EDITED
+    assert not (env.root / "other.txt").exists()
+    assert earlier["restored"] == ["app.py"] and after_earlier == ORIGINAL
