@@ -230,20 +230,26 @@ async def test_the_conversation_rewinds_and_a_rewind_can_be_undone(world: World)
     resumed = await Session.resume(world.deps(ScriptedModel([])), session.id)
     assert [m.role for m in resumed.state.history] == ["user", "assistant", "user", "assistant"]
 
-    # Undo: rewinding to the checkpoint the rewind took brings the agent's files back.
+    # Undo: rewinding to the checkpoint the rewind took brings the agent's files and the
+    # conversation back (the turn after the rewind goes, as any turn after a checkpoint).
     assert outcome.undo is not None
-    await resumed.rewind(outcome.undo, "code")
+    await resumed.rewind(outcome.undo, "both")
     assert tree_digest(world.project) == changed
+    said = [b.text for m in resumed.state.history for b in m.content if isinstance(b, TextBlock)]
+    assert "change things" in said and "go on" not in said
 
 
-async def test_code_only_checkpoints_refuse_a_conversation_rewind(world: World) -> None:
+async def test_a_subagents_checkpoint_is_code_only(world: World) -> None:
     make_project(world.project, git=False)
-    session = await Session.start(world.deps(ScriptedModel(agent_turn(world.project))))
-    await collect(session, "change things")
-    outcome = await session.rewind(None, "code")
-    assert outcome.undo is not None
+    task = {"description": "Look", "prompt": "look around", "subagent_type": "explore"}
+    model = ScriptedModel(
+        [Reply([ToolCall("Agent", task)]), Reply([Text("sub done")]), Reply([Text("parent done")])]
+    )
+    session = await Session.start(world.deps(model))
+    await collect(session, "delegate")
     with pytest.raises(RewindError, match="only the code"):
-        await session.rewind(outcome.undo, "conversation")
+        await session.rewind(2, "conversation")
+    assert (await session.rewind(2, "code")).plan.steps == ()
     with pytest.raises(RewindError, match="no checkpoint 99"):
         await session.rewind(99, "code")
 

@@ -112,7 +112,8 @@ class Session:
         self.notices = notices
         """Things found while resuming (a torn line, an interrupted call) for the front end to show."""
         self._turn: Turn | None = None
-        self._compacting = False
+        self._exclusive = False
+        """A compaction or a rewind is under way: the session is busy, no turn may start."""
         self._command: Run | None = None
         """A slash command running (`submit`): a local one, or a turn under a command's scope."""
         self._submitting = False
@@ -124,7 +125,7 @@ class Session:
     @property
     def busy(self) -> bool:
         return (
-            self._compacting
+            self._exclusive
             or (self._turn is not None and self._turn.stop is None)
             or (self._command is not None and self._command.stop is None)
         )
@@ -170,7 +171,7 @@ class Session:
         (`instructions` say what to focus on). Not while a turn runs."""
         if self.busy:
             raise SessionBusy(f"session {self.id} is busy; compact it when the turn has ended")
-        self._compacting = True
+        self._exclusive = True
         try:
             state = self.state
             outcome = await state.context.compact(state.history, instructions, emit, state.spending.check)
@@ -178,7 +179,7 @@ class Session:
                 await conversation_restarted(state, "compact", emit)
             return outcome
         finally:
-            self._compacting = False
+            self._exclusive = False
 
     async def rewind(
         self,
@@ -195,7 +196,7 @@ class Session:
         state = self.state
         if state.checkpoints is None or self.transcript is None:
             raise RewindError("this session keeps no checkpoints (it has no transcript, or they are off)")
-        self._compacting = True  # (Busy meanwhile: no turn may start during the rewind.)
+        self._exclusive = True  # (Busy meanwhile: no turn may start during the rewind.)
         try:
             outcome = await rewind(
                 read_jsonl(self.transcript).records,
@@ -211,7 +212,7 @@ class Session:
                 self._reload_conversation()
             return outcome
         finally:
-            self._compacting = False
+            self._exclusive = False
 
     def _reload_conversation(self) -> None:
         """After a conversation rewind: the history (and what goes with it) as the transcript now

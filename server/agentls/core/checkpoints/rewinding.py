@@ -60,7 +60,7 @@ async def rewind(
     await checkpoints.ready()
     history = timeline(records)
     target = find_checkpoint(history, to)
-    if part != "code" and target.kind != "prompt":
+    if part != "code" and target.kind == "subagent":
         raise RewindError(
             f"checkpoint {target.n} was taken {target.label!r}, in the middle of a turn: only the "
             "code can be rewound to it (rewind the conversation to a prompt's checkpoint)"
