@@ -20,7 +20,7 @@ from agentls.core.checkpoints.rewind import RewindError
 from agentls.core.checkpoints.timeline import timeline
 from agentls.core.checkpoints.tracker import CheckpointLimits
 from agentls.core.config import AgentConfig
-from agentls.core.events import TurnEnded
+from agentls.core.events import CommandOutput, TurnEnded
 from agentls.core.messages import TextBlock
 from agentls.core.model import ModelRequest
 from agentls.core.records import NOT_KEPT
@@ -273,3 +273,27 @@ async def test_files_over_the_cap_are_listed_as_not_restorable(world: World) -> 
     assert [s.path for s in outcome.plan.not_restorable] == ["big.dat"]
     assert (world.project / "a.txt").read_text() == "alpha\nbeta\n"
     assert (world.project / "big.dat").read_bytes() == b"small"
+
+
+async def test_the_rewind_command_lists_and_rewinds_from_the_prompt_box(world: World) -> None:
+    make_project(world.project, git=True)
+    before = tree_digest(world.project)
+    session = await Session.start(world.deps(ScriptedModel(agent_turn(world.project))))
+    await collect(session, "change things")
+
+    async def command(text: str) -> CommandOutput:
+        outputs = [e async for e in (await session.submit(text)).events() if isinstance(e, CommandOutput)]
+        assert len(outputs) == 1, outputs
+        return outputs[0]
+
+    listed = await command("/rewind")
+    assert "1. prompt: change things (9 file(s) changed after it)" in listed.text
+    assert listed.data["checkpoints"][0]["n"] == 1
+    bad = await command("/rewind one")
+    assert bad.level == "error" and bad.text.startswith("usage: /rewind")
+    missing = await command("/rewind 9")
+    assert missing.level == "error" and "no checkpoint 9" in missing.text
+    done = await command("/rewind 1")
+    assert done.level == "info" and done.text.startswith("rewound to checkpoint 1: 9 file(s) restored")
+    assert tree_digest(world.project) == before
+    assert done.data["undo"] == 2 and done.data["conversation"] is False

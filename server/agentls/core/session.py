@@ -188,10 +188,13 @@ class Session:
         *,
         overwrite: frozenset[str] = frozenset(),
         dry_run: bool = False,
+        by_command: bool = False,
     ) -> RewindOutcome:
         """Rewind the code, the conversation or both to checkpoint `to` (None: the last prompt's);
-        not while a turn runs. Raises `RewindError` when it cannot be done (nothing changes then)."""
-        if self.busy:
+        not while a turn runs. Raises `RewindError` when it cannot be done (nothing changes then).
+        `by_command`: asked by `/rewind`, the command the session is running (and busy with)."""
+        running_turn = self._turn is not None and self._turn.stop is None
+        if self._exclusive or running_turn or (self.busy and not by_command):
             raise SessionBusy(f"session {self.id} is busy; rewind it when the turn has ended")
         state = self.state
         if state.checkpoints is None or self.transcript is None:

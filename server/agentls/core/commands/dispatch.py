@@ -25,6 +25,7 @@ from agentls.core.commands.review import (
     file_review_prompt,
     working_tree_review_prompt,
 )
+from agentls.core.commands.rewind import rewind_command
 from agentls.core.commands.runs import Emit, LocalRun, Run, ScopedTurn
 from agentls.core.events import CommandOutput, Notice
 from agentls.core.skills.content import skill_prompt
@@ -127,6 +128,8 @@ async def _builtin(
             return _local(session, name, notices, lambda _emit: asyncio.to_thread(local.agents, state))
         case "mcp":
             return _local(session, name, notices, lambda _emit: mcp_status(state))
+        case "rewind":
+            return _local(session, name, notices, lambda _emit: rewind_command(session, args))
         case "help":
             return _local(session, name, notices, lambda _emit: now(local.help_text(registry)))
         case "review":

@@ -79,6 +79,13 @@ BUILTINS: tuple[CommandInfo, ...] = (
         "builtin",
         calls_model=True,
     ),
+    CommandInfo(
+        "rewind",
+        "List the checkpoints, or put back what the agent changed since one (and/or the conversation)",
+        "[N] [code|conversation|both]",
+        "builtin",
+        calls_model=False,
+    ),
     CommandInfo("help", "The commands available here", None, "builtin", calls_model=False),
 )
 
