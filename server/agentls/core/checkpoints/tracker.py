@@ -143,7 +143,7 @@ class Checkpoints:
     async def _baseline(self, n: int) -> None:
         unsaved = self._unsaved_rel()
         try:
-            known, stored = await asyncio.to_thread(self._take, self._known, unsaved)
+            known = await asyncio.to_thread(self._take, self._known, unsaved)
         except (ScanError, OSError) as err:
             self._scan_failed(n, err)
             return
@@ -151,7 +151,6 @@ class Checkpoints:
         manifest = await asyncio.to_thread(self.blobs.put, encode_manifest(known.state, known.contents))
         self._journal.write(TreeRecord(checkpoint=n, manifest=manifest, notes=notes), sync=True)
         self._known, self.notes = known, notes
-        self.note("checkpoint", n=n, mode=known.state.mode, files=len(known.state.files), stored=stored)
 
     def _scan_failed(self, n: int, err: Exception) -> None:
         text = (
@@ -284,24 +283,20 @@ class Checkpoints:
 
     # ------------------------------------------------------------------ worker-thread parts
 
-    def _take(self, old: _Known | None, unsaved: set[str]) -> tuple[_Known, int]:
-        """Scan and store what a later change could need: the baseline. Returns it and the
-        number of contents read."""
+    def _take(self, old: _Known | None, unsaved: set[str]) -> _Known:
+        """Scan and store what a later change could need: the baseline."""
         state = self.scanner.scan()
         self.blobs.algorithm = self.scanner.object_format  # (Known once the scanner has looked.)
         known = _Known(state)
-        read = 0
         for path, stamp in state.files.items():
-            content, fresh = self._content_of(path, stamp, old, unsaved)
-            known.contents[path] = content
-            read += fresh
-        return known, read
+            known.contents[path] = self._content_of(path, stamp, old, unsaved)
+        return known
 
     def _diff(self, old: _Known, unsaved: set[str]) -> tuple[_Known, list[tuple[str, str, str]]]:
         new_state = self.scanner.scan()
         new = _Known(new_state)
         for path, stamp in new_state.files.items():
-            new.contents[path] = self._content_of(path, stamp, old, unsaved)[0]
+            new.contents[path] = self._content_of(path, stamp, old, unsaved)
         changes: list[tuple[str, str, str]] = []
         wanted: set[str] = set()
         for path in sorted(old.state.candidates(new_state)):
@@ -318,19 +313,17 @@ class Checkpoints:
             changes = [(p, NOT_KEPT if b in lost else b, NOT_KEPT if a in lost else a) for p, b, a in changes]
         return new, changes
 
-    def _content_of(
-        self, path: str, stamp: Stamp | None, old: _Known | None, unsaved: set[str]
-    ) -> tuple[str, int]:
+    def _content_of(self, path: str, stamp: Stamp | None, old: _Known | None, unsaved: set[str]) -> str:
         """The content id of a listed file, read only if its stamp changed since `old`."""
         if stamp is None:
-            return ABSENT, 0
+            return ABSENT
         if path in self._agent_view:
             if path in unsaved:
-                return self._agent_view[path], 0  # The buffer is ahead of the disk: the agent's view.
+                return self._agent_view[path]  # The buffer is ahead of the disk: the agent's view.
             del self._agent_view[path]
         if old is not None and old.state.files.get(path) == stamp and path in old.contents:
-            return old.contents[path], 0
-        return self._keep(self.scanner.read(path, self.limits.max_file_bytes)), 1
+            return old.contents[path]
+        return self._keep(self.scanner.read(path, self.limits.max_file_bytes))
 
     def _keep(self, data: bytes | int | None) -> str:
         """Store `data` if the caps allow; its content id."""
