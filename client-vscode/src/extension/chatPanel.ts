@@ -13,7 +13,8 @@ import * as vscode from 'vscode';
 
 import type { FromWebview, HeaderState, ToWebview } from '../shared/messages';
 import type { Mention } from '../shared/prompt';
-import { SESSION_NOT_FOUND } from '../shared/protocol';
+import { REWIND_FAILED, SESSION_NOT_FOUND } from '../shared/protocol';
+import { promptDraft, rewindErrorText, rewindParams, rewindPreview, type RewindPart, type RewindPreview } from '../shared/rewind';
 import { type AgentClient, errorMessage } from './agentClient';
 import type { Sessions } from './sessions';
 
@@ -28,6 +29,8 @@ export class ChatPanel implements vscode.Disposable {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private banner = '';
   private readonly queuedAttachments: Mention[] = [];
+  /** The "Restore to here" preview the panel shows, if any. */
+  private rewinding: { sessionId: string; entryId: string; preview: RewindPreview } | null = null;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
@@ -243,6 +246,12 @@ export class ChatPanel implements vscode.Disposable {
         case 'permission':
           this.sessions.answerPermission(msg.requestId, msg.optionId);
           break;
+        case 'rewindPreview':
+          await this.previewRewind(msg.entryId, msg.checkpoint);
+          break;
+        case 'rewind':
+          await this.rewind(msg.entryId, msg.checkpoint, msg.part, msg.overwrite);
+          break;
         case 'newSession':
           this.banner = '';
           await this.sessions.setCurrent(undefined);
@@ -278,6 +287,63 @@ export class ChatPanel implements vscode.Disposable {
       }
     } catch (err) {
       this.showError(errorMessage(err));
+    }
+  }
+
+  /** "Restore to here": the server's dry run of a rewind to the message's checkpoint, as a preview. */
+  private async previewRewind(entryId: string, checkpoint: number, error = ''): Promise<void> {
+    const sessionId = this.sessions.currentId;
+    this.rewinding = null;
+    if (sessionId === undefined) {
+      this.postMessage({ type: 'rewindClosed', entryId });
+      return;
+    }
+    this.postMessage({ type: 'rewindPreview', entryId, checkpoint, preview: null, error });
+    try {
+      const result = await this.sessions.rewind({ sessionId, to: checkpoint, part: 'both', dryRun: true, overwrite: [] });
+      const preview = rewindPreview(result);
+      this.rewinding = { sessionId, entryId, preview };
+      this.postMessage({ type: 'rewindPreview', entryId, checkpoint, preview, error });
+    } catch (err) {
+      const why = rewindErrorText((err as { code?: number }).code, errorMessage(err));
+      this.postMessage({ type: 'rewindPreview', entryId, checkpoint, preview: null, error: error ? `${error} ${why}` : why });
+    }
+  }
+
+  /**
+   * Rewind as the user chose in the preview. A conversation rewind reloads the conversation and
+   * puts the rewound prompt back in the composer (to edit and send again).
+   */
+  private async rewind(entryId: string, checkpoint: number, part: RewindPart, overwrite: string[]): Promise<void> {
+    const pending = this.rewinding;
+    if (pending === null || pending.entryId !== entryId || pending.preview.checkpoint !== checkpoint || pending.sessionId !== this.sessions.currentId) {
+      // The preview is stale (another session is shown, or it was never loaded): ask again.
+      await this.previewRewind(entryId, checkpoint);
+      return;
+    }
+    const model = this.sessions.models.get(pending.sessionId);
+    const shownText = model?.userEntry(entryId)?.text ?? '';
+    let result;
+    try {
+      result = await this.sessions.rewind(rewindParams(pending.sessionId, pending.preview, part, overwrite));
+    } catch (err) {
+      const code = (err as { code?: number }).code;
+      const why = rewindErrorText(code, errorMessage(err));
+      if (code === REWIND_FAILED) {
+        // Nothing changed, but the plan may have (a file changed meanwhile): show the new one.
+        await this.previewRewind(entryId, checkpoint, why);
+      } else {
+        this.postMessage({ type: 'rewindPreview', entryId, checkpoint, preview: pending.preview, error: why });
+      }
+      return;
+    }
+    this.rewinding = null;
+    this.postMessage({ type: 'rewindClosed', entryId });
+    if (result.conversation === true) {
+      const text = typeof result.prompt === 'string' && result.prompt !== '' ? result.prompt : shownText;
+      const draft = promptDraft(text, (uri) => vscode.workspace.asRelativePath(vscode.Uri.parse(uri), false));
+      this.postMessage({ type: 'draft', text: draft.text, mentions: draft.mentions, replace: true });
+      this.postMessage({ type: 'focusComposer' });
     }
   }
 

@@ -23,9 +23,12 @@ import {
   type PromptResult,
   type RequestPermissionParams,
   type RequestPermissionResult,
+  type RewindParams,
+  type RewindResult,
   type SessionSummary,
   type SessionUpdateParams,
 } from '../shared/protocol';
+import { rewindNotice } from '../shared/rewind';
 import type { ProgressState } from '../shared/status';
 import { type AgentClient, errorMessage } from './agentClient';
 
@@ -302,6 +305,41 @@ export class Sessions implements vscode.Disposable {
     } finally {
       this.changed.fire(sessionId);
     }
+  }
+
+  /**
+   * `agentls/rewind` (the panel's "Restore to here"). A dry run changes nothing. A real one that
+   * rewound the conversation replays it (`agentls/loadSession`), so the panel no longer shows the
+   * rewound turns; either way the outcome's line is added to the view. Errors (busy, no such
+   * session or checkpoint) are thrown as the server's JSON-RPC errors.
+   */
+  async rewind(params: RewindParams): Promise<RewindResult> {
+    const result = await this.requireClient().request<RewindResult>(METHODS.rewind, params);
+    if (params.dryRun) {
+      return result;
+    }
+    let reloadError = '';
+    if (result.conversation === true) {
+      try {
+        await this.reload(params.sessionId);
+      } catch (err) {
+        // The rewind happened: say so, and why the conversation shown may be out of date.
+        reloadError = `The conversation could not be reloaded: ${errorMessage(err)}. Open the session again from the session list.`;
+      }
+    }
+    const notice = rewindNotice(result);
+    this.model(params.sessionId).notice(notice.level, notice.text);
+    if (reloadError !== '') {
+      this.model(params.sessionId).notice('error', reloadError);
+    }
+    this.changed.fire(params.sessionId);
+    return result;
+  }
+
+  /** Replay a session's conversation from the server, even if the view is live. */
+  async reload(sessionId: string): Promise<void> {
+    this.synced.delete(sessionId);
+    await this.load(sessionId);
   }
 
   async cancel(sessionId: string): Promise<void> {

@@ -3,6 +3,7 @@
 import type { Entry, SessionView, UsageView } from './model';
 import type { Mention } from './prompt';
 import type { AvailableCommand, PlanEntry, SessionSummary } from './protocol';
+import type { RewindPart, RewindPreview } from './rewind';
 
 export type Connection = 'starting' | 'running' | 'stopped';
 
@@ -40,8 +41,19 @@ export type ToWebview =
   | { type: 'mentionResults'; query: string; items: Mention[] }
   | { type: 'attach'; mention: Mention }
   | { type: 'focusComposer' }
-  /** A prompt that could not be sent (e.g. no session could be created): back into the composer. */
-  | { type: 'draft'; text: string; mentions: Mention[] }
+  /**
+   * A prompt back into the composer: one that could not be sent (e.g. no session could be
+   * created; kept only if the composer is empty), or, with `replace`, the prompt a conversation
+   * rewind took back.
+   */
+  | { type: 'draft'; text: string; mentions: Mention[]; replace?: boolean }
+  /**
+   * "Restore to here" on the user message `entryId`: the server's dry run as a preview (null while
+   * it loads, or if it failed), and why the last step failed, if it did.
+   */
+  | { type: 'rewindPreview'; entryId: string; checkpoint: number; preview: RewindPreview | null; error: string }
+  /** The rewind is done (or the preview went away): close the preview. */
+  | { type: 'rewindClosed'; entryId: string }
   | { type: 'error'; message: string };
 
 /** Webview -> extension. */
@@ -52,6 +64,10 @@ export type FromWebview =
   /** Compact the shown session's context; `askInstructions`: ask what the summary should keep first. */
   | { type: 'compact'; askInstructions: boolean }
   | { type: 'permission'; requestId: string; optionId: string }
+  /** "Restore to here" on a user message: ask the server what a rewind to its checkpoint would do. */
+  | { type: 'rewindPreview'; entryId: string; checkpoint: number }
+  /** Rewind to the checkpoint, the conflicting files the user ticked overwritten. */
+  | { type: 'rewind'; entryId: string; checkpoint: number; part: RewindPart; overwrite: string[] }
   | { type: 'newSession' }
   | { type: 'listSessions' }
   | { type: 'loadSession'; sessionId: string }

@@ -10,6 +10,7 @@
 import type {
   ApiRetryUpdate,
   AvailableCommand,
+  CheckpointUpdate,
   CommandOutputUpdate,
   CompactionUpdate,
   CompactResult,
@@ -72,7 +73,8 @@ interface EntryBase {
 }
 
 export type Entry =
-  | (EntryBase & { kind: 'user'; text: string })
+  /** `checkpoint`: the prompt checkpoint the message can be restored to ("Restore to here"), if any. */
+  | (EntryBase & { kind: 'user'; text: string; checkpoint: number | null })
   | (EntryBase & { kind: 'agent'; text: string })
   | (EntryBase & { kind: 'thought'; text: string })
   | (EntryBase & { kind: 'tool'; call: ToolCallView })
@@ -224,6 +226,9 @@ export class SessionModel {
       case 'command_output':
         this.applyCommandOutput(update as CommandOutputUpdate);
         break;
+      case 'checkpoint':
+        this.applyCheckpoint(update as CheckpointUpdate);
+        break;
       case 'available_commands_update': {
         const cmds = (update as { availableCommands?: AvailableCommand[] }).availableCommands;
         this.view.commands = Array.isArray(cmds) ? cmds.filter((c) => typeof c.name === 'string' && c.name !== '') : [];
@@ -245,7 +250,7 @@ export class SessionModel {
 
   /** The user sent a prompt (shown as the server will store it: see `promptText`). */
   addUserPrompt(text: string): void {
-    this.pushEntry({ kind: 'user', text });
+    this.pushEntry({ kind: 'user', text, checkpoint: null });
     this.view.busy = true;
     this.refreshActivity();
   }
@@ -352,6 +357,35 @@ export class SessionModel {
     this.refreshActivity();
   }
 
+  /** The user message a checkpoint number belongs to (the one "Restore to here" was clicked on). */
+  userEntry(id: string): Extract<Entry, { kind: 'user' }> | null {
+    const entry = this.view.entries.find((e) => e.id === id);
+    return entry !== undefined && entry.kind === 'user' ? entry : null;
+  }
+
+  /**
+   * A prompt's checkpoint belongs to the latest user message (live: sent as its turn starts, after
+   * the panel showed the message; replayed: right after the message). A message keeps its first
+   * checkpoint: a turn started without a message here (a code action's) does not take the last
+   * one's. Subagent and rewind checkpoints belong to no message.
+   */
+  private applyCheckpoint(u: CheckpointUpdate): void {
+    const n = finite(u.checkpoint);
+    if (u.kind !== 'prompt' || n === null) {
+      return;
+    }
+    for (let i = this.view.entries.length - 1; i >= 0; i--) {
+      const entry = this.view.entries[i];
+      if (entry?.kind === 'user') {
+        if (entry.checkpoint === null) {
+          entry.checkpoint = n;
+          entry.rev = this.bump();
+        }
+        return;
+      }
+    }
+  }
+
   /** A command's output; after `/clear` the conversation shown so far goes, as on the server. */
   private applyCommandOutput(u: CommandOutputUpdate): void {
     const command = typeof u.command === 'string' ? u.command : '';
@@ -451,12 +485,13 @@ export class SessionModel {
       return;
     }
     const last = this.view.entries[this.view.entries.length - 1];
-    if (last !== undefined && last.kind === kind) {
+    // A replayed message after a prompt's checkpoint is the next prompt, not more of that one.
+    if (last !== undefined && last.kind === kind && !(last.kind === 'user' && last.checkpoint !== null)) {
       last.text += text;
       last.rev = this.bump();
       return;
     }
-    this.pushEntry({ kind, text });
+    this.pushEntry(kind === 'user' ? { kind, text, checkpoint: null } : { kind, text });
   }
 
   private upsertTool(fields: ToolCallFields, applyContent: boolean): Extract<Entry, { kind: 'tool' }> {

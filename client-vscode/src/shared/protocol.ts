@@ -16,11 +16,15 @@ export const METHODS = {
   saveDocuments: 'agentls/saveDocuments',
   compact: 'agentls/compact',
   listCommands: 'agentls/listCommands',
+  listCheckpoints: 'agentls/listCheckpoints',
+  rewind: 'agentls/rewind',
 } as const;
 
-/** JSON-RPC error code of `agentls/prompt` and `agentls/compact` on a session that already runs a turn. */
+/** JSON-RPC error code of `agentls/prompt`, `agentls/compact` and `agentls/rewind` on a session that already runs a turn. */
 export const SESSION_BUSY = -32001;
 export const SESSION_NOT_FOUND = -32002;
+/** `agentls/rewind` could not be done (no such checkpoint, a file changed meanwhile): nothing was changed. */
+export const REWIND_FAILED = -32003;
 
 export interface TextContent {
   type: 'text';
@@ -198,6 +202,81 @@ export interface CommandOutputUpdate {
   data?: Record<string, unknown>;
 }
 
+/**
+ * A checkpoint to rewind to. A `prompt` checkpoint belongs to the latest user message: live it
+ * arrives as the prompt's turn starts, in a replay right after that message's chunks. `subagent`
+ * (a subagent's own, code only) and `rewind` (taken before a rewind, to undo it) ones belong to no
+ * message.
+ */
+export interface CheckpointUpdate {
+  sessionUpdate: 'checkpoint';
+  checkpoint: number;
+  /** `prompt`, `subagent` or `rewind`. */
+  kind?: string;
+  label?: string;
+}
+
+/** What `agentls/rewind` restores: the files, the conversation, or both. */
+export type RewindPart = 'code' | 'conversation' | 'both';
+
+export interface RewindParams {
+  sessionId: string;
+  to: number;
+  part: RewindPart;
+  dryRun: boolean;
+  /** Conflicting files to put back anyway (paths as the plan names them). */
+  overwrite: string[];
+}
+
+/** One file of a rewind's plan (files the rewind leaves alone are not listed). */
+export interface RewindFileStep {
+  /** Relative to the workspace when inside it. */
+  path: string;
+  /** `restore` (earlier content), `delete` (the agent created it), `create` (the agent removed it), `conflict`, `not_restorable`. */
+  action: string;
+  why?: string | null;
+}
+
+/** The answer to `agentls/rewind` (a dry run's too: then nothing changed). */
+export interface RewindResult {
+  to: number;
+  kind?: string;
+  label?: string;
+  /** The checkpoint's prompt (a prompt checkpoint's; null if its turn never started). */
+  prompt?: string | null;
+  files?: RewindFileStep[];
+  conflicts?: string[];
+  notRestorable?: string[];
+  part?: RewindPart;
+  dryRun?: boolean;
+  restored?: string[];
+  kept?: string[];
+  /** The checkpoint taken before this rewind: rewinding to it undoes the rewind. */
+  undo?: number | null;
+  /** The conversation was rewound: reload it (`agentls/loadSession`). */
+  conversation?: boolean;
+  /** One line for people. */
+  message?: string;
+}
+
+/** One checkpoint of `agentls/listCheckpoints`. */
+export interface CheckpointInfo {
+  n: number;
+  kind: string;
+  label: string;
+  prompt?: string | null;
+  /** When it was taken (ISO 8601). */
+  at?: string;
+  files?: { path: string; by?: string; agent?: string | null }[];
+  notes?: string[];
+  rewinds?: { to: number; code: boolean; conversation: boolean }[];
+}
+
+export interface ListCheckpointsResult {
+  sessionId?: string;
+  checkpoints?: CheckpointInfo[];
+}
+
 export type SessionUpdate =
   | { sessionUpdate: 'agent_message_chunk' | 'agent_thought_chunk' | 'user_message_chunk'; content: { type: string; text?: string } }
   | ({ sessionUpdate: 'tool_call' } & ToolCallFields)
@@ -208,6 +287,7 @@ export type SessionUpdate =
   | ModelFallbackUpdate
   | ApiRetryUpdate
   | CommandOutputUpdate
+  | CheckpointUpdate
   | { sessionUpdate: 'available_commands_update'; availableCommands: AvailableCommand[] }
   | { sessionUpdate: string; [key: string]: unknown };
 

@@ -15,6 +15,7 @@ import type { FromWebview, HeaderState, ToWebview } from '../shared/messages';
 import type { CompactionView, Entry, PermissionView, ToolCallView } from '../shared/model';
 import { mentionLabel, type Mention } from '../shared/prompt';
 import type { AvailableCommand, SessionSummary } from '../shared/protocol';
+import type { RewindPreview } from '../shared/rewind';
 import { compactionDetail, compactionText, meterView } from '../shared/usage';
 
 declare function acquireVsCodeApi(): { postMessage(msg: FromWebview): void };
@@ -117,6 +118,21 @@ let attachments: Mention[] = [];
 let shownPlanRev = -1;
 let headerBanner = '';
 
+/** The open "Restore to here" preview (at most one), under its user message. */
+interface RewindUi {
+  entryId: string;
+  checkpoint: number;
+  /** null while the server's dry run is on its way (or if it failed). */
+  preview: RewindPreview | null;
+  error: string;
+  /** A request is in flight: the choices wait. */
+  pending: boolean;
+  /** The conflicting files ticked "overwrite". */
+  ticked: Set<string>;
+}
+let rewindUi: RewindUi | null = null;
+const rewindBox = h('div', { class: 'rewind', role: 'group', 'aria-label': 'Restore to here' });
+
 window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
   const msg = event.data;
   switch (msg.type) {
@@ -138,11 +154,29 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
       input.focus();
       break;
     case 'draft':
-      if (input.value.trim() === '') {
+      if (msg.replace === true) {
+        // The prompt a conversation rewind took back: to edit and send again.
+        input.value = msg.text;
+        attachments = [];
+        renderChips();
+        input.setSelectionRange(input.value.length, input.value.length);
+      } else if (input.value.trim() === '') {
         input.value = msg.text;
       }
       for (const m of msg.mentions) {
         addAttachment(m);
+      }
+      break;
+    case 'rewindPreview':
+      if (rewindUi !== null && rewindUi.entryId === msg.entryId) {
+        const ticked = new Set(msg.preview?.conflicts.map((c) => c.path).filter((p) => rewindUi?.ticked.has(p)) ?? []);
+        rewindUi = { ...rewindUi, checkpoint: msg.checkpoint, preview: msg.preview, error: msg.error, pending: msg.preview === null && msg.error === '', ticked };
+        renderRewind();
+      }
+      break;
+    case 'rewindClosed':
+      if (rewindUi?.entryId === msg.entryId) {
+        closeRewind(false);
       }
       break;
     case 'error':
@@ -161,6 +195,7 @@ function applyView(msg: Extract<ToWebview, { type: 'view' }>): void {
     nodes.clear();
     openDetails.clear();
     shownPlanRev = -1;
+    closeRewind(false);
   }
   head = msg.header;
   for (const entry of msg.entries) {
@@ -174,6 +209,9 @@ function applyView(msg: Extract<ToWebview, { type: 'view' }>): void {
   }
   order = msg.order;
   const wanted = new Set(order);
+  if (rewindUi !== null && !wanted.has(rewindUi.entryId)) {
+    closeRewind(false); // Its message went (a conversation rewind, /clear).
+  }
   for (const [id, node] of nodes) {
     if (!wanted.has(id)) {
       node.remove();
@@ -236,6 +274,7 @@ function renderHeader(): void {
   statePill.title = stateText;
   statePill.className = `state state-${s.connection === 'running' ? s.activity : s.connection}`;
   stopButton.classList.toggle('hidden', !s.busy);
+  updateRestoreButtons();
   sendButton.disabled = s.busy || s.compacting || s.connection === 'stopped';
   if (s.banner !== headerBanner) {
     // The extension's standing message (e.g. why the server is not running): shown when it
@@ -306,7 +345,7 @@ function closeButton(onClick: () => void): HTMLElement {
 function renderEntry(entry: Entry): HTMLElement {
   switch (entry.kind) {
     case 'user':
-      return h('div', { class: 'entry user', 'data-id': entry.id }, h('div', { class: 'who' }, 'You'), markdown(userText(entry.text)));
+      return renderUser(entry);
     case 'agent':
       return h('div', { class: 'entry agent', 'data-id': entry.id }, markdown(entry.text));
     case 'thought': {
@@ -325,6 +364,193 @@ function renderEntry(entry: Entry): HTMLElement {
       return renderTool(entry.id, entry.call);
   }
 }
+
+// --- "Restore to here" -----------------------------------------------------------------------------
+
+const RESTORE_TITLE = 'Restore to here: put the files the agent changed after this message back, and/or rewind the conversation to before it';
+const RESTORE_BLOCKED_TITLE = 'Restore to here: not while the agent is working (a turn or a compaction runs)';
+
+/** A rewind must wait for the running turn (the server would refuse it as busy). */
+function restoreBlocked(): boolean {
+  return head === null || head.busy || head.compacting || head.connection !== 'running';
+}
+
+function renderUser(entry: Extract<Entry, { kind: 'user' }>): HTMLElement {
+  const top = h('div', { class: 'user-head' }, h('div', { class: 'who' }, 'You'));
+  const checkpoint = entry.checkpoint;
+  if (checkpoint !== null) {
+    const blocked = restoreBlocked();
+    const button = h(
+      'button',
+      { class: 'restore-button', type: 'button', title: blocked ? RESTORE_BLOCKED_TITLE : RESTORE_TITLE, 'aria-label': `Restore to here (checkpoint ${checkpoint})`, 'data-checkpoint': String(checkpoint), disabled: blocked },
+      h('span', { class: 'restore-icon', 'aria-hidden': 'true' }, '↶'),
+      ' Restore to here',
+    );
+    button.addEventListener('click', () => openRewind(entry.id, checkpoint));
+    top.append(button);
+  }
+  const node = h('div', { class: `entry user${rewindUi?.entryId === entry.id ? ' rewinding' : ''}`, 'data-id': entry.id }, top, markdown(userText(entry.text)));
+  if (rewindUi?.entryId === entry.id) {
+    node.append(rewindBox);
+  }
+  return node;
+}
+
+function openRewind(entryId: string, checkpoint: number): void {
+  if (restoreBlocked()) {
+    return;
+  }
+  closeRewind(false);
+  rewindUi = { entryId, checkpoint, preview: null, error: '', pending: true, ticked: new Set() };
+  const node = nodes.get(entryId);
+  node?.classList.add('rewinding');
+  node?.append(rewindBox);
+  renderRewind();
+  rewindBox.scrollIntoView({ block: 'nearest' });
+  send({ type: 'rewindPreview', entryId, checkpoint });
+}
+
+function closeRewind(focusButton: boolean): void {
+  const ui = rewindUi;
+  rewindUi = null;
+  rewindBox.remove();
+  rewindBox.replaceChildren();
+  if (ui !== null) {
+    const node = nodes.get(ui.entryId);
+    node?.classList.remove('rewinding');
+    if (focusButton) {
+      node?.querySelector<HTMLButtonElement>('button.restore-button')?.focus();
+    }
+  }
+}
+
+/** The buttons follow the session: disabled while a turn runs (and the preview's choices too). */
+function updateRestoreButtons(): void {
+  const blocked = restoreBlocked();
+  for (const b of transcript.querySelectorAll<HTMLButtonElement>('button.restore-button')) {
+    b.disabled = blocked;
+    b.title = blocked ? RESTORE_BLOCKED_TITLE : RESTORE_TITLE;
+  }
+  for (const b of rewindBox.querySelectorAll<HTMLButtonElement>('button.rewind-choice')) {
+    b.disabled = blocked || rewindUi === null || rewindUi.pending || b.dataset.enabled !== 'true';
+  }
+  rewindBox.querySelector('.rewind-busy')?.classList.toggle('hidden', !blocked);
+}
+
+const ACTION_CLASS: Record<string, string> = { restore: 'action-restore', delete: 'action-delete', create: 'action-create' };
+
+function renderRewind(): void {
+  const ui = rewindUi;
+  if (ui === null) {
+    return;
+  }
+  // Keyboard users stay in the preview as it is redrawn (the restore button opened it).
+  const active = document.activeElement;
+  const hadFocus = active !== null && (rewindBox.contains(active) || active.classList.contains('restore-button'));
+  const p = ui.preview;
+  const close = closeButton(() => closeRewind(true));
+  close.title = 'Cancel';
+  close.setAttribute('aria-label', 'Cancel');
+  const title = h('div', { class: 'rewind-titles' }, h('div', { class: 'rewind-title' }, p?.title ?? `Restore to checkpoint ${ui.checkpoint}`));
+  if (p !== null && p.subtitle !== '') {
+    title.append(h('div', { class: 'rewind-subtitle', title: p.subtitle }, p.subtitle));
+  }
+  rewindBox.replaceChildren(h('div', { class: 'rewind-head' }, title, close));
+  if (p === null) {
+    if (ui.pending) {
+      rewindBox.append(h('div', { class: 'rewind-loading' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), 'Checking what would change…'));
+    }
+  } else {
+    rewindBox.append(h('div', { class: 'rewind-summary' }, p.summary));
+    if (p.changes.length > 0) {
+      const list = h('ul', { class: 'rewind-list' });
+      for (const f of p.changes) {
+        list.append(h('li', { class: `rewind-file rewind-${f.action}` }, h('span', { class: `rewind-action ${ACTION_CLASS[f.action] ?? ''}`, title: f.detail }, f.verb), pathLink(f.path, f.action !== 'create')));
+      }
+      rewindBox.append(rewindSection('Files', list));
+    }
+    if (p.conflicts.length > 0) {
+      const list = h('ul', { class: 'rewind-list' });
+      for (const c of p.conflicts) {
+        const box = h('input', { type: 'checkbox', class: 'rewind-overwrite-box', 'data-path': c.path, checked: ui.ticked.has(c.path) });
+        box.addEventListener('change', () => (box.checked ? ui.ticked.add(c.path) : ui.ticked.delete(c.path)));
+        list.append(
+          h(
+            'li',
+            { class: 'rewind-file rewind-conflict' },
+            h('label', { class: 'rewind-overwrite', title: 'Overwrite: put the file back anyway, losing the later changes' }, box, 'overwrite'),
+            pathLink(c.path, true),
+            h('span', { class: 'rewind-why' }, c.why),
+          ),
+        );
+      }
+      rewindBox.append(rewindSection('Conflicts', h('div', { class: 'rewind-hint' }, 'Changed by someone else after the agent: kept as they are unless you tick overwrite.'), list));
+    }
+    if (p.notRestorable.length > 0) {
+      const list = h('ul', { class: 'rewind-list' });
+      for (const f of p.notRestorable) {
+        list.append(h('li', { class: 'rewind-file rewind-not-restorable' }, pathLink(f.path, true), h('span', { class: 'rewind-why' }, f.why)));
+      }
+      rewindBox.append(rewindSection('Cannot be restored', list));
+    }
+    rewindBox.append(h('div', { class: 'rewind-note' }, 'Restoring the conversation removes this message and everything after it; its text comes back in the message box.'));
+  }
+  if (ui.error !== '') {
+    rewindBox.append(h('div', { class: 'rewind-error', role: 'alert' }, ui.error));
+  }
+  rewindBox.append(h('div', { class: 'rewind-busy hidden' }, 'The agent is working: restore when the turn has ended.'));
+  const buttons = h('div', { class: 'rewind-buttons' });
+  for (const choice of p?.choices ?? []) {
+    const b = h('button', { class: `rewind-choice ${choice.primary ? 'primary' : 'secondary'}`, type: 'button', 'data-part': choice.part, 'data-enabled': String(choice.enabled) }, choice.label);
+    if (!choice.enabled) {
+      b.title = 'No file to restore';
+    }
+    b.addEventListener('click', () => {
+      if (rewindUi !== ui || ui.preview === null) {
+        return;
+      }
+      ui.pending = true;
+      ui.error = '';
+      renderRewind();
+      send({ type: 'rewind', entryId: ui.entryId, checkpoint: ui.preview.checkpoint, part: choice.part, overwrite: [...ui.ticked] });
+    });
+    buttons.append(b);
+  }
+  if (p !== null && ui.pending) {
+    buttons.append(h('span', { class: 'rewind-pending' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), 'Restoring…'));
+  }
+  const cancel = h('button', { class: 'secondary rewind-cancel', type: 'button' }, 'Cancel');
+  cancel.addEventListener('click', () => closeRewind(true));
+  buttons.append(cancel);
+  rewindBox.append(buttons);
+  updateRestoreButtons();
+  if (hadFocus && !rewindBox.contains(document.activeElement)) {
+    (rewindBox.querySelector<HTMLButtonElement>('button.rewind-choice:not(:disabled)') ?? cancel).focus();
+  }
+}
+
+function rewindSection(title: string, ...body: HTMLElement[]): HTMLElement {
+  return h('div', { class: 'rewind-section' }, h('div', { class: 'rewind-section-title' }, title), ...body);
+}
+
+function pathLink(path: string, exists: boolean): HTMLElement {
+  if (!exists) {
+    return h('span', { class: 'rewind-path', title: path }, path);
+  }
+  const link = h('a', { class: 'md-link rewind-path', href: '#', title: `Open ${path}` }, path);
+  link.addEventListener('click', (e) => {
+    e.preventDefault();
+    send({ type: 'openFile', path });
+  });
+  return link;
+}
+
+rewindBox.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape') {
+    e.preventDefault();
+    closeRewind(true);
+  }
+});
 
 /** "Context compacted (summary): 150,000 → 40,000 tokens", the summary folded under it. */
 function renderCompaction(id: string, c: CompactionView): HTMLElement {
