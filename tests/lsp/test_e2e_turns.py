@@ -215,6 +215,7 @@ async def test_sessions_round_trip_and_a_loaded_session_replays_its_history(env:
             kinds = [u["sessionUpdate"] for u in replay]
             assert kinds == [
                 "user_message_chunk",
+                "checkpoint",  # The prompt's checkpoint, right after its message (to rewind to).
                 "agent_message_chunk",
                 "tool_call",
                 "tool_call_update",
@@ -222,14 +223,15 @@ async def test_sessions_round_trip_and_a_loaded_session_replays_its_history(env:
                 "usage_update",
             ], kinds
             assert replay[0]["content"]["text"] == "Summarise my notes\nplease"
+            assert replay[1]["checkpoint"] == 1 and replay[1]["label"] == "Summarise my notes"
             # The context meter and the cost come back with the session.
-            meter = replay[5]
+            meter = replay[6]
             assert 0 < meter["used"] < meter["size"] and meter["cost"]["currency"] == "USD"
-            assert replay[1]["content"]["text"] == "Reading."
-            assert replay[2]["kind"] == "read"
-            assert replay[3]["status"] == "completed"
-            assert replay[3]["toolCallId"] == replay[2]["toolCallId"]
-            assert replay[4]["content"]["text"] == "Your notes say: buy bread."
+            assert replay[2]["content"]["text"] == "Reading."
+            assert replay[3]["kind"] == "read"
+            assert replay[4]["status"] == "completed"
+            assert replay[4]["toolCallId"] == replay[3]["toolCallId"]
+            assert replay[5]["content"]["text"] == "Your notes say: buy bread."
             # The loaded session goes on with its history.
             result = await editor.prompt(session_id, "Thanks")
             assert result["stopReason"] == "end_turn"
