@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from pygls.exceptions import JsonRpcInvalidParams
 
-from agentls.lsp import to_proto
+from agentls import to_proto
 from agentls.lsp.params import (
     NewSessionParams,
     PromptParams,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as T
 
-from agentls.lsp import to_proto
+from agentls import to_proto
 from agentls.lsp.requests import request_cancellable
 from agentls.policy.decision import ApprovalChoice, ApprovalRequest, ApprovalResponse
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as T
 
+from agentls import to_proto
 from agentls.core.events import (
     AgentEvent,
     CheckpointTaken,
@@ -36,7 +37,6 @@ from agentls.core.events import (
     ToolCallUpdated,
     UsageUpdated,
 )
-from agentls.lsp import to_proto
 
 if TYPE_CHECKING:
     from agentls.lsp.server import AgentServer
