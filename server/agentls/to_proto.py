@@ -25,6 +25,7 @@ from agentls.core.events import (
 )
 from agentls.core.messages import Message, TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
 from agentls.core.records import CompactionRecord
+from agentls.policy.decision import ApprovalChoice, ApprovalRequest, ApprovalResponse
 
 TOOL_KINDS = {
     "Read": "read",
@@ -50,6 +51,51 @@ ACP_STOP_REASONS = {
 }
 """ACP's stop reasons, plus ours where ACP has none (an error, a budget, an overflow): the
 `agentls/prompt` response then also says what happened (`stop_details`)."""
+
+
+PERMISSION_OPTIONS: tuple[tuple[ApprovalChoice, str], ...] = (
+    ("allow_once", "Allow once"),
+    ("allow_always", "Always allow"),
+    ("reject_once", "Reject"),
+    ("reject_always", "Always reject"),
+)
+"""ACP's four permission options (their ids are also their kinds), with the names shown."""
+_CHOICES = {choice for choice, _ in PERMISSION_OPTIONS}
+
+
+def permission_request(session_id: str, request: ApprovalRequest) -> dict[str, Any]:
+    """`session/request_permission`'s params (`agentls/requestPermission` in the LSP server)."""
+    call = request.call
+    content: list[dict[str, Any]] = [{"type": "content", "content": {"type": "text", "text": request.reason}}]
+    if request.diff:
+        content.append(
+            {"type": "content", "content": {"type": "text", "text": f"```diff\n{request.diff}```"}}
+        )
+    return {
+        "sessionId": session_id,
+        "toolCall": {
+            "toolCallId": request.call_id,
+            "title": call.summary,
+            "kind": TOOL_KINDS.get(call.tool, "other"),
+            "status": "pending",
+            "rawInput": call.input,
+            "content": content,
+        },
+        "options": [
+            {"optionId": choice, "name": name, "kind": choice} for choice, name in PERMISSION_OPTIONS
+        ],
+    }
+
+
+def permission_answer(answer: Any) -> ApprovalResponse:
+    """The client's answer; anything but a known option selected (a dismissal, a cancel, garbage)
+    is a rejection."""
+    outcome = answer.get("outcome") if isinstance(answer, dict) else None
+    if isinstance(outcome, dict) and outcome.get("outcome") == "selected":
+        option = outcome.get("optionId")
+        if option in _CHOICES:
+            return ApprovalResponse(option)
+    return ApprovalResponse("reject_once", "(the prompt was dismissed)")
 
 
 def stop_reason(stop: StopReason) -> str:
