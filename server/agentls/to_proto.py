@@ -5,10 +5,13 @@ This is the only place that knows the ACP names; the core's types are never seri
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from agentls.core.commands.custom import CommandInfo
 from agentls.core.events import (
+    AgentEvent,
+    CheckpointTaken,
     CommandOutput,
     Compacted,
     CompactionStarted,
@@ -25,7 +28,7 @@ from agentls.core.events import (
 )
 from agentls.core.messages import Message, TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
 from agentls.core.records import CompactionRecord
-from agentls.policy.decision import ApprovalChoice, ApprovalRequest, ApprovalResponse
+from agentls.policy.decision import ApprovalChoice, ApprovalRequest, ApprovalResponse, PermissionMode
 
 TOOL_KINDS = {
     "Read": "read",
@@ -354,3 +357,94 @@ def history_updates(
             out.append(checkpoint(marks[index][0], "prompt", marks[index][1]))
     out.extend(_recorded_compaction(record) for _, record in pending)
     return out
+
+
+def updates_for(event: AgentEvent, cost: float | None) -> list[dict[str, Any]]:
+    """The session updates an event makes (text and thought chunks are the caller's: a front end
+    may join them); `cost` is the session's cost as last reported, for the meter after a
+    compaction."""
+    match event:
+        case ToolCallStarted():
+            return [tool_call(event)]
+        case ToolCallUpdated():
+            return [tool_call_status(event)]
+        case ToolCallFinished():
+            return [tool_call_done(event)]
+        case PlanUpdated():
+            return [plan(event)]
+        case SubagentEvent():
+            return nested(event)
+        case Retrying() | RetryHeartbeat():
+            return [api_retry(event)]
+        case ModelFallback():
+            return [model_fallback(event)]
+        case UsageUpdated():
+            return [usage(event)]
+        case CommandOutput():
+            return [command_output(event)]
+        case CheckpointTaken():
+            return [checkpoint(event.n, event.checkpoint_kind, event.label)]
+        case CompactionStarted():
+            return [compaction_started(event)]
+        case Compacted():
+            # What the model sees shrank: the meter follows at once.
+            return [
+                compaction(event),
+                context_usage(event.tokens_after, event.context_window, cost),
+            ]
+        case _:
+            return []
+
+
+def prompt_text(blocks: Sequence[Mapping[str, Any]]) -> str:
+    """A prompt's content blocks as the one text the core takes: text as it is, a mention
+    (`resource_link`) as an `@uri` line, an embedded text resource quoted under its uri; blocks the
+    agent cannot take (images, audio, binary resources) are named, not dropped silently."""
+    parts: list[str] = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "text":
+            parts.append(str(block.get("text", "")))
+        elif kind == "resource_link":
+            parts.append(f"@{block.get('uri', '')}")
+        elif kind == "resource" and isinstance(resource := block.get("resource"), Mapping):
+            if "text" in resource:
+                parts.append(f"@{resource.get('uri', '')}:\n```\n{resource['text']}\n```")
+            else:
+                parts.append(f"[a binary resource, not readable here: {resource.get('uri', '')}]")
+        else:
+            parts.append(f"[{kind or 'unknown'} content, not supported by agentls]")
+    return "\n".join(parts)
+
+
+def available_commands(infos: Sequence[CommandInfo]) -> dict[str, Any]:
+    """ACP's `available_commands_update`: the session's slash commands."""
+    commands: list[dict[str, Any]] = []
+    for info in infos:
+        command: dict[str, Any] = {"name": info.name, "description": info.description}
+        if info.argument_hint:
+            command["input"] = {"hint": info.argument_hint}
+        commands.append(command)
+    return {"sessionUpdate": "available_commands_update", "availableCommands": commands}
+
+
+SESSION_MODES: tuple[tuple[PermissionMode, str, str], ...] = (
+    ("default", "Ask", "Ask before edits and commands the rules do not allow"),
+    ("acceptEdits", "Accept edits", "Edit files in the workspace without asking; ask before commands"),
+    ("plan", "Plan", "Read and plan only: no edits, no commands that change anything"),
+    ("bypassPermissions", "Bypass permissions", "Do everything without asking (deny rules still hold)"),
+)
+"""The permission modes an ACP client can switch between (`session/set_mode`)."""
+
+
+def session_modes(current: str) -> dict[str, Any]:
+    return {
+        "currentModeId": current,
+        "availableModes": [
+            {"id": mode, "name": name, "description": text} for mode, name, text in SESSION_MODES
+        ],
+    }
+
+
+def current_mode(mode: str) -> dict[str, Any]:
+    return {"sessionUpdate": "current_mode_update", "currentModeId": mode}

@@ -11,7 +11,7 @@ import dataclasses
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,10 +43,11 @@ from agentls.core.mcp_pool import McpPool
 from agentls.core.mcp_port import McpStart, McpStarter
 from agentls.core.memory import SessionMemory
 from agentls.core.memory_files import Places
+from agentls.core.messages import Message
 from agentls.core.model import Model, SystemBlock, TokenUsage, ToolSpec
 from agentls.core.permissions import SessionPermissions
 from agentls.core.prompt import build_system_prompt, git_facts
-from agentls.core.records import HeaderRecord, MessageRecord, ResumedRecord, UsageRecord
+from agentls.core.records import CompactionRecord, HeaderRecord, MessageRecord, ResumedRecord, UsageRecord
 from agentls.core.replay import Replayed, replay
 from agentls.core.retry import Clock, SystemClock
 from agentls.core.session_context import attach_context, new_spending, resolve_settings
@@ -100,6 +101,13 @@ class SessionDeps:
     """Starts the session's MCP servers (the factory's; None: none, as in tests). A subagent uses
     its parent's servers through the tools it inherits, and starts none."""
     """Set for a subagent's session: what it gets from the session that started it."""
+
+
+@dataclass(frozen=True)
+class DisplayHistory:
+    messages: list[Message]
+    compactions: list[tuple[int, CompactionRecord]] = field(default_factory=list)
+    checkpoints: list[tuple[int, int, str]] = field(default_factory=list)
 
 
 class Session:
@@ -229,6 +237,21 @@ class Session:
         state.context.restore(
             replayed.base, replayed.cleared, state.history, replayed.learned_window, replayed.calibration
         )
+
+    def display_history(self) -> DisplayHistory:
+        """The whole conversation, compacted parts included, as the transcript has it (to show it
+        to the user: a loaded session's replay), where it was compacted, and each prompt's
+        checkpoint; the in-memory context when there is no transcript."""
+        if self.transcript is None:
+            return DisplayHistory(list(self.state.history))
+        try:
+            records = read_jsonl(self.transcript).records
+        except OSError:
+            return DisplayHistory(list(self.state.history))
+        replayed = replay(records, display=True)
+        if replayed.display is None:
+            return DisplayHistory(list(self.state.history))
+        return DisplayHistory(replayed.display, replayed.display_compactions, replayed.display_checkpoints)
 
     def close(self) -> None:
         if self.state.mcp is not None:

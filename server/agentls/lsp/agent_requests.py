@@ -19,7 +19,7 @@ from agentls.lsp.params import (
     parse,
 )
 from agentls.lsp.reporter import SESSION_UPDATE
-from agentls.lsp.sessions import SessionError, display_history
+from agentls.lsp.sessions import SessionError
 from agentls.lsp.turns import TurnBusy, TurnRefused, run_turn
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def register(server: AgentServer) -> None:
         session = await _guard(ls.sessions.load(params.session_id))
         # As ACP's session/load: replay the conversation so the client can show it. The whole of
         # it, from the transcript: what the model still sees may have been compacted.
-        shown = await asyncio.to_thread(display_history, session)
+        shown = await asyncio.to_thread(session.display_history)
         updates = to_proto.history_updates(shown.messages, shown.compactions, shown.checkpoints)
         state = session.state
         spending = state.spending

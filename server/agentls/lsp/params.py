@@ -11,6 +11,8 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
+from agentls import to_proto
+
 
 class SessionBusyError(JsonRpcException):
     CODE = -32001
@@ -56,15 +58,7 @@ class PromptParams(_Params):
 
     def text(self) -> str:
         """The prompt as one text: mentions become `@uri` lines, embedded text is quoted."""
-        parts: list[str] = []
-        for block in self.prompt:
-            if isinstance(block, TextContent):
-                parts.append(block.text)
-            elif isinstance(block, ResourceLink):
-                parts.append(f"@{block.uri}")
-            else:
-                parts.append(f"@{block.resource.uri}:\n```\n{block.resource.text}\n```")
-        return "\n".join(parts)
+        return to_proto.prompt_text([block.model_dump(by_alias=True) for block in self.prompt])
 
 
 class NewSessionParams(_Params):

@@ -19,12 +19,8 @@ from lsprotocol import types as T
 from agentls import to_proto
 from agentls.core.events import (
     AgentEvent,
-    CheckpointTaken,
-    CommandOutput,
-    Compacted,
     CompactionStarted,
     ModelFallback,
-    PlanUpdated,
     RequestStarted,
     RetryHeartbeat,
     Retrying,
@@ -32,7 +28,6 @@ from agentls.core.events import (
     SubagentEvent,
     TextDelta,
     ThinkingDelta,
-    ToolCallFinished,
     ToolCallStarted,
     ToolCallUpdated,
     UsageUpdated,
@@ -94,7 +89,7 @@ class TurnReporter:
             return
         if isinstance(event, UsageUpdated):
             self._cost = event.session_cost_usd
-        updates = _updates_for(event, self._cost)
+        updates = to_proto.updates_for(event, self._cost)
         if updates:
             self.flush()
             for update in updates:
@@ -162,37 +157,3 @@ class TurnReporter:
                 return title if event.status == "running" else None
             case _:
                 return None
-
-
-def _updates_for(event: AgentEvent, cost: float | None) -> list[dict[str, Any]]:
-    match event:
-        case ToolCallStarted():
-            return [to_proto.tool_call(event)]
-        case ToolCallUpdated():
-            return [to_proto.tool_call_status(event)]
-        case ToolCallFinished():
-            return [to_proto.tool_call_done(event)]
-        case PlanUpdated():
-            return [to_proto.plan(event)]
-        case SubagentEvent():
-            return to_proto.nested(event)
-        case Retrying() | RetryHeartbeat():
-            return [to_proto.api_retry(event)]
-        case ModelFallback():
-            return [to_proto.model_fallback(event)]
-        case UsageUpdated():
-            return [to_proto.usage(event)]
-        case CommandOutput():
-            return [to_proto.command_output(event)]
-        case CheckpointTaken():
-            return [to_proto.checkpoint(event.n, event.checkpoint_kind, event.label)]
-        case CompactionStarted():
-            return [to_proto.compaction_started(event)]
-        case Compacted():
-            # What the model sees shrank: the meter follows at once.
-            return [
-                to_proto.compaction(event),
-                to_proto.context_usage(event.tokens_after, event.context_window, cost),
-            ]
-        case _:
-            return []

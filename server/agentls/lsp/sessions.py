@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,14 +19,10 @@ from pydantic import ValidationError
 from agentls.core.anthropic_model import AnthropicModel
 from agentls.core.api_settings import explicit_values
 from agentls.core.factory import SessionFactory, SessionSetupError, SessionSpec
-from agentls.core.messages import Message
-from agentls.core.records import CompactionRecord
-from agentls.core.replay import replay
 from agentls.core.session import Session
 from agentls.core.session_hooks import session_ended
 from agentls.lsp.approver import LspApprover
 from agentls.lsp.client_features import budget_option, context_option, settings_option, thinking_option
-from agentls.store.jsonl import read_jsonl
 from agentls.store.sessions import SessionStore
 from agentls.store.watch import watch_files
 from agentls.tools.registry import ToolRegistry
@@ -313,29 +309,6 @@ class SessionManager:
         if root not in self._workspaces:
             self._workspaces[root] = make_workspace(self._server, root)
         return self._workspaces[root]
-
-
-@dataclass(frozen=True)
-class DisplayHistory:
-    messages: list[Message]
-    compactions: list[tuple[int, CompactionRecord]] = field(default_factory=list)
-    checkpoints: list[tuple[int, int, str]] = field(default_factory=list)
-
-
-def display_history(session: Session) -> DisplayHistory:
-    """The whole conversation, compacted parts included, as the transcript has it (for showing it
-    to the user), where it was compacted, and each prompt's checkpoint; the in-memory context
-    when there is no transcript."""
-    if session.transcript is None:
-        return DisplayHistory(list(session.state.history))
-    try:
-        records = read_jsonl(session.transcript).records
-    except OSError:
-        return DisplayHistory(list(session.state.history))
-    replayed = replay(records, display=True)
-    if replayed.display is None:
-        return DisplayHistory(list(session.state.history))
-    return DisplayHistory(replayed.display, replayed.display_compactions, replayed.display_checkpoints)
 
 
 def _title(session: Session) -> str:

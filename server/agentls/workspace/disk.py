@@ -221,7 +221,7 @@ class DiskWorkspace:
                 )
             decoded = decode(old)
             if isinstance(change, EditFile):
-                text = _replace(path, decoded.text, change.replacements)
+                text = apply_replacements(path, decoded.text, change.replacements)
             else:
                 text = change.text
             try:
@@ -351,7 +351,9 @@ def _read_at(path: Path, dir_fd: int, name: str, max_bytes: int) -> tuple[os.sta
     return st, data
 
 
-def _replace(path: Path, text: str, replacements: Sequence[Replacement]) -> str:
+def apply_replacements(path: Path, text: str, replacements: Sequence[Replacement]) -> str:
+    """`text` with `replacements` made (ranges of the original text); overlapping or
+    out-of-range ones are a `WorkspaceError` naming `path`."""
     parts: list[str] = []
     pos = 0
     # A stable sort keeps two insertions at the same offset in the order they were given.
