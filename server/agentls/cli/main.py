@@ -136,6 +136,12 @@ def _parser() -> argparse.ArgumentParser:
     compact.add_argument("--instructions", help="what the summary should focus on")
     compact.add_argument("--output-format", choices=("text", "stream-json"), default="text")
 
+    acp = sub.add_parser(
+        "acp", help="run as an ACP agent on stdio (Zed, JetBrains IDEs and other ACP clients)"
+    )
+    acp.add_argument("--model", help="the model of new sessions (default: the settings', else agentls')")
+    acp.add_argument("--permission-mode", choices=PERMISSION_MODES, help="the mode sessions start in")
+
     checkpoints = sub.add_parser(
         "checkpoints", help="list a session's checkpoints and what changed after each"
     )
@@ -266,6 +272,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from agentls.cli.compact import compact_command
 
             return asyncio.run(compact_command(args))
+        if args.command == "acp":
+            import asyncio
+
+            from agentls.cli.acp import acp_command
+
+            return asyncio.run(acp_command(args))
         if args.command in ("checkpoints", "rewind"):
             import asyncio
 
