@@ -110,7 +110,10 @@ local function start_block(chat, kind)
 end
 
 local function add_user(chat, text)
-  insert_lines(chat, { '', '## You' })
+  local row = insert_lines(chat, { '', '## You' })
+  if row then
+    chat.last_user = mark(chat, row + 1) -- The checkpoint that follows belongs to this message.
+  end
   insert_lines(chat, vim.split(text, '\n', { plain = true }))
   chat.role = 'user'
   chat.last = nil
@@ -162,6 +165,7 @@ function M.create(client, session_id, title)
     root = client.config.root_dir,
     tools = {},
     permissions = {},
+    checkpoints = {}, -- { mark, n } per message with a checkpoint (:AgentlsRewind at the cursor)
   }
   chat.sep = vim.api.nvim_buf_set_extmark(buf, ns, 1, 0, {})
   vim.b[buf].agentls_session = session_id
@@ -729,7 +733,53 @@ function M.on_update(_, params)
     on_model_fallback(chat, u)
   elseif kind == 'command_output' then
     on_command_output(chat, u)
+  elseif kind == 'checkpoint' then
+    if u.kind == 'prompt' and chat.last_user and type(u.checkpoint) == 'number' then
+      table.insert(chat.checkpoints, { mark = chat.last_user, n = u.checkpoint })
+    end
   end
+end
+
+-- The checkpoint of the message at or above `row` (0-based) in the chat, if it has one.
+function M.checkpoint_at(chat, row)
+  local found
+  for _, c in ipairs(chat.checkpoints or {}) do
+    local at = mark_row(chat, c.mark)
+    if at and at <= row then
+      found = c.n
+    end
+  end
+  return found
+end
+
+-- One line in the transcript (a rewind's outcome).
+function M.note(chat, text)
+  if valid(chat) then
+    add_note(chat, text)
+  end
+end
+
+-- After a conversation rewind: the transcript again from the server (agentls/loadSession
+-- replays it as it now is), and `prompt` back in the prompt area to edit and send.
+function M.reload(chat, prompt)
+  local client = get_client(chat)
+  if not valid(chat) or not client then
+    return
+  end
+  vim.api.nvim_buf_set_lines(chat.buf, 1, sep_row(chat), false, {})
+  chat.tools, chat.permissions, chat.checkpoints = {}, {}, {}
+  chat.role, chat.last, chat.last_user, chat.compaction = nil, nil, nil, nil
+  compat.request(client, 'agentls/loadSession', { sessionId = chat.session_id }, function(err)
+    if err then
+      add_note(chat, 'error: could not reload the session: ' .. tostring(err.message))
+      return
+    end
+    add_note(chat, '_(rewound: the conversation continues from here)_')
+    chat.role = nil
+    if type(prompt) == 'string' and prompt ~= '' and valid(chat) then
+      vim.api.nvim_buf_set_lines(chat.buf, sep_row(chat) + 1, -1, false, vim.split(prompt, '\n', { plain = true }))
+    end
+  end)
 end
 
 -- --- Permission requests, shown in the chat too -------------------------------------------------

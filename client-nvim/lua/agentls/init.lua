@@ -99,6 +99,11 @@ function M.review(uri)
   require('agentls.findings').review(uri)
 end
 
+function M.rewind(n)
+  M.ensure_setup()
+  require('agentls.rewind').run(n)
+end
+
 function M.permission()
   require('agentls.permission').reopen()
 end

@@ -1,0 +1,160 @@
+-- :AgentlsRewind in a real Neovim (0.7 or later): a turn whose model edits the open file (through
+-- the editor) and creates a file with Bash (bypassPermissions: no prompt), then :AgentlsRewind
+-- with the cursor on the prompt's message in the chat: the plan is shown (vim.ui.select, stubbed
+-- as a UI plugin would be), "Code and conversation" is picked; the open buffer shows the original
+-- text, the file is gone, the chat is replayed without the prompt, and the prompt is back in the
+-- prompt area; then `u` in the file's buffer brings the agent's version back.
+-- Results go to $AGENTLS_TEST_OUT as JSON.
+local env = vim.env
+local out_path = assert(env.AGENTLS_TEST_OUT)
+local file = assert(env.AGENTLS_TEST_FILE)
+local prompt = assert(env.AGENTLS_TEST_PROMPT)
+local timeout_ms = tonumber(env.AGENTLS_TEST_TIMEOUT_MS or '180000')
+
+local result = { steps = {}, errors = {}, asked = {}, notifications = {} }
+local finished = false
+local step_name = 'start'
+
+local function finish(ok, why)
+  if finished then
+    return
+  end
+  finished = true
+  result.ok, result.why = ok, why
+  result.failed_step = not ok and step_name or nil
+  local f = assert(io.open(out_path, 'w'))
+  f:write(vim.fn.json_encode(result))
+  f:close()
+  vim.cmd('qall!')
+end
+
+vim.defer_fn(function()
+  finish(false, 'timed out after ' .. timeout_ms .. ' ms in step ' .. step_name)
+end, timeout_ms)
+
+local function wait_for(name, cond, next_step)
+  step_name = name
+  local function poll()
+    if finished then
+      return
+    end
+    local ok, value = pcall(cond)
+    if not ok then
+      table.insert(result.errors, tostring(value))
+      return finish(false, 'error while waiting for ' .. name .. ': ' .. tostring(value))
+    end
+    if value then
+      table.insert(result.steps, name)
+      local ran, err = pcall(next_step, value)
+      if not ran then
+        table.insert(result.errors, tostring(err))
+        finish(false, 'error after ' .. name .. ': ' .. tostring(err))
+      end
+      return
+    end
+    vim.defer_fn(poll, 50)
+  end
+  vim.defer_fn(poll, 0)
+end
+
+local function lines_of(buf)
+  return vim.api.nvim_buf_get_lines(buf, 0, -1, false)
+end
+
+vim.opt.runtimepath:prepend(env.AGENTLS_PLUGIN_DIR)
+vim.cmd('runtime! plugin/agentls.lua')
+pcall((vim.lsp.log and vim.lsp.log.set_level) or vim.lsp.set_log_level, 'debug')
+
+-- A vim.ui.select UI: records each question, picks by its label what the test wants.
+local picks = { agentls_rewind = 'Code and conversation' }
+vim.ui.select = function(items, opts, on_choice)
+  local labels = {}
+  for _, item in ipairs(items) do
+    table.insert(labels, opts.format_item and opts.format_item(item) or tostring(item))
+  end
+  table.insert(result.asked, { kind = opts.kind, prompt = opts.prompt, labels = labels })
+  vim.defer_fn(function()
+    for i, label in ipairs(labels) do
+      if label == picks[opts.kind] then
+        return on_choice(items[i], i)
+      end
+    end
+    on_choice(nil, nil)
+  end, 50)
+end
+local builtin_notify = vim.notify
+vim.notify = function(msg, level, opts)
+  table.insert(result.notifications, tostring(msg))
+  return builtin_notify(msg, level, opts)
+end
+
+local agentls = require('agentls')
+agentls.setup({ cmd = { env.AGENTLS_CMD }, init_options = { permissionMode = 'bypassPermissions' } })
+
+vim.cmd('edit ' .. vim.fn.fnameescape(file))
+local file_buf = vim.api.nvim_get_current_buf()
+result.before = lines_of(file_buf)
+local chat_mod = require('agentls.chat')
+
+local function chat_text(chat)
+  return table.concat(lines_of(chat.buf), '\n')
+end
+
+-- A user's typing closes the undo block of the changes before it; a script has to say so, or the
+-- agent's edit and the rewind (both made without a key typed between) would be one undo step.
+local function close_undo_block()
+  vim.api.nvim_buf_call(file_buf, function()
+    vim.cmd('let &l:undolevels = &l:undolevels')
+  end)
+end
+
+local function undo()
+  close_undo_block()
+  vim.cmd('buffer ' .. file_buf)
+  vim.cmd('normal! u')
+  result.after_undo = lines_of(file_buf)
+  finish(true, nil)
+end
+
+local function rewound(chat)
+  wait_for('rewind done', function()
+    return chat_text(chat):find('rewound: the conversation continues from here', 1, true) and chat
+  end, function()
+    result.after_rewind = lines_of(file_buf)
+    result.chat_after = lines_of(chat.buf)
+    result.prompt_area = vim.api.nvim_buf_get_lines(chat.buf, chat_mod.prompt_row(chat), -1, false)
+    undo()
+  end)
+end
+
+local function rewind(chat)
+  close_undo_block()
+  -- The cursor on the prompt's message: :AgentlsRewind takes its checkpoint.
+  for i, line in ipairs(lines_of(chat.buf)) do
+    if line == prompt then
+      vim.api.nvim_win_set_cursor(0, { i, 0 })
+      break
+    end
+  end
+  result.checkpoint_at_cursor = chat_mod.checkpoint_at(chat, vim.api.nvim_win_get_cursor(0)[1] - 1)
+  vim.cmd('AgentlsRewind')
+  rewound(chat)
+end
+
+wait_for('client', function()
+  return require('agentls.compat').get_clients({ name = 'agentls', bufnr = file_buf })[1]
+end, function()
+  vim.cmd('AgentlsChat')
+  wait_for('chat', function()
+    return vim.b[vim.api.nvim_get_current_buf()].agentls_session and chat_mod.find()
+  end, function(chat)
+    chat_mod.send(chat, prompt)
+    wait_for('turn ended', function()
+      return not chat.busy and chat_text(chat):find('REWIND-TURN-DONE', 1, true)
+    end, function()
+      result.after_turn = lines_of(file_buf)
+      result.chat_before = lines_of(chat.buf)
+      rewind(chat)
+    end)
+  end)
+end)

@@ -1,0 +1,76 @@
+"""`:AgentlsRewind` in real Neovims (0.7.2 and 0.12-dev) against the real server and the fake
+Messages API (tests/editors/nvim/rewind_driver.lua): a turn edits the open file and creates one
+with Bash; with the cursor on the prompt's message, :AgentlsRewind shows the plan and "Code and
+conversation" puts the buffer and the disk back, replays the chat without the prompt and gives
+the prompt back; `u` in the file's buffer brings the agent's version back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.editors import editor_unavailable
+from tests.editors.nvim.install import EditorUnavailable, ensure_nvim07, ensure_nvim_dev
+from tests.editors.nvim.runner import nvim_env, run_driver, write_project
+from tests.fakeapi import FakeMessagesAPI, Reply, Text, ToolCall
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+DRIVER = Path(__file__).parent / "nvim" / "rewind_driver.lua"
+APP = 'def greet(name):\n    return "hello " + name\n'
+PROMPT = "Shout the greeting and note it"
+
+
+@pytest.mark.parametrize("which", ["nvim07", "nvim_dev"])
+def test_rewind_puts_the_buffer_back_and_undo_brings_the_agents_version(which: str, tmp_path: Path) -> None:
+    try:
+        nvim = ensure_nvim07() if which == "nvim07" else ensure_nvim_dev()
+    except EditorUnavailable as err:
+        editor_unavailable(f"Neovim ({which})", err)
+    project = (tmp_path / "project").resolve()
+    project.mkdir()
+    write_project(project, {"app.py": APP})
+    app = project / "app.py"
+    script = [
+        Reply([ToolCall("Read", {"file_path": str(app)})]),
+        Reply(
+            [ToolCall("Edit", {"file_path": str(app), "old_string": '"hello "', "new_string": '"HELLO "'})]
+        ),
+        Reply([ToolCall("Bash", {"command": "echo noted > made.txt", "description": "note"})]),
+        Reply([Text("Shouted. REWIND-TURN-DONE")]),
+    ]
+    with FakeMessagesAPI(script) as fake:
+        run = run_driver(
+            nvim,
+            DRIVER,
+            cwd=project,
+            env=nvim_env(tmp_path, tmp_path / "agentls-home", fake.base_url),
+            extra_env={"AGENTLS_TEST_FILE": str(app), "AGENTLS_TEST_PROMPT": PROMPT},
+            out=tmp_path / "result.json",
+        )
+    r = run.result
+    assert r.get("ok") is True, f"the driver did not finish\n{run.report()}"
+    assert not r["errors"], run.report()
+    assert r["after_turn"][1] == '    return "HELLO " + name', run.report()
+    assert r["checkpoint_at_cursor"] == 1, run.report()
+    # The plan was shown before anything changed, with the choices.
+    (plan,) = [a for a in r["asked"] if a["kind"] == "agentls_rewind"]
+    assert "restore app.py" in plan["prompt"] and "remove made.txt" in plan["prompt"], run.report()
+    assert plan["labels"] == ["Code and conversation", "Code only", "Conversation only", "Cancel"], (
+        run.report()
+    )
+    # The open buffer came back through the editor; the created file is gone.
+    assert r["after_rewind"] == r["before"], run.report()
+    assert not (project / "made.txt").exists(), run.report()
+    # The conversation no longer holds the prompt, which is back in the prompt area.
+    assert (
+        PROMPT
+        not in r["chat_after"][
+            : r["chat_after"].index(next(x for x in r["chat_after"] if x.startswith("────")))
+        ]
+    ), run.report()
+    assert r["prompt_area"] == [PROMPT], run.report()
+    assert any("rewound to checkpoint 1" in n for n in r["notifications"]), run.report()
+    # Undo in the file's buffer brings the agent's version back: the rewind was one edit.
+    assert r["after_undo"] == r["after_turn"], run.report()
