@@ -467,8 +467,10 @@ def test_nvim_ask_stop_sessions_and_findings(
     assert r["status_while_asking"] == "agentls: waiting for permission", run.report()
     # The answer reached the subagent: the command ran, and the subagent's next request carries
     # a tool result (not an error) for that very Bash call.
-    assert (project / "sub.txt").read_text(encoding="utf-8") == "SUB-RAN\n", run.report()
     sub = [b for b in fake.requests if is_subagent(b)]
+    said = json.dumps(sub[-1]["messages"][-1]) if sub else "no subagent request"
+    assert (project / "sub.txt").exists(), f"the subagent's command did not run: {said}\n{run.report()}"
+    assert (project / "sub.txt").read_text(encoding="utf-8") == "SUB-RAN\n", run.report()
     assert len(sub) == 2, run.report()
     (bash,) = [u for m in sub[1]["messages"] if m["role"] == "assistant" for u in blocks(m, "tool_use")]
     assert bash["name"] == "Bash" and bash["input"]["command"] == SUB_COMMAND, run.report()
