@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from acp import PROTOCOL_VERSION, RequestError, connect_to_agent, text_block
 from acp.schema import (
     AllowedOutcome,
     ClientCapabilities,
@@ -24,7 +25,6 @@ from acp.schema import (
     WriteTextFileResponse,
 )
 
-from acp import PROTOCOL_VERSION, RequestError, connect_to_agent, text_block
 from tests.e2e.helpers import cli_env
 from tests.fakeapi import FakeMessagesAPI, Reply, Text, ToolCall
 

@@ -1,5 +1,5 @@
 // Drives `agentls acp` as an editor would, with the official ACP TypeScript SDK, and writes what
-// happened to $ACP_TEST_OUT as JSON (tests/acp/test_acp_typescript.py checks it).
+// happened to $ACP_TEST_OUT as JSON (tests/acp_frontend/test_acp_typescript.py checks it).
 //
 // Environment: ACP_AGENT (the command, JSON array), ACP_PROJECT (the session's cwd),
 // ACP_FS ("1": offer fs/read_text_file and fs/write_text_file, with an unsaved buffer for

@@ -1,5 +1,5 @@
 """`agentls acp` driven by the official ACP TypeScript SDK (`@agentclientprotocol/sdk`, from npm;
-tests/acp/ts/drive.mjs), as an editor would, against the fake Messages API: a turn that reads a
+tests/acp_frontend/ts/drive.mjs), as an editor would, against the fake Messages API: a turn that reads a
 file through the client's `fs/read_text_file` (its unsaved text wins), asks permission, edits
 through `fs/write_text_file`, writes a plan and runs Bash, streaming chunks, tool calls and the
 plan, ends with `end_turn`; `session/load` replays it; a second session's long command is
@@ -109,7 +109,7 @@ def test_an_editor_on_the_typescript_sdk(sdk: Path, project: Path, tmp_path: Pat
     seen = [u["sessionUpdate"] for u in result["live"]]
     for kind in ("agent_message_chunk", "tool_call", "tool_call_update", "plan", "usage_update"):
         assert kind in seen, (kind, seen)
-    first = [u["update"] for u in result["updates"] if u["sessionId"] == result["sessionId"]][0]
+    first = next(u["update"] for u in result["updates"] if u["sessionId"] == result["sessionId"])
     assert first["sessionUpdate"] == "available_commands_update"  # Sent with session/new.
     assert {"compact", "rewind", "cost"} <= {c["name"] for c in first["availableCommands"]}
     calls = [u for u in result["live"] if u["sessionUpdate"] == "tool_call"]
