@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
+import signal
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -19,9 +22,14 @@ from acp import PROTOCOL_VERSION, RequestError, connect_to_agent, text_block
 from acp.schema import (
     AllowedOutcome,
     ClientCapabilities,
+    CreateTerminalResponse,
     FileSystemCapabilities,
+    KillTerminalResponse,
     ReadTextFileResponse,
+    ReleaseTerminalResponse,
     RequestPermissionResponse,
+    TerminalOutputResponse,
+    WaitForTerminalExitResponse,
     WriteTextFileResponse,
 )
 
@@ -82,7 +90,9 @@ class Editor:
 
 
 @contextlib.asynccontextmanager
-async def agent(editor: Editor, home: Path, base_url: str, fs: bool) -> AsyncIterator[Any]:
+async def agent(
+    editor: Editor, home: Path, base_url: str, fs: bool, terminal: bool = False
+) -> AsyncIterator[Any]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -97,7 +107,9 @@ async def agent(editor: Editor, home: Path, base_url: str, fs: bool) -> AsyncIte
     assert proc.stdin is not None and proc.stdout is not None
     conn = connect_to_agent(editor, proc.stdin, proc.stdout)
     try:
-        caps = ClientCapabilities(fs=FileSystemCapabilities(read_text_file=fs, write_text_file=fs))
+        caps = ClientCapabilities(
+            fs=FileSystemCapabilities(read_text_file=fs, write_text_file=fs), terminal=terminal
+        )
         init = await asyncio.wait_for(
             conn.initialize(protocol_version=PROTOCOL_VERSION, client_capabilities=caps), TIMEOUT_S
         )
@@ -228,3 +240,101 @@ async def test_modes_commands_and_errors(project: Path, tmp_path: Path) -> None:
         and outputs[0]["method"] == "agentls/sessionUpdate"
         and "Tokens" in outputs[0]["update"]["text"]
     )
+
+
+class TerminalEditor(Editor):
+    """An editor that runs commands in its own terminals (it offers `terminal`)."""
+
+    def __init__(self) -> None:
+        super().__init__({})
+        self.terminals: dict[str, Any] = {}
+        self.created: list[dict[str, Any]] = []
+        self.killed: list[str] = []
+        self.released: list[str] = []
+
+    async def create_terminal(self, session_id: str, command: str, args: Any = None, **kwargs: Any) -> Any:
+        env = {e.name: e.value for e in kwargs.get("env") or []}
+        proc = await asyncio.create_subprocess_exec(
+            command,
+            *(args or []),
+            cwd=kwargs.get("cwd"),
+            env=env or None,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+        terminal_id = f"term-{len(self.terminals) + 1}"
+        self.terminals[terminal_id] = {"proc": proc, "output": b""}
+        self.created.append({"command": command, "args": args, "cwd": kwargs.get("cwd")})
+        return CreateTerminalResponse(terminal_id=terminal_id)
+
+    async def wait_for_terminal_exit(self, session_id: str, terminal_id: str, **kwargs: Any) -> Any:
+        term = self.terminals[terminal_id]
+        out, _ = await term["proc"].communicate()
+        term["output"] += out or b""
+        return WaitForTerminalExitResponse(exit_code=term["proc"].returncode)
+
+    async def terminal_output(self, session_id: str, terminal_id: str, **kwargs: Any) -> Any:
+        return TerminalOutputResponse(output=self.terminals[terminal_id]["output"].decode(), truncated=False)
+
+    async def kill_terminal(self, session_id: str, terminal_id: str, **kwargs: Any) -> Any:
+        self.killed.append(terminal_id)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.terminals[terminal_id]["proc"].pid, signal.SIGKILL)
+        return KillTerminalResponse()
+
+    async def release_terminal(self, session_id: str, terminal_id: str, **kwargs: Any) -> Any:
+        self.released.append(terminal_id)
+        return ReleaseTerminalResponse()
+
+
+async def test_commands_run_in_the_clients_terminal(project: Path, tmp_path: Path) -> None:
+    editor = TerminalEditor()
+    script = [
+        Reply(
+            [
+                ToolCall(
+                    "Bash", {"command": "echo from-the-terminal; echo made > made.txt", "description": "x"}
+                )
+            ]
+        ),
+        Reply([Text("Done.")]),
+    ]
+    with FakeMessagesAPI(script) as fake:
+        async with agent(editor, tmp_path / "home", fake.base_url, fs=False, terminal=True) as conn:
+            new = await conn.new_session(cwd=str(project), mcp_servers=[])
+            await conn.set_session_mode(session_id=new.session_id, mode_id="bypassPermissions")
+            result = await asyncio.wait_for(
+                conn.prompt(session_id=new.session_id, prompt=[text_block("go")]), TIMEOUT_S
+            )
+    assert result.stop_reason == "end_turn"
+    (created,) = editor.created
+    assert "echo from-the-terminal" in " ".join([created["command"], *created["args"]])
+    assert created["cwd"] == str(project)
+    assert editor.released == ["term-1"] and not editor.killed
+    assert (project / "made.txt").read_text() == "made\n"
+    # The tool call showed the live terminal, and its output reached the model.
+    shown = [u for u in editor.updates if u["sessionUpdate"] == "tool_call_update" and u.get("content")]
+    assert any(c.get("terminalId") == "term-1" for u in shown for c in u["content"]), shown
+    assert "from-the-terminal" in json.dumps(fake.requests[1]["messages"][-1])
+
+
+async def test_a_cancel_kills_the_clients_terminal(project: Path, tmp_path: Path) -> None:
+    editor = TerminalEditor()
+    script = [Reply([ToolCall("Bash", {"command": "sleep 60", "description": "slow"})])]
+    with FakeMessagesAPI(script) as fake:
+        async with agent(editor, tmp_path / "home", fake.base_url, fs=False, terminal=True) as conn:
+            new = await conn.new_session(cwd=str(project), mcp_servers=[])
+            await conn.set_session_mode(session_id=new.session_id, mode_id="bypassPermissions")
+            prompt = asyncio.ensure_future(
+                conn.prompt(session_id=new.session_id, prompt=[text_block("wait")])
+            )
+            for _ in range(400):
+                if editor.created:
+                    break
+                await asyncio.sleep(0.05)
+            await conn.cancel(session_id=new.session_id)
+            result = await asyncio.wait_for(prompt, TIMEOUT_S)
+    assert result.stop_reason == "cancelled"
+    assert editor.killed == ["term-1"] and editor.released == ["term-1"]
+    assert editor.terminals["term-1"]["proc"].returncode is not None

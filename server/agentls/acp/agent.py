@@ -15,14 +15,15 @@ language server and the CLI.
 - Permission prompts are `session/request_permission` with ACP's four options; an "always" answer
   is saved as a rule, as in the LSP server (the core does it).
 - When the client offers `fs.readTextFile` and `fs.writeTextFile`, files are read and written
-  through it (`client_fs.py`); otherwise the disk. Commands run on the disk, in the sandbox.
+  through it (`client_fs.py`); otherwise the disk. When it offers `terminal`, commands run in its
+  terminals (still wrapped in our sandbox), shown live in their tool calls; otherwise here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from acp.schema import (
     AgentCapabilities,
     AuthenticateResponse,
     ClientCapabilities,
+    EnvVariable,
     Implementation,
     InitializeResponse,
     ListSessionsResponse,
@@ -51,7 +53,7 @@ from acp.schema import (
 from pydantic import ValidationError
 
 from agentls import __version__, to_proto
-from agentls.acp.client_fs import ClientError, ClientFsWorkspace
+from agentls.acp.client_fs import ClientError, ClientFsWorkspace, TerminalExit
 from agentls.acp.mcp_servers import mcp_config
 from agentls.core.commands.dispatch import CommandError, session_commands
 from agentls.core.events import AgentEvent, TextDelta, ThinkingDelta, TurnEnded, UsageUpdated
@@ -61,6 +63,7 @@ from agentls.core.session import Session, SessionBusy
 from agentls.policy.decision import PERMISSION_MODES, ApprovalRequest, ApprovalResponse
 from agentls.store.sessions import SessionStore
 from agentls.workspace.disk import DiskWorkspace
+from agentls.workspace.port import ProcessSpec
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +109,19 @@ class AcpAgent:
     def on_connect(self, conn: Any) -> None:
         self._conn = conn
 
+    @property
+    def connection(self) -> Any:
+        return self._conn
+
     # ------------------------------------------------------------------ the factory's ports
 
     def _workspace_for(self, root: Path) -> ClientFsWorkspace:
         fs = self._capabilities.fs
         enabled = bool(fs and fs.read_text_file and fs.write_text_file)
-        self._created = ClientFsWorkspace(DiskWorkspace(root), _Files(self), enabled=enabled)
+        terminals = _Terminals(self) if self._capabilities.terminal else None
+        self._created = ClientFsWorkspace(
+            DiskWorkspace(root), _Files(self), enabled=enabled, terminals=terminals
+        )
         return self._created
 
     def _approver_for(self, session_id: str) -> _Approver:
@@ -281,6 +291,9 @@ class AcpAgent:
         for update in to_proto.updates_for(event, opened.cost):
             await self._send(opened.session.id, update)
 
+    async def send_update(self, session_id: str, update: dict[str, Any]) -> None:
+        await self._send(session_id, update)
+
     async def _send(self, session_id: str, update: dict[str, Any]) -> None:
         try:
             note = SessionNotification.model_validate({"sessionId": session_id, "update": update})
@@ -329,6 +342,65 @@ class _Files:
 
     async def write_text_file(self, session_id: str, path: str, content: str) -> None:
         await self._agent.write_text_file(session_id, path, content)
+
+
+class _Terminals:
+    """The client's terminal methods, for `ClientFsWorkspace.run`."""
+
+    def __init__(self, agent: AcpAgent) -> None:
+        self._agent = agent
+
+    @property
+    def _conn(self) -> Any:
+        return self._agent.connection
+
+    async def create(self, session_id: str, spec: ProcessSpec) -> str:
+        command, *args = spec.argv
+        env = [EnvVariable(name=k, value=v) for k, v in spec.env.items()]
+        response = await _client_call(
+            self._conn.create_terminal(
+                session_id=session_id,
+                command=command,
+                args=args,
+                env=env,
+                cwd=str(spec.cwd),
+                output_byte_limit=spec.output_limit * 4,
+            )
+        )
+        return str(response.terminal_id)
+
+    async def show(self, session_id: str, call_id: str, terminal_id: str) -> None:
+        update = {
+            "sessionUpdate": "tool_call_update",
+            "toolCallId": call_id,
+            "content": [{"type": "terminal", "terminalId": terminal_id}],
+        }
+        await self._agent.send_update(session_id, update)
+
+    async def wait_for_exit(self, session_id: str, terminal_id: str) -> TerminalExit:
+        response = await _client_call(
+            self._conn.wait_for_terminal_exit(session_id=session_id, terminal_id=terminal_id)
+        )
+        return TerminalExit(response.exit_code, response.signal)
+
+    async def output(self, session_id: str, terminal_id: str) -> tuple[str, bool]:
+        response = await _client_call(
+            self._conn.terminal_output(session_id=session_id, terminal_id=terminal_id)
+        )
+        return str(response.output), bool(response.truncated)
+
+    async def kill(self, session_id: str, terminal_id: str) -> None:
+        await _client_call(self._conn.kill_terminal(session_id=session_id, terminal_id=terminal_id))
+
+    async def release(self, session_id: str, terminal_id: str) -> None:
+        await _client_call(self._conn.release_terminal(session_id=session_id, terminal_id=terminal_id))
+
+
+async def _client_call(call: Awaitable[Any]) -> Any:
+    try:
+        return await call
+    except RequestError as err:
+        raise ClientError(str(err)) from err
 
 
 class _Approver:

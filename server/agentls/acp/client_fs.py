@@ -2,7 +2,13 @@
 (`fs/read_text_file`, `fs/write_text_file`): the client's unsaved buffers win, as the editor's do
 in the language server. Edits are checked against the version the agent read, exactly as on disk
 (a file changed since is never overwritten). What the client cannot do goes to the disk: stat,
-removing a file (a rewind), running processes.
+removing a file (a rewind).
+
+A client that offers `terminal` runs the processes (the Bash tool's command, wrapped in our
+sandbox as on disk): the tool call shows the live terminal (`terminal/create`, then the call's
+content names it), and the result is what `terminal/output` says once it exited. A timeout or a
+cancel kills it (`terminal/kill`); it is always released. A process with input on stdin runs on
+the disk (a terminal has none to give; an empty one is no input).
 
 Before the client knows the session (while `session/new` is being answered: memory files are read
 then), and for a client that offers only one of the two, everything is the disk's: reads and
@@ -11,12 +17,16 @@ writes through different channels would disagree about versions.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from agentls.core.checkpoints.tracker import CURRENT_CALL
 from agentls.workspace.disk import DiskWorkspace, apply_replacements, check_target
 from agentls.workspace.port import (
     AppliedChange,
@@ -46,6 +56,32 @@ class FsClient(Protocol):
     async def write_text_file(self, session_id: str, path: str, content: str) -> None: ...
 
 
+@dataclass(frozen=True)
+class TerminalExit:
+    exit_code: int | None
+    signal: str | None
+
+
+class TerminalClient(Protocol):
+    """The client's terminal methods (`agent.py` adapts); each raises `ClientError` on an error."""
+
+    async def create(self, session_id: str, spec: ProcessSpec) -> str: ...
+
+    async def show(self, session_id: str, call_id: str, terminal_id: str) -> None:
+        """Make the tool call's content the live terminal."""
+        ...
+
+    async def wait_for_exit(self, session_id: str, terminal_id: str) -> TerminalExit: ...
+
+    async def output(self, session_id: str, terminal_id: str) -> tuple[str, bool]:
+        """The output so far, and whether the client cut it."""
+        ...
+
+    async def kill(self, session_id: str, terminal_id: str) -> None: ...
+
+    async def release(self, session_id: str, terminal_id: str) -> None: ...
+
+
 class ClientError(Exception):
     """The client answered a file request with an error (it could not read or write the file)."""
 
@@ -59,10 +95,19 @@ class _Planned:
 
 
 class ClientFsWorkspace:
-    def __init__(self, disk: DiskWorkspace, client: FsClient, *, enabled: bool) -> None:
+    def __init__(
+        self,
+        disk: DiskWorkspace,
+        client: FsClient,
+        *,
+        enabled: bool,
+        terminals: TerminalClient | None = None,
+    ) -> None:
         self._disk = disk
         self._client = client
         self._enabled = enabled
+        self._terminals = terminals
+        """The client's terminals (None: it offers none; processes run here)."""
         self.session_id: str | None = None
         """Set once the client knows the session: until then, the disk."""
 
@@ -84,7 +129,48 @@ class ClientFsWorkspace:
         return Overlay()  # The client's unsaved buffers are read through it, one file at a time.
 
     async def run(self, spec: ProcessSpec) -> ProcessResult:
-        return await self._disk.run(spec)
+        terminals = self._terminals
+        if terminals is None or self.session_id is None or spec.stdin:
+            return await self._disk.run(spec)
+        sid = self.session_id
+        started = time.monotonic()
+        try:
+            terminal = await terminals.create(sid, spec)
+        except ClientError as err:
+            raise WorkspaceError(f"The editor could not start the command in a terminal: {err}") from err
+        try:
+            tag = CURRENT_CALL.get()
+            if tag is not None and tag.call_id:
+                await terminals.show(
+                    sid, f"{tag.agent}:{tag.call_id}" if tag.agent else tag.call_id, terminal
+                )
+            timed_out = False
+            try:
+                end: TerminalExit | None = await asyncio.wait_for(
+                    terminals.wait_for_exit(sid, terminal), spec.timeout_s
+                )
+            except TimeoutError:
+                timed_out, end = True, None
+                await terminals.kill(sid, terminal)
+            text, cut = await terminals.output(sid, terminal)
+        except asyncio.CancelledError:
+            await asyncio.shield(_stop(terminals, sid, terminal))
+            raise
+        except ClientError as err:
+            await asyncio.shield(_stop(terminals, sid, terminal))
+            raise WorkspaceError(f"The editor's terminal failed: {err}") from err
+        with contextlib.suppress(ClientError):
+            await terminals.release(sid, terminal)
+        output, dropped = _capped(text, spec.output_limit)
+        if cut:
+            output = "[... the start of the output was cut by the editor's terminal ...]\n" + output
+        return ProcessResult(
+            exit_code=end.exit_code if end is not None and end.signal is None else None,
+            output=output,
+            timed_out=timed_out,
+            truncated_chars=dropped,
+            duration_s=time.monotonic() - started,
+        )
 
     async def read(self, path: Path, *, checked_target: Path | None = None) -> FileContent:
         path = self._abs(path)
@@ -177,3 +263,23 @@ class ClientFsWorkspace:
 
 def _bytes(text: str) -> bytes:
     return text.encode("utf-8", errors="surrogateescape")
+
+
+async def _stop(terminals: TerminalClient, session_id: str, terminal: str) -> None:
+    """Kill and release, whatever state it is in (a cancel, a failure)."""
+    with contextlib.suppress(ClientError):
+        await terminals.kill(session_id, terminal)
+    with contextlib.suppress(ClientError):
+        await terminals.release(session_id, terminal)
+
+
+def _capped(text: str, limit: int) -> tuple[str, int]:
+    """The head and the tail of `text` within `limit` characters, as the disk's runner keeps them."""
+    if len(text) <= limit:
+        return text, 0
+    half = limit // 2
+    dropped = len(text) - 2 * half
+    return (
+        f"{text[:half]}\n[... {dropped} characters of output omitted ...]\n{text[len(text) - half :]}",
+        dropped,
+    )
