@@ -18,7 +18,15 @@ from agentls.lsp.params import (
     SessionNotFoundError,
     parse,
 )
-from agentls.lsp.reporter import SESSION_UPDATE
+from agentls.lsp.protocol import (
+    CANCEL,
+    CLOSE_SESSION,
+    LIST_SESSIONS,
+    LOAD_SESSION,
+    NEW_SESSION,
+    PROMPT,
+    SESSION_UPDATE,
+)
 from agentls.lsp.sessions import SessionError
 from agentls.lsp.turns import TurnBusy, TurnRefused, run_turn
 
@@ -28,7 +36,7 @@ if TYPE_CHECKING:
 
 
 def register(server: AgentServer) -> None:
-    @server.feature("agentls/newSession")
+    @server.feature(NEW_SESSION)
     async def new_session(ls: AgentServer, raw: Any) -> dict[str, Any]:
         params = parse(NewSessionParams, raw)
         try:
@@ -37,7 +45,7 @@ def register(server: AgentServer) -> None:
             raise JsonRpcInvalidParams(str(err)) from None
         return {"sessionId": session.id}
 
-    @server.feature("agentls/prompt")
+    @server.feature(PROMPT)
     async def prompt(ls: AgentServer, raw: Any) -> dict[str, Any]:
         params = parse(PromptParams, raw)
         session = await _guard(ls.sessions.open(params.session_id))
@@ -51,20 +59,20 @@ def register(server: AgentServer) -> None:
             raise JsonRpcInvalidParams(str(err)) from None
         return {"stopReason": to_proto.stop_reason(result.stop), **to_proto.stop_details(result.stop)}
 
-    @server.feature("agentls/cancel")
+    @server.feature(CANCEL)
     async def cancel(ls: AgentServer, raw: Any) -> None:
         params = parse(SessionIdParams, raw)
         # Cancelling what is not running is a no-op, as in ACP.
         with contextlib.suppress(SessionError):
             ls.sessions.get(params.session_id).cancel()
 
-    @server.feature("agentls/closeSession")
+    @server.feature(CLOSE_SESSION)
     async def close_session(ls: AgentServer, raw: Any) -> dict[str, Any]:
         params = parse(SessionIdParams, raw)
         # Closing a session that is not open is not an error: the goal state already holds.
         return {"closed": await ls.sessions.close(params.session_id)}
 
-    @server.feature("agentls/listSessions")
+    @server.feature(LIST_SESSIONS)
     async def list_sessions(ls: AgentServer, raw: Any) -> dict[str, Any]:
         return {
             "sessions": [
@@ -79,7 +87,7 @@ def register(server: AgentServer) -> None:
             ]
         }
 
-    @server.feature("agentls/loadSession")
+    @server.feature(LOAD_SESSION)
     async def load_session(ls: AgentServer, raw: Any) -> dict[str, Any]:
         params = parse(SessionIdParams, raw)
         session = await _guard(ls.sessions.load(params.session_id))

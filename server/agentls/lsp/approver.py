@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types as T
 
 from agentls import to_proto
+from agentls.lsp.protocol import REQUEST_PERMISSION
 from agentls.lsp.requests import request_cancellable
 from agentls.policy.decision import ApprovalRequest, ApprovalResponse
 
@@ -38,7 +39,7 @@ class LspApprover:
     async def _ask_rich(self, request: ApprovalRequest) -> ApprovalResponse:
         params = to_proto.permission_request(self._session_id, request)
         try:
-            answer = await request_cancellable(self._server, "agentls/requestPermission", params)
+            answer = await request_cancellable(self._server, REQUEST_PERMISSION, params)
         except Exception as err:  # Includes a JSON-RPC error from the client: that is a "no".
             log.warning("permission request failed: %s", err)
             return ApprovalResponse("reject_once", f"(the permission prompt failed: {err})")

@@ -29,11 +29,12 @@ from lsprotocol import types as T
 from pygls.workspace.position_codec import PositionCodec
 
 from agentls.lsp.findings import FINDING_SOURCE, Finding, findings_for, read_document
+from agentls.lsp.protocol import ASK_COMMAND
 
 if TYPE_CHECKING:
     from agentls.lsp.server import AgentServer
 
-ASK = "agentls.ask"
+ASK = ASK_COMMAND
 MAX_SCANNED_LINES = 500
 MAX_DIAGNOSTIC_ACTIONS = 10
 MAX_INSTRUCTION_ACTIONS = 5

@@ -33,6 +33,7 @@ from agentls.core.session import Session
 from agentls.lsp.code_actions import last_line, remove_instruction
 from agentls.lsp.documents import tracker
 from agentls.lsp.findings import FindingCollector, Findings, findings_for, read_document
+from agentls.lsp.protocol import ASK_COMMAND, REVIEW_COMMAND
 from agentls.lsp.server import AgentServer  # At runtime: pygls reads the handlers' type hints.
 from agentls.lsp.sessions import SessionError
 from agentls.lsp.transcript_doc import run_command_turn
@@ -42,8 +43,8 @@ from agentls.tools.report_finding import ReportFindingTool
 
 log = logging.getLogger(__name__)
 
-ASK = "agentls.ask"
-REVIEW = "agentls.review"
+ASK = ASK_COMMAND
+REVIEW = REVIEW_COMMAND
 MAX_SELECTION_CHARS = 20_000
 
 

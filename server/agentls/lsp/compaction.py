@@ -16,12 +16,12 @@ from pydantic import Field
 from agentls.core.session import Session, SessionBusy
 from agentls.lsp.commands import Args, parse_argument
 from agentls.lsp.params import CompactParams, SessionBusyError, SessionNotFoundError, parse
+from agentls.lsp.protocol import COMPACT, COMPACT_COMMAND
 from agentls.lsp.reporter import TurnReporter
 from agentls.lsp.server import AgentServer  # At runtime: pygls reads the handlers' type hints.
 from agentls.lsp.sessions import SessionError
 
-COMPACT_REQUEST = "agentls/compact"
-COMPACT_COMMAND = "agentls.compact"
+COMPACT_REQUEST = COMPACT
 
 
 class CompactArgs(Args):

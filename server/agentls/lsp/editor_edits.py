@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-import stat as stat_mod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +22,9 @@ from lsprotocol import types as T
 
 from agentls.lsp.documents import DocumentTracker, OpenDocument, path_to_uri
 from agentls.lsp.positions import LineIndex, splits_line_break
-from agentls.workspace.disk import DiskWorkspace
-from agentls.workspace.port import EditFile, Replacement, StaleFileError, TextChange, WorkspaceError
+from agentls.workspace.disk import DiskWorkspace, apply_replacements
+from agentls.workspace.files import read_regular
+from agentls.workspace.port import EditFile, Replacement, StaleFileError, TextChange
 from agentls.workspace.text import content_version, decode, newline_style
 
 _ANY_BREAK = re.compile(r"\r\n|\r|\n")
@@ -88,19 +88,6 @@ class Current:
         return self.doc is not None and (self.disk is None or decode(self.disk).text != self.buffer)
 
 
-def read_disk(path: Path) -> bytes | None:
-    """The bytes of a regular file, or None; never blocks on a FIFO."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        with os.fdopen(fd, "rb") as f:
-            return f.read() if stat_mod.S_ISREG(os.fstat(f.fileno()).st_mode) else None
-    except OSError:
-        return None
-
-
 class Snapshotter:
     """Finds the content the agent should see for a path: the open buffer or the disk."""
 
@@ -134,19 +121,19 @@ class Snapshotter:
             data = (await self._disk.read(path)).data  # Raises a clear error for a directory.
             decoded = decode(data)
             return Current(path, None, data, Codec(decoded.bom, decoded.encoding), decoded.text)
-        return Current.of_doc(path, doc, read_disk(path))
+        return Current.of_doc(path, doc, read_regular(path))
 
     def differs_from_disk(self, path: Path, doc: OpenDocument) -> bool:
-        return Current.of_doc(path, doc, read_disk(path)).dirty
+        return Current.of_doc(path, doc, read_regular(path)).dirty
 
     def applied_version(self, plan: Plan) -> str | None:
         """The version of `plan.path` if the editor (or disk) now shows the planned text."""
         doc = self.open_doc(plan.path)
         if doc is not None:
-            current = Current.of_doc(plan.path, doc, read_disk(plan.path))
+            current = Current.of_doc(plan.path, doc, read_regular(plan.path))
             ok = current.text in plan.accepted and current.lead == plan.lead
             return current.version if ok else None
-        disk = read_disk(plan.path)
+        disk = read_regular(plan.path)
         return content_version(disk) if disk is not None and decode(disk).text in plan.accepted else None
 
 
@@ -186,8 +173,8 @@ def plan_change(change: TextChange, path: Path, current: Current | None) -> Plan
         )
     eol = newline_style(current.buffer)
     if isinstance(change, EditFile):
-        new = _replace(path, current.text, change.replacements, lambda s: s)
-        normalized = _replace(path, current.text, change.replacements, lambda s: _normalize(s, eol))
+        new = apply_replacements(path, current.text, change.replacements)
+        normalized = apply_replacements(path, current.text, change.replacements, lambda s: _normalize(s, eol))
     else:
         new, normalized = change.text, _normalize(change.text, eol)
     return Plan(change, path, current, new, frozenset({new, normalized}))
@@ -195,22 +182,6 @@ def plan_change(change: TextChange, path: Path, current: Current | None) -> Plan
 
 def _normalize(text: str, eol: str) -> str:
     return _ANY_BREAK.sub(eol, text)
-
-
-def _replace(
-    path: Path, text: str, replacements: Sequence[Replacement], transform: Callable[[str], str]
-) -> str:
-    parts: list[str] = []
-    pos = 0
-    for r in _ordered(replacements):
-        if not (0 <= r.start <= r.end <= len(text)):
-            raise WorkspaceError(f"Edit range {r.start}-{r.end} is outside {path} ({len(text)} characters).")
-        if r.start < pos:
-            raise WorkspaceError(f"Edits to {path} overlap at character {r.start}.")
-        parts += (text[pos : r.start], transform(r.new_text))
-        pos = r.end
-    parts.append(text[pos:])
-    return "".join(parts)
 
 
 def _ordered(replacements: Sequence[Replacement]) -> list[Replacement]:

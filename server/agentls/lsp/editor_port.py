@@ -13,12 +13,11 @@ from lsprotocol import types as T
 
 from agentls.lsp.client_features import ClientFeatures
 from agentls.lsp.documents import DocumentTracker, tracker
+from agentls.lsp.protocol import SAVE_DOCUMENTS
 from agentls.lsp.requests import request_cancellable
 
 if TYPE_CHECKING:
     from agentls.lsp.server import AgentServer
-
-SAVE_DOCUMENTS = "agentls/saveDocuments"
 
 
 class EditorPort(Protocol):

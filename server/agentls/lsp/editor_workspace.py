@@ -32,7 +32,6 @@ import dataclasses
 import logging
 import os
 from collections.abc import Sequence
-from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,10 +45,10 @@ from agentls.lsp.editor_edits import (
     build_edit,
     edit_label,
     plan_change,
-    read_disk,
 )
 from agentls.lsp.editor_port import EditorPort, LspEditorPort
 from agentls.workspace.disk import DiskWorkspace, check_target
+from agentls.workspace.files import make_parents, read_regular, remove_empty
 from agentls.workspace.port import (
     AppliedChange,
     EditFile,
@@ -162,7 +161,7 @@ class EditorWorkspace:
                 if doc is not None:
                     opened.append((path, doc))
                 continue
-            current = Current.of_doc(path, doc, read_disk(path))
+            current = Current.of_doc(path, doc, read_regular(path))
             if current.version != change.expected_version:
                 raise StaleFileError(
                     f"{path} changed in the editor after the rewind was planned; nothing was changed."
@@ -212,7 +211,7 @@ class EditorWorkspace:
         features = self._editor.features
         edit = build_edit(plans, features.position_encoding)
         label = edit_label(plans, self.root)
-        made_dirs = _make_parents([p.path for p in plans if p.current is None])
+        made_dirs = make_parents([p.path for p in plans if p.current is None])
         try:
             try:
                 result = await asyncio.wait_for(
@@ -239,7 +238,7 @@ class EditorWorkspace:
                 )
             applied = await self._verify(plans)
         except BaseException:
-            _remove_empty(made_dirs)
+            remove_empty(made_dirs)
             raise
         self._edited.update(p.path for p in plans)
         return applied
@@ -345,21 +344,3 @@ class EditorWorkspace:
             return str(path.relative_to(self.root))
         except ValueError:
             return str(path)
-
-
-def _make_parents(paths: list[Path]) -> list[Path]:
-    """Create the missing parent directories of new files (Neovim 0.7 does not); outermost first."""
-    made: list[Path] = []
-    for path in paths:
-        missing = [d for d in (path.parent, *path.parent.parents) if not d.exists()]
-        for d in reversed(missing):
-            with suppress(OSError):
-                d.mkdir()
-                made.append(d)
-    return made
-
-
-def _remove_empty(dirs: list[Path]) -> None:
-    for d in reversed(dirs):
-        with suppress(OSError):
-            d.rmdir()

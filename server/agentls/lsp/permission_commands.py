@@ -20,14 +20,15 @@ from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
 from agentls.core.permission_report import format_report, permission_report
 from agentls.lsp.client_features import settings_option
 from agentls.lsp.commands import Args, parse_argument
+from agentls.lsp.protocol import PERMISSIONS_COMMAND, TRUST_COMMAND
 from agentls.lsp.server import AgentServer  # At runtime: pygls reads the handlers' type hints.
 from agentls.lsp.transcript_doc import open_document, write_transcript
 from agentls.policy.decision import PermissionMode
 from agentls.policy.loader import SettingsSources
 from agentls.store.settings import SettingsError
 
-PERMISSIONS = "agentls.permissions"
-TRUST = "agentls.trustWorkspace"
+PERMISSIONS = PERMISSIONS_COMMAND
+TRUST = TRUST_COMMAND
 
 
 class PermissionsArgs(Args):

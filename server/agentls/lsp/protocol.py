@@ -64,22 +64,50 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# --- Our methods: the one place their names are spelled ------------------------------------------
+
+NEW_SESSION = "agentls/newSession"
+PROMPT = "agentls/prompt"
+CANCEL = "agentls/cancel"
+CLOSE_SESSION = "agentls/closeSession"
+LIST_SESSIONS = "agentls/listSessions"
+LOAD_SESSION = "agentls/loadSession"
+COMPACT = "agentls/compact"
+LIST_COMMANDS = "agentls/listCommands"
+LIST_CHECKPOINTS = "agentls/listCheckpoints"
+REWIND = "agentls/rewind"
+REQUEST_PERMISSION = "agentls/requestPermission"
+"""Server to client: a permission prompt (rich clients)."""
+SAVE_DOCUMENTS = "agentls/saveDocuments"
+"""Server to client: save these buffers (before a command runs)."""
+SESSION_UPDATE = "agentls/sessionUpdate"
+"""Server to client: ACP-shaped session updates (rich clients)."""
+
+ASK_COMMAND = "agentls.ask"
+REVIEW_COMMAND = "agentls.review"
+COMPACT_COMMAND = "agentls.compact"
+RUN_COMMAND = "agentls.command"
+REWIND_COMMAND = "agentls.rewind"
+PERMISSIONS_COMMAND = "agentls.permissions"
+TRUST_COMMAND = "agentls.trustWorkspace"
+"""`workspace/executeCommand` commands (the initialize snapshot lists them)."""
+
 AGENTLS_REQUESTS = frozenset(
     {
-        "agentls/prompt",
-        "agentls/newSession",
-        "agentls/listSessions",
-        "agentls/loadSession",
-        "agentls/closeSession",
-        "agentls/compact",
-        "agentls/listCheckpoints",
-        "agentls/rewind",
-        "agentls/listCommands",
-        "agentls/requestPermission",
-        "agentls/saveDocuments",
+        PROMPT,
+        NEW_SESSION,
+        LIST_SESSIONS,
+        LOAD_SESSION,
+        CLOSE_SESSION,
+        COMPACT,
+        LIST_CHECKPOINTS,
+        REWIND,
+        LIST_COMMANDS,
+        REQUEST_PERMISSION,
+        SAVE_DOCUMENTS,
     }
 )
-AGENTLS_NOTIFICATIONS = frozenset({"agentls/cancel", "agentls/sessionUpdate"})
+AGENTLS_NOTIFICATIONS = frozenset({CANCEL, SESSION_UPDATE})
 PROTOCOL_VERSION = 1
 JSONRPC_VERSION = "2.0"
 _MAX_REASON = 500

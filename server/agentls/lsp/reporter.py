@@ -32,6 +32,7 @@ from agentls.core.events import (
     ToolCallUpdated,
     UsageUpdated,
 )
+from agentls.lsp.protocol import SESSION_UPDATE
 
 if TYPE_CHECKING:
     from agentls.lsp.server import AgentServer
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 COALESCE_S = 0.03
-SESSION_UPDATE = "agentls/sessionUpdate"
 
 
 class TurnReporter:

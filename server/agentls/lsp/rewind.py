@@ -23,14 +23,14 @@ from agentls.core.checkpoints.timeline import Checkpoint, timeline
 from agentls.core.session import Session, SessionBusy
 from agentls.lsp.commands import Args, parse_argument
 from agentls.lsp.params import SessionBusyError, SessionIdParams, SessionNotFoundError, _Params, parse
+from agentls.lsp.protocol import LIST_CHECKPOINTS, REWIND, REWIND_COMMAND
 from agentls.lsp.requests import request_cancellable
 from agentls.lsp.server import AgentServer  # At runtime: pygls reads the handlers' type hints.
 from agentls.lsp.sessions import SessionError
 from agentls.store.jsonl import read_jsonl
 
-LIST_REQUEST = "agentls/listCheckpoints"
-REWIND_REQUEST = "agentls/rewind"
-REWIND_COMMAND = "agentls.rewind"
+LIST_REQUEST = LIST_CHECKPOINTS
+REWIND_REQUEST = REWIND
 
 _REWIND = "Rewind"
 _OVERWRITE = "Rewind, overwriting their changes"

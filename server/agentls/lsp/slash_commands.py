@@ -28,6 +28,7 @@ from agentls.core.session import Session
 from agentls.lsp.client_features import settings_option
 from agentls.lsp.commands import Args, parse_argument
 from agentls.lsp.params import ListCommandsParams, SessionBusyError, SessionNotFoundError, parse
+from agentls.lsp.protocol import LIST_COMMANDS, RUN_COMMAND
 from agentls.lsp.server import AgentServer  # At runtime: pygls reads the handlers' type hints.
 from agentls.lsp.sessions import SessionError
 from agentls.lsp.transcript_doc import (
@@ -39,8 +40,7 @@ from agentls.lsp.transcript_doc import (
 from agentls.lsp.turns import TurnBusy, TurnRefused, run_turn, submit
 from agentls.policy.loader import SettingsSources
 
-LIST_COMMANDS = "agentls/listCommands"
-COMMAND = "agentls.command"
+COMMAND = RUN_COMMAND
 
 
 class CommandArgs(Args):

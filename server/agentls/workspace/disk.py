@@ -16,7 +16,7 @@ import asyncio
 import errno
 import os
 import stat as stat_mod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -351,9 +351,14 @@ def _read_at(path: Path, dir_fd: int, name: str, max_bytes: int) -> tuple[os.sta
     return st, data
 
 
-def apply_replacements(path: Path, text: str, replacements: Sequence[Replacement]) -> str:
-    """`text` with `replacements` made (ranges of the original text); overlapping or
-    out-of-range ones are a `WorkspaceError` naming `path`."""
+def apply_replacements(
+    path: Path,
+    text: str,
+    replacements: Sequence[Replacement],
+    transform: Callable[[str], str] | None = None,
+) -> str:
+    """`text` with `replacements` made (ranges of the original text; `transform` applied to each
+    new text); overlapping or out-of-range ones are a `WorkspaceError` naming `path`."""
     parts: list[str] = []
     pos = 0
     # A stable sort keeps two insertions at the same offset in the order they were given.
@@ -362,7 +367,7 @@ def apply_replacements(path: Path, text: str, replacements: Sequence[Replacement
             raise WorkspaceError(f"Edit range {r.start}-{r.end} is outside {path} ({len(text)} characters).")
         if r.start < pos:
             raise WorkspaceError(f"Edits to {path} overlap at character {r.start}.")
-        parts += (text[pos : r.start], r.new_text)
+        parts += (text[pos : r.start], transform(r.new_text) if transform else r.new_text)
         pos = r.end
     parts.append(text[pos:])
     return "".join(parts)
