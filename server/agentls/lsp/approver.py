@@ -14,11 +14,10 @@ from lsprotocol import types as T
 
 from agentls import to_proto
 from agentls.lsp.protocol import REQUEST_PERMISSION
-from agentls.lsp.requests import request_cancellable
 from agentls.policy.decision import ApprovalRequest, ApprovalResponse
 
 if TYPE_CHECKING:
-    from agentls.lsp.server import AgentServer
+    from agentls.lsp.client_channel import ClientChannel
 
 log = logging.getLogger(__name__)
 
@@ -27,19 +26,19 @@ _BY_NAME = {name: choice for choice, name in OPTIONS}
 
 
 class LspApprover:
-    def __init__(self, server: AgentServer, session_id: str) -> None:
-        self._server = server
+    def __init__(self, client: ClientChannel, session_id: str) -> None:
+        self._client = client
         self._session_id = session_id
 
     async def approve(self, request: ApprovalRequest) -> ApprovalResponse:
-        if self._server.state.features.request_permission:
+        if self._client.features.request_permission:
             return await self._ask_rich(request)
         return await self._ask_plain(request)
 
     async def _ask_rich(self, request: ApprovalRequest) -> ApprovalResponse:
         params = to_proto.permission_request(self._session_id, request)
         try:
-            answer = await request_cancellable(self._server, REQUEST_PERMISSION, params)
+            answer = await self._client.request(REQUEST_PERMISSION, params)
         except Exception as err:  # Includes a JSON-RPC error from the client: that is a "no".
             log.warning("permission request failed: %s", err)
             return ApprovalResponse("reject_once", f"(the permission prompt failed: {err})")
@@ -56,7 +55,7 @@ class LspApprover:
             actions=[T.MessageActionItem(title=name) for _, name in OPTIONS],
         )
         try:
-            answer = await request_cancellable(self._server, T.WINDOW_SHOW_MESSAGE_REQUEST, params)
+            answer = await self._client.request(T.WINDOW_SHOW_MESSAGE_REQUEST, params)
         except Exception as err:
             log.warning("showMessageRequest failed: %s", err)
             return ApprovalResponse("reject_once", f"(the permission prompt failed: {err})")

@@ -14,6 +14,7 @@ from lsprotocol import types as T
 from pydantic import Field
 
 from agentls.core.session import Session, SessionBusy
+from agentls.lsp.client_channel import ServerChannel
 from agentls.lsp.commands import Args, parse_argument
 from agentls.lsp.params import CompactParams, SessionBusyError, SessionNotFoundError, parse
 from agentls.lsp.protocol import COMPACT, COMPACT_COMMAND
@@ -45,7 +46,7 @@ def register(server: AgentServer) -> None:
 
 
 async def compact(server: AgentServer, session: Session, instructions: str | None) -> dict[str, Any]:
-    reporter = TurnReporter(server, session.id, lambda: None)
+    reporter = TurnReporter(ServerChannel(server), session.id, lambda: None)
     await reporter.begin("agentls: compacting")
     try:
         outcome = await session.compact(instructions, reporter.handle)

@@ -18,6 +18,7 @@ from pydantic import Field
 from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
 
 from agentls.core.permission_report import format_report, permission_report
+from agentls.lsp.client_channel import ServerChannel
 from agentls.lsp.client_features import settings_option
 from agentls.lsp.commands import Args, parse_argument
 from agentls.lsp.protocol import PERMISSIONS_COMMAND, TRUST_COMMAND
@@ -86,6 +87,6 @@ async def _show(ls: AgentServer, markdown: str) -> None:
     except OSError as err:
         ls.window_show_message(T.ShowMessageParams(type=T.MessageType.Warning, message=f"agentls: {err}"))
         return
-    if not await open_document(ls, path, take_focus=True):
+    if not await open_document(ServerChannel(ls), path, take_focus=True):
         message = f"agentls: permissions report: {path}"
         ls.window_show_message(T.ShowMessageParams(type=T.MessageType.Info, message=message))

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-
-from lsprotocol import types as T
 
 from agentls import to_proto
 from agentls.core.events import (
@@ -35,7 +32,7 @@ from agentls.core.events import (
 from agentls.lsp.protocol import SESSION_UPDATE
 
 if TYPE_CHECKING:
-    from agentls.lsp.server import AgentServer
+    from agentls.lsp.client_channel import ClientChannel
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +40,11 @@ COALESCE_S = 0.03
 
 
 class TurnReporter:
-    def __init__(self, server: AgentServer, session_id: str, on_cancel: Callable[[], None]) -> None:
-        self._server = server
+    def __init__(self, client: ClientChannel, session_id: str, on_cancel: Callable[[], None]) -> None:
+        self._client = client
         self._session_id = session_id
         self._on_cancel = on_cancel
-        self._rich = server.state.features.session_update
+        self._rich = client.features.session_update
         self._token: str | None = None
         self._status = ""
         self._titles: dict[str, str] = {}
@@ -58,21 +55,7 @@ class TurnReporter:
         """The session's cost as last reported, for context updates after a compaction."""
 
     async def begin(self, title: str) -> None:
-        if not self._server.state.features.work_done_progress:
-            return
-        token = f"agentls-{uuid.uuid4()}"
-        try:
-            await self._server.work_done_progress.create_async(token)
-        except Exception as err:  # The client refused: the turn goes on without a progress bar.
-            log.info("work done progress refused: %s", err)
-            return
-        self._token = token
-        self._server.work_done_progress.begin(
-            token, T.WorkDoneProgressBegin(title=title, cancellable=True, message="starting")
-        )
-        future = self._server.work_done_progress.tokens.get(token)
-        if future is not None:
-            future.add_done_callback(lambda f: self._on_cancel() if f.cancelled() else None)
+        self._token = await self._client.progress_begin(title, lambda: self._on_cancel())
 
     def handle(self, event: AgentEvent) -> None:
         self._progress(event)
@@ -116,12 +99,10 @@ class TurnReporter:
         self.flush()
         if self._token is None:
             return
-        self._server.work_done_progress.end(self._token, T.WorkDoneProgressEnd(message=message))
-        # pygls keeps every token forever; a long editor session would accumulate them.
-        self._server.work_done_progress.tokens.pop(self._token, None)
+        self._client.progress_end(self._token, message)
 
     def _send(self, update: dict[str, Any]) -> None:
-        self._server.protocol.notify(SESSION_UPDATE, {"sessionId": self._session_id, "update": update})
+        self._client.notify(SESSION_UPDATE, {"sessionId": self._session_id, "update": update})
 
     def _progress(self, event: AgentEvent) -> None:
         if self._token is None:
@@ -130,7 +111,7 @@ class TurnReporter:
         if status is None or status == self._status:
             return
         self._status = status
-        self._server.work_done_progress.report(self._token, T.WorkDoneProgressReport(message=status))
+        self._client.progress_report(self._token, status)
 
     def _status_for(self, event: AgentEvent) -> str | None:
         match event:

@@ -22,6 +22,7 @@ from agentls.core.factory import SessionFactory, SessionSetupError, SessionSpec
 from agentls.core.session import Session
 from agentls.core.session_hooks import session_ended
 from agentls.lsp.approver import LspApprover
+from agentls.lsp.client_channel import ServerChannel
 from agentls.lsp.client_features import budget_option, context_option, settings_option, thinking_option
 from agentls.store.sessions import SessionStore
 from agentls.store.watch import watch_files
@@ -77,7 +78,7 @@ class SessionManager:
             store=self.store,
             model_for=self._model,
             workspace_for=self._workspace_for,
-            approver_for=lambda session_id: LspApprover(server, session_id),
+            approver_for=lambda session_id: LspApprover(ServerChannel(server), session_id),
             default_cwd=lambda: server.state.root or Path.cwd(),
         )
         self._watchers: dict[Path, asyncio.Task[None]] = {}

@@ -25,6 +25,7 @@ from agentls.core.commands.dispatch import session_commands
 from agentls.core.commands.registry import CommandRegistry, CommandSources, load_commands
 from agentls.core.commands.runs import LocalRun
 from agentls.core.session import Session
+from agentls.lsp.client_channel import ServerChannel
 from agentls.lsp.client_features import settings_option
 from agentls.lsp.commands import Args, parse_argument
 from agentls.lsp.params import ListCommandsParams, SessionBusyError, SessionNotFoundError, parse
@@ -116,7 +117,7 @@ async def _show(ls: AgentServer, session: Session, name: str, text: str, *, erro
     except OSError:
         ls.window_show_message(T.ShowMessageParams(type=kind, message=text[:MESSAGE_LIMIT] + "…"))
         return
-    if not await open_document(ls, path, take_focus=True):
+    if not await open_document(ServerChannel(ls), path, take_focus=True):
         message = f"agentls /{name}: {text[: MESSAGE_LIMIT - 200]}… (all of it: {path})"
         ls.window_show_message(T.ShowMessageParams(type=kind, message=message))
 

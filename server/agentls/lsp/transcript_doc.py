@@ -32,6 +32,7 @@ from agentls.core.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
+from agentls.lsp.client_channel import ServerChannel
 from agentls.lsp.turns import run_turn
 from agentls.store.sessions import agentls_home
 from agentls.store.settings import write_atomic
@@ -39,6 +40,7 @@ from agentls.store.settings import write_atomic
 if TYPE_CHECKING:
     from agentls.core.commands.runs import Run
     from agentls.core.session import Session
+    from agentls.lsp.client_channel import ClientChannel
     from agentls.lsp.server import AgentServer
 
 log = logging.getLogger(__name__)
@@ -192,12 +194,12 @@ def message_text(text: str, stop: StopReason, path: Path | None) -> str:
     return f"agentls: {body}"
 
 
-async def open_document(server: AgentServer, path: Path, *, take_focus: bool) -> bool:
+async def open_document(client: ClientChannel, path: Path, *, take_focus: bool) -> bool:
     """Ask the editor to show `path` (`window/showDocument`); False when it cannot or did not."""
-    if not server.state.features.show_document:
+    if not client.features.show_document:
         return False
     try:
-        result = await server.window_show_document_async(
+        result = await client.show_document(
             T.ShowDocumentParams(uri=from_fs_path(str(path)) or path.as_uri(), take_focus=take_focus)
         )
     except Exception as err:
@@ -207,7 +209,7 @@ async def open_document(server: AgentServer, path: Path, *, take_focus: bool) ->
 
 
 async def present(
-    server: AgentServer, recorder: TranscriptRecorder, session_id: str, stop: StopReason, text: str
+    client: ClientChannel, recorder: TranscriptRecorder, session_id: str, stop: StopReason, text: str
 ) -> Path | None:
     """Write the transcript, open it where the client can, and show the final text."""
     path: Path | None = None
@@ -216,9 +218,9 @@ async def present(
     except OSError as err:
         log.warning("could not write the transcript of %s: %s", session_id, err)
     if path is not None:
-        await open_document(server, path, take_focus=False)  # The message below says where it is anyway.
+        await open_document(client, path, take_focus=False)  # The message below says where it is anyway.
     kind = T.MessageType.Error if stop.kind == "error" else T.MessageType.Info
-    server.window_show_message(T.ShowMessageParams(type=kind, message=message_text(text, stop, path)))
+    client.show_message(kind, message_text(text, stop, path))
     return path
 
 
@@ -243,7 +245,7 @@ async def run_command_turn(
 
     try:
         result = await run_turn(server, session, prompt, title=title, on_event=observe, run=run)
-        await present(server, recorder, session.id, result.stop, result.text)
+        await present(ServerChannel(server), recorder, session.id, result.stop, result.text)
         if after is not None:
             await after(result.stop)
     except Exception as err:  # A background task has nobody to raise to: tell the user.
