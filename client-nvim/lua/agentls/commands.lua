@@ -45,7 +45,12 @@ function M.create()
     agentls().sessions()
   end, { desc = 'agentls: list, resume or start sessions' })
   cmd('AgentlsRewind', function(opts)
-    agentls().rewind(tonumber(opts.args))
+    local n = opts.args:match('^%s*(%d+)%s*$')
+    if opts.args:match('%S') and not n then
+      vim.notify('agentls: :AgentlsRewind takes a checkpoint number, not ' .. opts.args, vim.log.levels.ERROR)
+      return
+    end
+    agentls().rewind(tonumber(n))
   end, { nargs = '?', desc = 'agentls: put back what the agent changed since a checkpoint (and/or the conversation)' })
   cmd('AgentlsPermission', function()
     agentls().permission()

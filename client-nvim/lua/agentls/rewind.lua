@@ -15,11 +15,42 @@ M.CHOICES = {
 
 local VERBS = { restore = 'restore', delete = 'remove', create = 'bring back' }
 
+-- A checkpoint's time (the server's ISO 8601 with an offset, UTC) in local time: "HH:MM" today,
+-- else "YYYY-MM-DD HH:MM"; '' when it cannot be read.
+function M.local_time(iso, now)
+  if type(iso) ~= 'string' then
+    return ''
+  end
+  local y, mo, d, h, mi, s = iso:match('^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)')
+  if not y then
+    return ''
+  end
+  local sign, oh, om = iso:match('([+-])(%d%d):?(%d%d)$')
+  local offset = sign and ((tonumber(oh) * 3600 + tonumber(om) * 60) * (sign == '-' and -1 or 1)) or 0
+  -- os.time reads the fields as local time; the local zone's offset from UTC turns that into UTC.
+  local as_local = os.time({
+    year = tonumber(y),
+    month = tonumber(mo),
+    day = tonumber(d),
+    hour = tonumber(h),
+    min = tonumber(mi),
+    sec = tonumber(s),
+  })
+  local as_utc = os.date('!*t', as_local)
+  as_utc.isdst = os.date('*t', as_local).isdst
+  local epoch = as_local + os.difftime(as_local, os.time(as_utc)) - offset
+  now = now or os.time()
+  if os.date('%Y-%m-%d', epoch) == os.date('%Y-%m-%d', now) then
+    return os.date('%H:%M', epoch)
+  end
+  return os.date('%Y-%m-%d %H:%M', epoch)
+end
+
 -- One line per checkpoint for the picker.
 function M.format_checkpoint(c)
   local files = #(c.files or {})
   local changed = files == 0 and 'nothing changed after it' or (files .. ' file(s) changed after it')
-  local at = type(c.at) == 'string' and c.at:sub(12, 16) or ''
+  local at = M.local_time(c.at)
   local what = c.kind == 'prompt' and 'prompt' or (c.kind == 'subagent' and '  subagent' or tostring(c.kind))
   return string.format('%d  %s  %s: %s  (%s)', c.n, at, what, tostring(c.label or ''), changed)
 end

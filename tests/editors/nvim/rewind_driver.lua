@@ -1,17 +1,20 @@
 -- :AgentlsRewind in a real Neovim (0.7 or later): a turn whose model edits the open file (through
--- the editor) and creates a file with Bash (bypassPermissions: no prompt), then :AgentlsRewind
--- with the cursor on the prompt's message in the chat: the plan is shown (vim.ui.select, stubbed
--- as a UI plugin would be), "Code and conversation" is picked; the open buffer shows the original
--- text, the file is gone, the chat is replayed without the prompt, and the prompt is back in the
--- prompt area; then `u` in the file's buffer brings the agent's version back.
+-- the editor) and creates a file with Bash (bypassPermissions: no prompt). First :AgentlsRewind
+-- from the file's window: the checkpoints are picked from (vim.ui.select, stubbed as a UI plugin
+-- would be), the prompt's is taken, its plan is shown and "Cancel" changes nothing. Then
+-- :AgentlsRewind with the cursor on the prompt's message in the chat: the plan is shown again,
+-- "Code and conversation" is picked; the open buffer shows the original text, the file is gone,
+-- the chat is replayed without the prompt, and the prompt is back in the prompt area; then `u` in
+-- the file's buffer brings the agent's version back.
 -- Results go to $AGENTLS_TEST_OUT as JSON.
 local env = vim.env
 local out_path = assert(env.AGENTLS_TEST_OUT)
 local file = assert(env.AGENTLS_TEST_FILE)
+local made = assert(env.AGENTLS_TEST_MADE)
 local prompt = assert(env.AGENTLS_TEST_PROMPT)
 local timeout_ms = tonumber(env.AGENTLS_TEST_TIMEOUT_MS or '180000')
 
-local result = { steps = {}, errors = {}, asked = {}, notifications = {} }
+local result = { steps = {}, errors = {}, asked = {}, answered = 0, notifications = {} }
 local finished = false
 local step_name = 'start'
 
@@ -65,17 +68,23 @@ vim.opt.runtimepath:prepend(env.AGENTLS_PLUGIN_DIR)
 vim.cmd('runtime! plugin/agentls.lua')
 pcall((vim.lsp.log and vim.lsp.log.set_level) or vim.lsp.set_log_level, 'debug')
 
--- A vim.ui.select UI: records each question, picks by its label what the test wants.
-local picks = { agentls_rewind = 'Code and conversation' }
+-- A vim.ui.select UI: records each question, picks what the test wants: per kind, in turn, the
+-- item whose label holds the text.
+local picks = {
+  agentls_checkpoint = { 'prompt: ' .. prompt },
+  agentls_rewind = { 'Cancel', 'Code and conversation' },
+}
 vim.ui.select = function(items, opts, on_choice)
   local labels = {}
   for _, item in ipairs(items) do
     table.insert(labels, opts.format_item and opts.format_item(item) or tostring(item))
   end
   table.insert(result.asked, { kind = opts.kind, prompt = opts.prompt, labels = labels })
+  local want = table.remove(picks[opts.kind] or {}, 1)
   vim.defer_fn(function()
+    result.answered = result.answered + 1
     for i, label in ipairs(labels) do
-      if label == picks[opts.kind] then
+      if want and label:find(want, 1, true) then
         return on_choice(items[i], i)
       end
     end
@@ -128,6 +137,7 @@ local function rewound(chat)
 end
 
 local function rewind(chat)
+  vim.api.nvim_set_current_win(vim.fn.bufwinid(chat.buf))
   close_undo_block()
   -- The cursor on the prompt's message: :AgentlsRewind takes its checkpoint.
   for i, line in ipairs(lines_of(chat.buf)) do
@@ -139,6 +149,26 @@ local function rewind(chat)
   result.checkpoint_at_cursor = chat_mod.checkpoint_at(chat, vim.api.nvim_win_get_cursor(0)[1] - 1)
   vim.cmd('AgentlsRewind')
   rewound(chat)
+end
+
+-- From the file's window (no message under the cursor): the picker, the plan, then "Cancel".
+local function cancelled(chat)
+  vim.api.nvim_set_current_win(vim.fn.bufwinid(file_buf))
+  vim.cmd('AgentlsRewind')
+  wait_for('cancelled', function()
+    -- The checkpoint picker and the plan were both answered (the plan with "Cancel").
+    return result.answered == 2 and #result.asked == 2
+  end, function()
+    vim.defer_fn(function()
+      result.after_cancel = lines_of(file_buf)
+      result.made_after_cancel = vim.loop.fs_stat(made) ~= nil
+      local ok, err = pcall(rewind, chat)
+      if not ok then
+        table.insert(result.errors, tostring(err))
+        finish(false, 'error after cancelled: ' .. tostring(err))
+      end
+    end, 500)
+  end)
 end
 
 wait_for('client', function()
@@ -154,7 +184,7 @@ end, function()
     end, function()
       result.after_turn = lines_of(file_buf)
       result.chat_before = lines_of(chat.buf)
-      rewind(chat)
+      cancelled(chat)
     end)
   end)
 end)
