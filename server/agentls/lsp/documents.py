@@ -290,17 +290,9 @@ class DocumentTracker:
                 waiter.set_result(None)
 
 
-_ATTR = "_agentls_documents"
-
-
-def tracker(server: object) -> DocumentTracker:
-    """The server's tracker, created on first use (kept on the server object itself)."""
-    found = getattr(server, _ATTR, None)
-    if isinstance(found, DocumentTracker):
-        return found
-    created = DocumentTracker()
-    setattr(server, _ATTR, created)
-    return created
+def tracker(server: AgentServer) -> DocumentTracker:
+    """The server's documents (`ServerState.documents`)."""
+    return server.state.documents
 
 
 def register(server: AgentServer) -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -347,12 +346,9 @@ class FindingCollector:
                 self._findings.replace(uri, [])
 
 
-_BY_SERVER: weakref.WeakKeyDictionary[AgentServer, Findings] = weakref.WeakKeyDictionary()
-
-
 def findings_for(server: AgentServer) -> Findings:
-    """The server's findings; the first call installs the change listener."""
-    found = _BY_SERVER.get(server)
-    if found is None:
-        found = _BY_SERVER[server] = Findings(server)
-    return found
+    """The server's findings (`ServerState.findings`); the first call installs the change listener."""
+    state = server.state
+    if state.findings is None:
+        state.findings = Findings(server)
+    return state.findings

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from lsprotocol import types as T
 from pygls.lsp.server import LanguageServer
@@ -21,7 +21,11 @@ from pygls.lsp.server import LanguageServer
 from agentls import __version__
 from agentls.lsp import transport
 from agentls.lsp.client_features import ClientFeatures
+from agentls.lsp.documents import DocumentTracker
 from agentls.lsp.protocol import AgentProtocol
+
+if TYPE_CHECKING:
+    from agentls.lsp.findings import Findings
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +34,13 @@ ChangeListener = Callable[[str, Sequence[T.TextDocumentContentChangeEvent]], Non
 
 @dataclass
 class ServerState:
+    """Everything one server keeps, in one place."""
+
     features: ClientFeatures = field(default_factory=ClientFeatures)
+    documents: DocumentTracker = field(default_factory=DocumentTracker)
+    """The one copy of every open document (`documents.py`)."""
+    findings: Findings | None = None
+    """Review findings and their diagnostics (`findings.py`), created on first use."""
     root: Path | None = None
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     """Turns started by commands and code actions; kept so they are not garbage-collected."""
