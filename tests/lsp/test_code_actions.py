@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from lsprotocol import types as T
 from pygls.exceptions import JsonRpcInvalidParams
-from pygls.workspace.position_codec import PositionCodec
 
 from agentls.core.errors import ErrorCause
 from agentls.core.events import EndTurn, Errored, MaxTurns
@@ -118,7 +117,7 @@ def test_instruction_is_found_again_after_edits_moved_it() -> None:
 def test_deletion_range_removes_the_line_and_one_line_break(
     text: str, line: int, encoding: str, expected: T.Range
 ) -> None:
-    assert deletion_range(lsp_lines(text), line, PositionCodec(encoding)) == expected
+    assert deletion_range(lsp_lines(text), line, encoding) == expected
 
 
 # --- Actions ----------------------------------------------------------------------------------------

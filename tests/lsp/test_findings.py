@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from lsprotocol import types as T
-from pygls.workspace.position_codec import PositionCodec
 
 from agentls.core.events import EndTurn, ToolCallFinished
 from agentls.core.scripted import Reply, ScriptedModel, Text, ToolCall
@@ -132,7 +131,7 @@ def test_store_matches_uris_however_they_are_percent_encoded() -> None:
 @pytest.mark.parametrize(("encoding", "end"), [("utf-16", 11), ("utf-8", 13), ("utf-32", 10)])
 def test_diagnostic_covers_whole_lines_in_the_negotiated_encoding(encoding: str, end: int) -> None:
     lines = lsp_lines("a = 1\nb = f('😀')\nc = 3\n")  # Line 1: 10 code points, one of them an emoji.
-    diagnostic = to_diagnostic(finding(0, 1, fid="id-1"), lines, PositionCodec(encoding))
+    diagnostic = to_diagnostic(finding(0, 1, fid="id-1"), lines, encoding)
     assert diagnostic.range == T.Range(
         start=T.Position(line=0, character=0), end=T.Position(line=1, character=end)
     )
@@ -144,7 +143,7 @@ def test_diagnostic_covers_whole_lines_in_the_negotiated_encoding(encoding: str,
 
 
 def test_diagnostic_of_a_finding_past_the_end_is_clamped() -> None:
-    diagnostic = to_diagnostic(finding(7, 9), lsp_lines("one\ntwo"), PositionCodec("utf-16"))
+    diagnostic = to_diagnostic(finding(7, 9), lsp_lines("one\ntwo"), "utf-16")
     assert diagnostic.range.start.line == 1
     assert diagnostic.range.end == T.Position(line=1, character=3)
 
@@ -156,7 +155,7 @@ def test_lines_split_only_at_lsp_line_breaks() -> None:
 
 @pytest.mark.parametrize(("encoding", "start", "end"), [("utf-16", 7, 9), ("utf-8", 9, 13)])
 def test_document_view_reads_a_client_range(encoding: str, start: int, end: int) -> None:
-    view = DocumentView(URI, lsp_lines("x\ns = '😀é😀'\n"), 1, "python", PositionCodec(encoding))
+    view = DocumentView(URI, lsp_lines("x\ns = '😀é😀'\n"), 1, "python", encoding)
     text = view.text_in(
         T.Range(start=T.Position(line=1, character=start), end=T.Position(line=1, character=end))
     )

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as T
-from pygls.workspace.position_codec import PositionCodec
 
 from agentls.lsp.findings import FINDING_SOURCE, Finding, findings_for, read_document
+from agentls.lsp.positions import units
 from agentls.lsp.protocol import ASK_COMMAND
 
 if TYPE_CHECKING:
@@ -252,18 +252,18 @@ def locate_instruction(lines: Sequence[str], line_text: str, near: int) -> int |
     return min(matches, key=lambda i: (abs(i - near), i)) if matches else None
 
 
-def deletion_range(lines: Sequence[str], line: int, codec: PositionCodec) -> T.Range:
+def deletion_range(lines: Sequence[str], line: int, encoding: str) -> T.Range:
     """The range that deletes line `line` and its line break, columns in the client's encoding."""
     if lines[line].endswith(("\n", "\r")) or line == 0:
         end = T.Position(line=line + 1, character=0)
         if not lines[line].endswith(("\n", "\r")):  # The only line, without a line break.
-            end = T.Position(line=0, character=codec.client_num_units(lines[0]))
+            end = T.Position(line=0, character=units(lines[0], encoding))
         return T.Range(start=T.Position(line=line, character=0), end=end)
     # The last line has no line break: delete the one before it instead.
     previous = lines[line - 1].rstrip("\r\n")
     return T.Range(
-        start=T.Position(line=line - 1, character=codec.client_num_units(previous)),
-        end=T.Position(line=line, character=codec.client_num_units(lines[line])),
+        start=T.Position(line=line - 1, character=units(previous, encoding)),
+        end=T.Position(line=line, character=units(lines[line], encoding)),
     )
 
 
@@ -280,7 +280,7 @@ async def remove_instruction(server: AgentServer, uri: str, line_text: str, near
     if line is None:
         server.log_to_client(f"agentls: the instruction comment in {uri} changed or is gone; left as is")
         return False
-    edit = T.TextEdit(range=deletion_range(doc.lines, line, doc.codec), new_text="")
+    edit = T.TextEdit(range=deletion_range(doc.lines, line, doc.encoding), new_text="")
     caps = server.client_capabilities.workspace
     ws_edit = caps.workspace_edit if caps else None
     if ws_edit is not None and (ws_edit.document_changes or ws_edit.resource_operations):

@@ -27,12 +27,14 @@ from urllib.parse import unquote
 
 from lsprotocol import types as T
 from pydantic import ValidationError
-from pygls.workspace.position_codec import PositionCodec
 
 from agentls.core.events import AgentEvent, StopReason, ToolCallFinished, ToolCallStarted
-from agentls.lsp.documents import tracker
+from agentls.lsp.documents import tracker, uri_to_path
+from agentls.lsp.positions import column_offset, units
 from agentls.tools.base import resolve_path
 from agentls.tools.report_finding import REPORT_FINDING, ReportFindingInput
+from agentls.workspace.files import read_regular
+from agentls.workspace.text import decode
 
 if TYPE_CHECKING:
     from agentls.lsp.server import AgentServer
@@ -128,7 +130,7 @@ def apply_edit(findings: Sequence[Finding], edit: LineEdit | None) -> list[Findi
     return out
 
 
-def to_diagnostic(finding: Finding, lines: Sequence[str], codec: PositionCodec) -> T.Diagnostic:
+def to_diagnostic(finding: Finding, lines: Sequence[str], encoding: str) -> T.Diagnostic:
     """The finding as a diagnostic over its whole lines, columns in the client's encoding."""
     start = min(finding.start_line, max(len(lines) - 1, 0))
     end = min(max(finding.end_line, start), max(len(lines) - 1, 0))
@@ -136,7 +138,7 @@ def to_diagnostic(finding: Finding, lines: Sequence[str], codec: PositionCodec) 
     return T.Diagnostic(
         range=T.Range(
             start=T.Position(line=start, character=0),
-            end=T.Position(line=end, character=codec.client_num_units(last)),
+            end=T.Position(line=end, character=units(last, encoding)),
         ),
         message=finding.message,
         severity=SEVERITIES[finding.severity],
@@ -165,7 +167,8 @@ class DocumentView:
     lines: list[str]
     version: int | None
     language_id: str
-    codec: PositionCodec
+    encoding: str
+    """The client's position encoding (`utf-16`, `utf-8` or `utf-32`)."""
 
     def offset_at(self, position: T.Position) -> int:
         """The code-point offset of a client position (past the end of a line: its end)."""
@@ -173,11 +176,10 @@ class DocumentView:
             return sum(len(line) for line in self.lines)
         line = self.lines[position.line]
         content = line.rstrip("\r\n")
-        character = min(position.character, self.codec.client_num_units(content))
-        column = self.codec.position_from_client_units(
-            [content], T.Position(line=0, character=character)
-        ).character
-        return sum(len(x) for x in self.lines[: position.line]) + min(column, len(content))
+        column = column_offset(content, position.character, self.encoding)
+        if column < len(content) and units(content[:column], self.encoding) < position.character:
+            column += 1  # Inside a character (half a surrogate pair): the range takes all of it.
+        return sum(len(x) for x in self.lines[: position.line]) + column
 
     def text_in(self, r: T.Range) -> str:
         text = "".join(self.lines)
@@ -186,12 +188,17 @@ class DocumentView:
 
 def read_document(server: AgentServer, uri: str) -> DocumentView:
     """The editor's copy of an open document, else the file on disk; raises OSError/ValueError."""
+    encoding = server.state.features.position_encoding
     tracked = tracker(server).get(uri)  # The one document store (pygls keeps none, see protocol.py).
     if tracked is not None:
-        codec = server.workspace.position_codec
-        return DocumentView(uri, lsp_lines(tracked.text), tracked.version, tracked.language_id, codec)
-    doc = server.workspace.get_text_document(uri)  # Not open: pygls reads the file.
-    return DocumentView(uri, lsp_lines(doc.source), None, "", doc.position_codec)
+        return DocumentView(uri, lsp_lines(tracked.text), tracked.version, tracked.language_id, encoding)
+    path = uri_to_path(uri)
+    if path is None:
+        raise ValueError(f"not a file uri: {uri}")
+    data = read_regular(path)  # Not open: the file on disk.
+    if data is None:
+        raise FileNotFoundError(f"no file at {path}")
+    return DocumentView(uri, lsp_lines(decode(data).text), None, "", encoding)
 
 
 def _key(uri: str) -> str:
@@ -262,9 +269,8 @@ class Findings:
         try:
             doc = read_document(self._server, uri)  # A document that is not open is read from disk.
         except (OSError, ValueError):
-            codec = PositionCodec(self._server.workspace.position_encoding)
-            doc = DocumentView(uri, [], None, "", codec)
-        diagnostics = [to_diagnostic(f, doc.lines, doc.codec) for f in self.store.for_uri(uri)]
+            doc = DocumentView(uri, [], None, "", self._server.state.features.position_encoding)
+        diagnostics = [to_diagnostic(f, doc.lines, doc.encoding) for f in self.store.for_uri(uri)]
         self._server.text_document_publish_diagnostics(
             T.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=doc.version)
         )
