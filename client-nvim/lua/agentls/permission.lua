@@ -103,6 +103,14 @@ local function deferred_writer(client)
     end
     return original(payload)
   end)
+  -- `encode_and_send` is never reassigned in rpc.lua, so LuaJIT treats it as an immutable upvalue
+  -- and compiled code (a trace through `send_response`, once enough server requests were
+  -- answered) has the original writer baked in as a constant: debug.setupvalue does not reach
+  -- it, and the placeholder would go out as the answer (the server reads it as a dismissal).
+  -- Dropping the compiled code makes every later trace see the wrapper.
+  if type(jit) == 'table' and type(jit.flush) == 'function' then
+    pcall(jit.flush)
+  end
   function writer.placeholder(token)
     return { __agentls_deferred = token }
   end
