@@ -22,8 +22,9 @@ from agentls.lsp.code_actions import (
     parse_instruction,
     selection_actions,
 )
-from agentls.lsp.commands import AskArgs, ReviewArgs, parse_argument
+from agentls.lsp.commands import AskArgs, ReviewArgs
 from agentls.lsp.findings import Finding, lsp_lines
+from agentls.lsp.params import parse_argument
 from agentls.lsp.transcript_doc import (
     MESSAGE_LIMIT,
     TranscriptRecorder,

@@ -19,7 +19,7 @@ import pytest
 from lsprotocol import types as T
 
 from agentls.lsp.client_features import ClientFeatures
-from agentls.lsp.documents import DocumentTracker, path_to_uri, tracker
+from agentls.lsp.documents import DocumentTracker, path_to_uri
 from agentls.lsp.editor_workspace import EditorWorkspace
 from agentls.lsp.positions import LineIndex
 from agentls.tools.base import FileReadState, ToolContext
@@ -616,32 +616,3 @@ async def test_tracker_waits_for_text() -> None:
     )
     assert await docs.wait_for_text("file:///x.py", "b", 5)
     assert not await docs.wait_for_text("file:///x.py", "c", 0.05)
-
-
-def test_register_routes_notifications_to_the_tracker_and_listeners() -> None:
-    from agentls.lsp.documents import register
-    from agentls.lsp.server import AgentServer
-
-    server = AgentServer()
-    register(server)
-    seen: list[str] = []
-    server.state.change_listeners.append(lambda uri, changes: seen.append(uri))
-    features = server.protocol.fm.features
-    item = T.TextDocumentItem(uri="file:///w.py", language_id="python", version=1, text="x")
-    features[T.TEXT_DOCUMENT_DID_OPEN](T.DidOpenTextDocumentParams(text_document=item))
-    change = T.DidChangeTextDocumentParams(
-        text_document=T.VersionedTextDocumentIdentifier(uri="file:///w.py", version=2),
-        content_changes=[T.TextDocumentContentChangeWholeDocument(text="y")],
-    )
-    features[T.TEXT_DOCUMENT_DID_CHANGE](change)
-    features[T.TEXT_DOCUMENT_DID_SAVE](
-        T.DidSaveTextDocumentParams(text_document=T.TextDocumentIdentifier(uri="file:///w.py"))
-    )
-    docs = tracker(server)
-    doc = docs.get("file:///w.py")
-    assert doc is not None and doc.text == "y" and seen == ["file:///w.py"]
-    assert docs.save_count("file:///w.py") == 1
-    features[T.TEXT_DOCUMENT_DID_CLOSE](
-        T.DidCloseTextDocumentParams(text_document=T.TextDocumentIdentifier(uri="file:///w.py"))
-    )
-    assert docs.get("file:///w.py") is None

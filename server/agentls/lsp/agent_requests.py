@@ -1,5 +1,5 @@
 """`agentls/*` requests for rich clients: prompt, newSession, listSessions, loadSession, closeSession,
-cancel."""
+cancel. Each handler takes the server's state and the raw params (`params.py` validates them)."""
 
 from __future__ import annotations
 
@@ -18,98 +18,79 @@ from agentls.lsp.params import (
     SessionNotFoundError,
     parse,
 )
-from agentls.lsp.protocol import (
-    CANCEL,
-    CLOSE_SESSION,
-    LIST_SESSIONS,
-    LOAD_SESSION,
-    NEW_SESSION,
-    PROMPT,
-    SESSION_UPDATE,
-)
+from agentls.lsp.protocol import SESSION_UPDATE
 from agentls.lsp.sessions import SessionError
 from agentls.lsp.turns import TurnBusy, TurnRefused, run_turn
 
 if TYPE_CHECKING:
-    from agentls.core.session import Session
-    from agentls.lsp.server import AgentServer
+    from agentls.lsp.state import ServerState
 
 
-def register(server: AgentServer) -> None:
-    @server.feature(NEW_SESSION)
-    async def new_session(ls: AgentServer, raw: Any) -> dict[str, Any]:
-        params = parse(NewSessionParams, raw)
-        try:
-            session = await ls.sessions.new(params.cwd)
-        except SessionError as err:
-            raise JsonRpcInvalidParams(str(err)) from None
-        return {"sessionId": session.id}
-
-    @server.feature(PROMPT)
-    async def prompt(ls: AgentServer, raw: Any) -> dict[str, Any]:
-        params = parse(PromptParams, raw)
-        session = await _guard(ls.sessions.open(params.session_id))
-        try:
-            result = await run_turn(ls, session, params.text())
-        except TurnBusy as err:
-            raise SessionBusyError(
-                f"Session busy: {err}; wait for it to finish or cancel it (agentls/cancel)"
-            ) from None
-        except TurnRefused as err:  # An unknown slash command, or one that cannot run as typed.
-            raise JsonRpcInvalidParams(str(err)) from None
-        return {"stopReason": to_proto.stop_reason(result.stop), **to_proto.stop_details(result.stop)}
-
-    @server.feature(CANCEL)
-    async def cancel(ls: AgentServer, raw: Any) -> None:
-        params = parse(SessionIdParams, raw)
-        # Cancelling what is not running is a no-op, as in ACP.
-        with contextlib.suppress(SessionError):
-            ls.sessions.get(params.session_id).cancel()
-
-    @server.feature(CLOSE_SESSION)
-    async def close_session(ls: AgentServer, raw: Any) -> dict[str, Any]:
-        params = parse(SessionIdParams, raw)
-        # Closing a session that is not open is not an error: the goal state already holds.
-        return {"closed": await ls.sessions.close(params.session_id)}
-
-    @server.feature(LIST_SESSIONS)
-    async def list_sessions(ls: AgentServer, raw: Any) -> dict[str, Any]:
-        return {
-            "sessions": [
-                {
-                    "sessionId": s.session_id,
-                    "cwd": s.cwd,
-                    "title": s.title,
-                    "updatedAt": s.updated_at,
-                    "loaded": s.loaded,
-                }
-                for s in ls.sessions.list()
-            ]
-        }
-
-    @server.feature(LOAD_SESSION)
-    async def load_session(ls: AgentServer, raw: Any) -> dict[str, Any]:
-        params = parse(SessionIdParams, raw)
-        session = await _guard(ls.sessions.load(params.session_id))
-        # As ACP's session/load: replay the conversation so the client can show it. The whole of
-        # it, from the transcript: what the model still sees may have been compacted.
-        shown = await asyncio.to_thread(session.display_history)
-        updates = to_proto.history_updates(shown.messages, shown.compactions, shown.checkpoints)
-        state = session.state
-        spending = state.spending
-        updates.append(
-            to_proto.context_usage(
-                state.context.fill(state.history), state.context.meter.window, spending.session_cost
-            )
-        )
-        for update in updates:
-            ls.protocol.notify(SESSION_UPDATE, {"sessionId": session.id, "update": update})
-        return {"sessionId": session.id}
+async def new_session(state: ServerState, raw: Any) -> dict[str, Any]:
+    params = parse(NewSessionParams, raw)
+    session = await state.new_session(params.cwd)
+    return {"sessionId": session.id}
 
 
-async def _guard(awaitable: Any) -> Session:
+async def prompt(state: ServerState, raw: Any) -> dict[str, Any]:
+    params = parse(PromptParams, raw)
+    session = await state.open_session(params.session_id)
     try:
-        session: Session = await awaitable
+        result = await run_turn(state.channel, session, params.text())
+    except TurnBusy as err:
+        raise SessionBusyError(
+            f"Session busy: {err}; wait for it to finish or cancel it (agentls/cancel)"
+        ) from None
+    except TurnRefused as err:  # An unknown slash command, or one that cannot run as typed.
+        raise JsonRpcInvalidParams(str(err)) from None
+    return {"stopReason": to_proto.stop_reason(result.stop), **to_proto.stop_details(result.stop)}
+
+
+async def cancel(state: ServerState, raw: Any) -> None:
+    params = parse(SessionIdParams, raw)
+    # Cancelling what is not running is a no-op, as in ACP.
+    with contextlib.suppress(SessionError):
+        state.sessions.get(params.session_id).cancel()
+
+
+async def close_session(state: ServerState, raw: Any) -> dict[str, Any]:
+    params = parse(SessionIdParams, raw)
+    # Closing a session that is not open is not an error: the goal state already holds.
+    return {"closed": await state.sessions.close(params.session_id)}
+
+
+async def list_sessions(state: ServerState, raw: Any) -> dict[str, Any]:
+    return {
+        "sessions": [
+            {
+                "sessionId": s.session_id,
+                "cwd": s.cwd,
+                "title": s.title,
+                "updatedAt": s.updated_at,
+                "loaded": s.loaded,
+            }
+            for s in state.sessions.list()
+        ]
+    }
+
+
+async def load_session(state: ServerState, raw: Any) -> dict[str, Any]:
+    """Opens the session and replays its conversation as `session/update`s, then answers."""
+    params = parse(SessionIdParams, raw)
+    try:
+        session = await state.sessions.load(params.session_id)
     except SessionError as err:
         raise SessionNotFoundError(str(err)) from None
-    return session
+    # As ACP's session/load: replay the conversation so the client can show it. The whole of
+    # it, from the transcript: what the model still sees may have been compacted.
+    shown = await asyncio.to_thread(session.display_history)
+    updates = to_proto.history_updates(shown.messages, shown.compactions, shown.checkpoints)
+    now = session.state
+    updates.append(
+        to_proto.context_usage(
+            now.context.fill(now.history), now.context.meter.window, now.spending.session_cost
+        )
+    )
+    for update in updates:
+        state.channel.notify(SESSION_UPDATE, {"sessionId": session.id, "update": update})
+    return {"sessionId": session.id}

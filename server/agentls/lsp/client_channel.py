@@ -1,7 +1,8 @@
 """The client as the code that talks to it needs it: what it supports, notifications, requests the
 server makes (withdrawn when the waiting task is cancelled), messages, documents to show, and
-progress. The reporter, the approver and the transcript code get this small port instead of the
-whole server (`ServerChannel` adapts the pygls server; tests can hand them a fake).
+progress. Handlers, sessions, the reporter, the approver, the editor workspace and the transcript
+code get this small port instead of the server (`ServerChannel` adapts the pygls server; tests hand
+them a fake).
 """
 
 from __future__ import annotations
@@ -9,15 +10,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from lsprotocol import types as T
+from pygls.lsp.server import LanguageServer
 
 from agentls.lsp.client_features import ClientFeatures
 from agentls.lsp.requests import request_cancellable
-
-if TYPE_CHECKING:
-    from agentls.lsp.server import AgentServer
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +35,10 @@ class ClientChannel(Protocol):
 
     def show_message(self, kind: T.MessageType, text: str) -> None: ...
 
+    def log(self, text: str, kind: T.MessageType = T.MessageType.Log) -> None:
+        """A line in the client's log (`window/logMessage`), not shown to the user unasked."""
+        ...
+
     async def show_document(self, params: T.ShowDocumentParams) -> T.ShowDocumentResult: ...
 
     async def progress_begin(self, title: str, on_cancel: Callable[[], None]) -> str | None:
@@ -48,14 +51,16 @@ class ClientChannel(Protocol):
 
 
 class ServerChannel:
-    """`ClientChannel` over the pygls server."""
+    """`ClientChannel` over the pygls server. `features` is read on every use: the client announces
+    them in `initialize`, after the channel was made."""
 
-    def __init__(self, server: AgentServer) -> None:
+    def __init__(self, server: LanguageServer, features: Callable[[], ClientFeatures]) -> None:
         self._server = server
+        self._features = features
 
     @property
     def features(self) -> ClientFeatures:
-        return self._server.state.features
+        return self._features()
 
     def notify(self, method: str, params: Any) -> None:
         self._server.protocol.notify(method, params)
@@ -65,6 +70,9 @@ class ServerChannel:
 
     def show_message(self, kind: T.MessageType, text: str) -> None:
         self._server.window_show_message(T.ShowMessageParams(type=kind, message=text))
+
+    def log(self, text: str, kind: T.MessageType = T.MessageType.Log) -> None:
+        self._server.window_log_message(T.LogMessageParams(type=kind, message=text))
 
     async def show_document(self, params: T.ShowDocumentParams) -> T.ShowDocumentResult:
         return await self._server.window_show_document_async(params)

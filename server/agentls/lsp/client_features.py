@@ -25,6 +25,8 @@ class ClientFeatures:
     work_done_progress: bool = False
     show_document: bool = False
     apply_edit: bool = False
+    versioned_edits: bool = False
+    """Its `workspace/applyEdit` takes `documentChanges` (edits checked against a document version)."""
     position_encoding: str = "utf-16"
     options: dict[str, Any] = field(default_factory=dict)
     """`initializationOptions` as sent."""
@@ -44,6 +46,7 @@ def read_client_features(params: T.InitializeParams, position_encoding: str) -> 
     exp = _experimental(caps)
     window = caps.window
     workspace = caps.workspace
+    edit = workspace.workspace_edit if workspace else None
     options = params.initialization_options if isinstance(params.initialization_options, dict) else {}
     return ClientFeatures(
         name=params.client_info.name if params.client_info else "unknown",
@@ -54,6 +57,7 @@ def read_client_features(params: T.InitializeParams, position_encoding: str) -> 
         work_done_progress=bool(window and window.work_done_progress),
         show_document=bool(window and window.show_document and window.show_document.support),
         apply_edit=bool(workspace and workspace.apply_edit),
+        versioned_edits=bool(edit and (edit.document_changes or edit.resource_operations)),
         position_encoding=position_encoding,
         options=options,
     )

@@ -27,12 +27,13 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as T
 
-from agentls.lsp.findings import FINDING_SOURCE, Finding, findings_for, read_document
+from agentls.lsp.editor_port import edit_result
+from agentls.lsp.findings import FINDING_SOURCE, Finding
 from agentls.lsp.positions import units
 from agentls.lsp.protocol import ASK_COMMAND
 
 if TYPE_CHECKING:
-    from agentls.lsp.server import AgentServer
+    from agentls.lsp.state import ServerState
 
 ASK = ASK_COMMAND
 MAX_SCANNED_LINES = 500
@@ -226,24 +227,21 @@ def build_actions(
     return [a for a in actions if wanted(a, only)]
 
 
-def register(server: AgentServer) -> None:
-    findings = findings_for(server)
+OPTIONS = T.CodeActionOptions(
+    code_action_kinds=[T.CodeActionKind.QuickFix, T.CodeActionKind.RefactorRewrite],
+    resolve_provider=False,
+)
+"""What `initialize` announces for `textDocument/codeAction`."""
 
-    @server.feature(
-        T.TEXT_DOCUMENT_CODE_ACTION,
-        T.CodeActionOptions(
-            code_action_kinds=[T.CodeActionKind.QuickFix, T.CodeActionKind.RefactorRewrite],
-            resolve_provider=False,
-        ),
-    )
-    async def code_action(ls: AgentServer, params: T.CodeActionParams) -> list[T.CodeAction] | None:
-        uri = params.text_document.uri
-        try:
-            lines = read_document(ls, uri).lines
-        except (OSError, ValueError):  # Not open and not readable: no instruction comments then.
-            lines = []
-        actions = build_actions(uri, params.range, lines, params.context, findings.store.get)
-        return actions or None
+
+async def code_action(state: ServerState, params: T.CodeActionParams) -> list[T.CodeAction] | None:
+    uri = params.text_document.uri
+    try:
+        lines = state.read_document(uri).lines
+    except (OSError, ValueError):  # Not open and not readable: no instruction comments then.
+        lines = []
+    actions = build_actions(uri, params.range, lines, params.context, state.findings.store.get)
+    return actions or None
 
 
 def locate_instruction(lines: Sequence[str], line_text: str, near: int) -> int | None:
@@ -267,23 +265,22 @@ def deletion_range(lines: Sequence[str], line: int, encoding: str) -> T.Range:
     )
 
 
-async def remove_instruction(server: AgentServer, uri: str, line_text: str, near: int) -> bool:
+async def remove_instruction(state: ServerState, uri: str, line_text: str, near: int) -> bool:
     """Delete the instruction comment once its turn is done: found again by its exact text (the
     agent's edits may have moved it), deleted at the document's current version. A comment that is
     gone or was changed is left alone, and the log says so."""
+    client = state.channel
     try:
-        doc = read_document(server, uri)
+        doc = state.read_document(uri)
     except (OSError, ValueError) as err:
-        server.log_to_client(f"agentls: cannot read {uri} to remove the instruction comment: {err}")
+        client.log(f"agentls: cannot read {uri} to remove the instruction comment: {err}")
         return False
     line = locate_instruction(doc.lines, line_text, near)
     if line is None:
-        server.log_to_client(f"agentls: the instruction comment in {uri} changed or is gone; left as is")
+        client.log(f"agentls: the instruction comment in {uri} changed or is gone; left as is")
         return False
     edit = T.TextEdit(range=deletion_range(doc.lines, line, doc.encoding), new_text="")
-    caps = server.client_capabilities.workspace
-    ws_edit = caps.workspace_edit if caps else None
-    if ws_edit is not None and (ws_edit.document_changes or ws_edit.resource_operations):
+    if client.features.versioned_edits:
         identifier = T.OptionalVersionedTextDocumentIdentifier(uri=uri, version=doc.version)
         change = T.WorkspaceEdit(
             document_changes=[T.TextDocumentEdit(text_document=identifier, edits=[edit])]
@@ -291,12 +288,15 @@ async def remove_instruction(server: AgentServer, uri: str, line_text: str, near
     else:
         change = T.WorkspaceEdit(changes={uri: [edit]})
     try:
-        result = await server.workspace_apply_edit_async(
-            T.ApplyWorkspaceEditParams(edit=change, label="Remove agent instruction")
+        result = edit_result(
+            await client.request(
+                T.WORKSPACE_APPLY_EDIT,
+                T.ApplyWorkspaceEditParams(edit=change, label="Remove agent instruction"),
+            )
         )
     except Exception as err:
-        server.log_to_client(f"agentls: could not remove the instruction comment in {uri}: {err}")
+        client.log(f"agentls: could not remove the instruction comment in {uri}: {err}")
         return False
     if not result.applied:
-        server.log_to_client(f"agentls: the editor refused to remove the instruction comment in {uri}")
+        client.log(f"agentls: the editor refused to remove the instruction comment in {uri}")
     return bool(result.applied)

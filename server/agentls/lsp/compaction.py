@@ -8,21 +8,19 @@ fails with "session busy" while a turn runs; cancelling it leaves the context as
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as T
 from pydantic import Field
 
 from agentls.core.session import Session, SessionBusy
-from agentls.lsp.client_channel import ServerChannel
-from agentls.lsp.commands import Args, parse_argument
-from agentls.lsp.params import CompactParams, SessionBusyError, SessionNotFoundError, parse
-from agentls.lsp.protocol import COMPACT, COMPACT_COMMAND
+from agentls.lsp.params import Args, CompactParams, SessionBusyError, parse, parse_argument
+from agentls.lsp.protocol import COMPACT_COMMAND
 from agentls.lsp.reporter import TurnReporter
-from agentls.lsp.server import AgentServer  # At runtime: pygls reads the handlers' type hints.
-from agentls.lsp.sessions import SessionError
 
-COMPACT_REQUEST = COMPACT
+if TYPE_CHECKING:
+    from agentls.lsp.client_channel import ClientChannel
+    from agentls.lsp.state import ServerState
 
 
 class CompactArgs(Args):
@@ -30,23 +28,22 @@ class CompactArgs(Args):
     instructions: str | None = None
 
 
-def register(server: AgentServer) -> None:
-    @server.feature(COMPACT_REQUEST)
-    async def compact_request(ls: AgentServer, raw: Any) -> dict[str, Any]:
-        params = parse(CompactParams, raw)
-        return await compact(ls, await _session(ls, params.session_id), params.instructions)
-
-    @server.command(COMPACT_COMMAND)
-    async def compact_command(ls: AgentServer, *args: Any) -> dict[str, Any]:
-        parsed = parse_argument(COMPACT_COMMAND, CompactArgs, args)
-        result = await compact(ls, await _session(ls, parsed.sessionId), parsed.instructions)
-        kind = T.MessageType.Info if result["compacted"] else T.MessageType.Warning
-        ls.window_show_message(T.ShowMessageParams(type=kind, message=f"agentls: {result['message']}"))
-        return result
+async def compact_request(state: ServerState, raw: Any) -> dict[str, Any]:
+    params = parse(CompactParams, raw)
+    return await compact(state.channel, await state.open_session(params.session_id), params.instructions)
 
 
-async def compact(server: AgentServer, session: Session, instructions: str | None) -> dict[str, Any]:
-    reporter = TurnReporter(ServerChannel(server), session.id, lambda: None)
+async def compact_command(state: ServerState, *args: Any) -> dict[str, Any]:
+    """As the request, and the outcome is also shown as a message."""
+    parsed = parse_argument(COMPACT_COMMAND, CompactArgs, args)
+    result = await compact(state.channel, await state.open_session(parsed.sessionId), parsed.instructions)
+    kind = T.MessageType.Info if result["compacted"] else T.MessageType.Warning
+    state.channel.show_message(kind, f"agentls: {result['message']}")
+    return result
+
+
+async def compact(client: ClientChannel, session: Session, instructions: str | None) -> dict[str, Any]:
+    reporter = TurnReporter(client, session.id, lambda: None)
     await reporter.begin("agentls: compacting")
     try:
         outcome = await session.compact(instructions, reporter.handle)
@@ -62,10 +59,3 @@ async def compact(server: AgentServer, session: Session, instructions: str | Non
         "size": window,
         "message": outcome.message if outcome.compacted else f"not compacted: {outcome.message}",
     }
-
-
-async def _session(server: AgentServer, session_id: str) -> Session:
-    try:
-        return await server.sessions.open(session_id)
-    except SessionError as err:
-        raise SessionNotFoundError(str(err)) from None

@@ -30,16 +30,12 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from lsprotocol import types as T
 from pygls.uris import from_fs_path, to_fs_path
 
 from agentls.lsp.positions import column_offset, line_content, split_lines
-
-if TYPE_CHECKING:
-    from agentls.lsp.server import AgentServer
 
 log = logging.getLogger(__name__)
 
@@ -288,37 +284,3 @@ class DocumentTracker:
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
-
-
-def tracker(server: AgentServer) -> DocumentTracker:
-    """The server's documents (`ServerState.documents`)."""
-    return server.state.documents
-
-
-def register(server: AgentServer) -> None:
-    # Plain (not async) handlers: pygls runs them inline, right after its own handler, so the
-    # tracker sees the changes in the order the client sent them.
-
-    @server.feature(T.TEXT_DOCUMENT_DID_OPEN)
-    def did_open(ls: AgentServer, params: T.DidOpenTextDocumentParams) -> None:
-        doc = params.text_document
-        tracker(ls).did_open(doc.uri, doc.text, doc.version, doc.language_id)
-
-    @server.feature(T.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(ls: AgentServer, params: T.DidChangeTextDocumentParams) -> None:
-        doc = params.text_document
-        encoding = ls.state.features.position_encoding
-        tracker(ls).did_change(doc.uri, doc.version, params.content_changes, encoding)
-        for listener in list(ls.state.change_listeners):
-            try:
-                listener(doc.uri, params.content_changes)
-            except Exception:  # One broken listener must not starve the others.
-                log.exception("change listener %r failed", listener)
-
-    @server.feature(T.TEXT_DOCUMENT_DID_CLOSE)
-    def did_close(ls: AgentServer, params: T.DidCloseTextDocumentParams) -> None:
-        tracker(ls).did_close(params.text_document.uri)
-
-    @server.feature(T.TEXT_DOCUMENT_DID_SAVE, T.SaveOptions(include_text=False))
-    def did_save(ls: AgentServer, params: T.DidSaveTextDocumentParams) -> None:
-        tracker(ls).did_save(params.text_document.uri)

@@ -7,17 +7,14 @@ like a client without `workspace/applyEdit`, with no JSON-RPC in between.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from lsprotocol import types as T
 
+from agentls.lsp.client_channel import ClientChannel
 from agentls.lsp.client_features import ClientFeatures
-from agentls.lsp.documents import DocumentTracker, tracker
+from agentls.lsp.documents import DocumentTracker
 from agentls.lsp.protocol import SAVE_DOCUMENTS
-from agentls.lsp.requests import request_cancellable
-
-if TYPE_CHECKING:
-    from agentls.lsp.server import AgentServer
 
 
 class EditorPort(Protocol):
@@ -41,28 +38,28 @@ class EditorPort(Protocol):
 
 
 class LspEditorPort:
-    """The port over a running `AgentServer`."""
+    """The port over the server's client channel and document store."""
 
-    def __init__(self, server: AgentServer) -> None:
-        self._server = server
+    def __init__(self, channel: ClientChannel, documents: DocumentTracker) -> None:
+        self._channel = channel
+        self._documents = documents
 
     @property
     def features(self) -> ClientFeatures:
-        return self._server.state.features
+        return self._channel.features
 
     @property
     def documents(self) -> DocumentTracker:
-        return tracker(self._server)
+        return self._documents
 
     async def apply_edit(self, params: T.ApplyWorkspaceEditParams) -> T.ApplyWorkspaceEditResult:
-        answer = await request_cancellable(self._server, T.WORKSPACE_APPLY_EDIT, params)
-        return _edit_result(answer)
+        return edit_result(await self._channel.request(T.WORKSPACE_APPLY_EDIT, params))
 
     async def save_documents(self, uris: list[str]) -> None:
-        await request_cancellable(self._server, SAVE_DOCUMENTS, {"uris": uris})
+        await self._channel.request(SAVE_DOCUMENTS, {"uris": uris})
 
 
-def _edit_result(answer: Any) -> T.ApplyWorkspaceEditResult:
+def edit_result(answer: Any) -> T.ApplyWorkspaceEditResult:
     """pygls structures the answer; accept a plain dict too, and treat nonsense as "not applied"."""
     if isinstance(answer, T.ApplyWorkspaceEditResult):
         return answer

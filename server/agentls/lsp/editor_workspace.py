@@ -66,15 +66,16 @@ from agentls.workspace.port import (
 from agentls.workspace.text import content_version, decode
 
 if TYPE_CHECKING:
-    from agentls.lsp.server import AgentServer
+    from agentls.lsp.client_channel import ClientChannel
+    from agentls.lsp.documents import DocumentTracker
 
 log = logging.getLogger(__name__)
 
 __all__ = ["EditorPort", "EditorWorkspace", "LspEditorPort", "make_workspace"]
 
 
-def make_workspace(server: AgentServer, root: Path) -> EditorWorkspace:
-    return EditorWorkspace(LspEditorPort(server), root)
+def make_workspace(channel: ClientChannel, documents: DocumentTracker, root: Path) -> EditorWorkspace:
+    return EditorWorkspace(LspEditorPort(channel, documents), root)
 
 
 class EditorWorkspace:

@@ -29,7 +29,7 @@ from lsprotocol import types as T
 from pydantic import ValidationError
 
 from agentls.core.events import AgentEvent, StopReason, ToolCallFinished, ToolCallStarted
-from agentls.lsp.documents import tracker, uri_to_path
+from agentls.lsp.documents import DocumentTracker, uri_to_path
 from agentls.lsp.positions import column_offset, units
 from agentls.tools.base import resolve_path
 from agentls.tools.report_finding import REPORT_FINDING, ReportFindingInput
@@ -37,7 +37,7 @@ from agentls.workspace.files import read_regular
 from agentls.workspace.text import decode
 
 if TYPE_CHECKING:
-    from agentls.lsp.server import AgentServer
+    from agentls.lsp.client_channel import ClientChannel
 
 log = logging.getLogger(__name__)
 
@@ -186,10 +186,10 @@ class DocumentView:
         return text[self.offset_at(r.start) : max(self.offset_at(r.start), self.offset_at(r.end))]
 
 
-def read_document(server: AgentServer, uri: str) -> DocumentView:
-    """The editor's copy of an open document, else the file on disk; raises OSError/ValueError."""
-    encoding = server.state.features.position_encoding
-    tracked = tracker(server).get(uri)  # The one document store (pygls keeps none, see protocol.py).
+def read_document(documents: DocumentTracker, uri: str, encoding: str) -> DocumentView:
+    """The editor's copy of an open document, else the file on disk; columns in `encoding` (the
+    client's); raises OSError/ValueError."""
+    tracked = documents.get(uri)  # The one document store (pygls keeps none, see protocol.py).
     if tracked is not None:
         return DocumentView(uri, lsp_lines(tracked.text), tracked.version, tracked.language_id, encoding)
     path = uri_to_path(uri)
@@ -249,12 +249,13 @@ class FindingStore:
 
 
 class Findings:
-    """The store of one server, published to its client and kept in step with edits."""
+    """The store of one server, published to its client and kept in step with edits (`on_change`
+    is one of the server's change listeners)."""
 
-    def __init__(self, server: AgentServer) -> None:
-        self._server = server
+    def __init__(self, channel: ClientChannel, documents: DocumentTracker) -> None:
+        self._channel = channel
+        self._documents = documents
         self.store = FindingStore()
-        server.state.change_listeners.append(self._on_change)
 
     def replace(self, uri: str, findings: Sequence[Finding]) -> None:
         self.store.replace(uri, findings)
@@ -266,16 +267,18 @@ class Findings:
 
     def publish(self, uri: str) -> None:
         uri = self.store.published_uri(uri)
+        encoding = self._channel.features.position_encoding
         try:
-            doc = read_document(self._server, uri)  # A document that is not open is read from disk.
+            doc = read_document(self._documents, uri, encoding)  # Not open: read from disk.
         except (OSError, ValueError):
-            doc = DocumentView(uri, [], None, "", self._server.state.features.position_encoding)
+            doc = DocumentView(uri, [], None, "", encoding)
         diagnostics = [to_diagnostic(f, doc.lines, doc.encoding) for f in self.store.for_uri(uri)]
-        self._server.text_document_publish_diagnostics(
-            T.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=doc.version)
+        self._channel.notify(
+            T.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS,
+            T.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=doc.version),
         )
 
-    def _on_change(self, uri: str, changes: Sequence[T.TextDocumentContentChangeEvent]) -> None:
+    def on_change(self, uri: str, changes: Sequence[T.TextDocumentContentChangeEvent]) -> None:
         if self.store.apply_changes(uri, changes):
             self.publish(uri)
 
@@ -350,11 +353,3 @@ class FindingCollector:
         for uri in self._reviewed:
             if _key(uri) not in self.seen:
                 self._findings.replace(uri, [])
-
-
-def findings_for(server: AgentServer) -> Findings:
-    """The server's findings (`ServerState.findings`); the first call installs the change listener."""
-    state = server.state
-    if state.findings is None:
-        state.findings = Findings(server)
-    return state.findings

@@ -69,6 +69,7 @@ def server_initialize_result(capabilities: Json) -> Json:
     """The `result` a freshly built real server sends for an `initialize` with these client
     capabilities (raises if it answers with an error or not at all)."""
     from agentls.lsp.server import build_server
+    from agentls.lsp.transport import agent_protocol
 
     server = build_server()
     sink = _Sink()
@@ -83,7 +84,7 @@ def server_initialize_result(capabilities: Json) -> Json:
     async def run() -> None:
         # Inside a loop, so an async initialize handler would run to completion too.
         # The body as it would arrive, through the server's own receiving path (protocol.py).
-        server.agent_protocol.receive_body(json.dumps(message).encode())
+        agent_protocol(server).receive_body(json.dumps(message).encode())
         for _ in range(1000):
             if sink.response(1) is not None:
                 return

@@ -2,37 +2,54 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lsprotocol import types as T
+from pygls.capabilities import ServerCapabilitiesBuilder
 from pygls.uris import to_fs_path
 
 from agentls.lsp.client_features import read_client_features
-from agentls.lsp.server import warm_sdk_in_background
 from agentls.lsp.shutdown import install as shutdown_on_signals
 
 if TYPE_CHECKING:
-    from agentls.lsp.server import AgentServer
+    from agentls.lsp.state import ServerState
+
+log = logging.getLogger(__name__)
 
 
-def register(server: AgentServer) -> None:
-    @server.feature(T.INITIALIZE)
-    def initialize(ls: AgentServer, params: T.InitializeParams) -> None:
-        # Runs inside pygls' own initialize, before capabilities are computed: keep it cheap.
-        encoding = ls.workspace.position_encoding
-        ls.state.features = read_client_features(params, str(getattr(encoding, "value", encoding)))
-        ls.state.root = _root(params)
-        # From here on there are sessions to wind down: SIGTERM and SIGHUP shut down cleanly.
-        shutdown_on_signals(ls)
+def initialize(state: ServerState, params: T.InitializeParams) -> None:
+    # Runs inside pygls' own initialize, before capabilities are computed: keep it cheap.
+    # The encoding pygls announces, chosen by the same rule.
+    encoding = ServerCapabilitiesBuilder.choose_position_encoding(params.capabilities)
+    state.features = read_client_features(params, str(getattr(encoding, "value", encoding)))
+    state.root = _root(params)
+    # From here on there are sessions to wind down: SIGTERM and SIGHUP shut down cleanly.
+    shutdown_on_signals(state)
 
-    @server.feature(T.INITIALIZED)
-    def initialized(ls: AgentServer, params: T.InitializedParams) -> None:
-        warm_sdk_in_background()
 
-    @server.feature(T.SHUTDOWN)
-    def shutdown(ls: AgentServer, params: None) -> None:
-        ls.sessions.close_all()
+def initialized(state: ServerState, params: T.InitializedParams) -> None:
+    warm_sdk_in_background()
+
+
+def shutdown(state: ServerState, params: None) -> None:
+    state.sessions.close_all()
+
+
+def warm_sdk_in_background() -> None:
+    """Import the SDK on a thread after `initialize`, so the first turn does not pay for it."""
+
+    def warm() -> None:
+        try:
+            from agentls.core.anthropic_model import preload_sdk
+
+            preload_sdk()
+        except Exception:  # A broken SDK install shows up on the first turn, with a clear error.
+            log.exception("could not preload the anthropic SDK")
+
+    threading.Thread(target=warm, name="agentls-sdk-warmup", daemon=True).start()
 
 
 def _root(params: T.InitializeParams) -> Path | None:

@@ -1,7 +1,10 @@
-"""Params of our custom requests, validated here so bad input gets a JSON-RPC error.
+"""Params of our custom requests and arguments of our commands, validated here so bad input gets a
+JSON-RPC error.
 
-Shapes follow ACP (`session/prompt`, `session/new`, …) with camelCase names; unknown fields are
-ignored, as ACP clients may send `_meta` and newer fields.
+Request shapes follow ACP (`session/prompt`, `session/new`, …) with camelCase names; unknown fields
+are ignored, as ACP clients may send `_meta` and newer fields. A command (`workspace/executeCommand`)
+takes one argument object (`Args`), checked by `parse_argument`: pygls would reject or mangle a
+typed one.
 """
 
 from __future__ import annotations
@@ -79,6 +82,13 @@ class CompactParams(_Params):
 
 
 M = TypeVar("M", bound=_Params)
+A = TypeVar("A", bound="Args")
+
+
+def _problems(err: ValidationError, whole: str) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or whole}: {e['msg']}" for e in err.errors(include_url=False)
+    )
 
 
 def parse(model: type[M], raw: Any) -> M:
@@ -86,8 +96,23 @@ def parse(model: type[M], raw: Any) -> M:
     try:
         return model.model_validate(raw if raw is not None else {})
     except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'params'}: {e['msg']}"
-            for e in err.errors(include_url=False)
-        )
-        raise JsonRpcInvalidParams(f"Invalid params: {problems}") from None
+        raise JsonRpcInvalidParams(f"Invalid params: {_problems(err, 'params')}") from None
+
+
+class Args(BaseModel):
+    """Base of command arguments: unknown keys are ignored (clients add their own)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+def parse_argument(command: str, model: type[A], args: tuple[Any, ...]) -> A:
+    """The command's single argument object, or InvalidParams saying what is wrong."""
+    if len(args) > 1:
+        raise JsonRpcInvalidParams(f"{command} takes one argument object, got {len(args)} arguments")
+    raw = args[0] if args and args[0] is not None else {}
+    if not isinstance(raw, dict):
+        raise JsonRpcInvalidParams(f"{command} takes one argument object, got {type(raw).__name__}")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as err:
+        raise JsonRpcInvalidParams(f"Invalid {command} argument: {_problems(err, 'argument')}") from None

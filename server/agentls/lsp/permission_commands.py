@@ -11,22 +11,24 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as T
 from pydantic import Field
 from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
 
 from agentls.core.permission_report import format_report, permission_report
-from agentls.lsp.client_channel import ServerChannel
 from agentls.lsp.client_features import settings_option
-from agentls.lsp.commands import Args, parse_argument
+from agentls.lsp.params import Args, parse_argument
 from agentls.lsp.protocol import PERMISSIONS_COMMAND, TRUST_COMMAND
-from agentls.lsp.server import AgentServer  # At runtime: pygls reads the handlers' type hints.
 from agentls.lsp.transcript_doc import open_document, write_transcript
 from agentls.policy.decision import PermissionMode
 from agentls.policy.loader import SettingsSources
 from agentls.store.settings import SettingsError
+
+if TYPE_CHECKING:
+    from agentls.lsp.client_channel import ClientChannel
+    from agentls.lsp.state import ServerState
 
 PERMISSIONS = PERMISSIONS_COMMAND
 TRUST = TRUST_COMMAND
@@ -43,50 +45,46 @@ class TrustArgs(Args):
     revoke: bool = False
 
 
-def register(server: AgentServer) -> None:
-    @server.command(PERMISSIONS)
-    async def permissions(ls: AgentServer, *args: Any) -> dict[str, Any]:
-        parsed = parse_argument(PERMISSIONS, PermissionsArgs, args)
-        root = _root(ls, parsed.cwd)
-        mode: PermissionMode | None = ls.state.features.options.get("permissionMode")
-        sources = SettingsSources(
-            project=root, cli=settings_option(ls.state.features.options), cli_from_editor=True
-        )
-        report = await asyncio.to_thread(
-            permission_report, sources, mode=mode, store=ls.sessions.store, limit=parsed.limit
-        )
-        if parsed.show:
-            await _show(ls, format_report(report))
-        return report
-
-    @server.command(TRUST)
-    async def trust(ls: AgentServer, *args: Any) -> dict[str, Any]:
-        parsed = parse_argument(TRUST, TrustArgs, args)
-        root = _root(ls, parsed.cwd)
-        store = SettingsSources(project=root).trust_store
-        try:
-            changed = store.revoke(root) if parsed.revoke else store.trust(root)
-        except SettingsError as err:
-            raise JsonRpcInternalError(str(err)) from None
-        ls.sessions.settings_changed(root)
-        return {"folder": str(root), "trusted": not parsed.revoke, "changed": changed}
+async def permissions(state: ServerState, *args: Any) -> dict[str, Any]:
+    parsed = parse_argument(PERMISSIONS, PermissionsArgs, args)
+    root = _root(state, parsed.cwd)
+    options = state.features.options
+    mode: PermissionMode | None = options.get("permissionMode")
+    sources = SettingsSources(project=root, cli=settings_option(options), cli_from_editor=True)
+    report = await asyncio.to_thread(
+        permission_report, sources, mode=mode, store=state.sessions.store, limit=parsed.limit
+    )
+    if parsed.show:
+        await _show(state.channel, format_report(report))
+    return report
 
 
-def _root(ls: AgentServer, cwd: str | None) -> Path:
+async def trust(state: ServerState, *args: Any) -> dict[str, Any]:
+    parsed = parse_argument(TRUST, TrustArgs, args)
+    root = _root(state, parsed.cwd)
+    store = SettingsSources(project=root).trust_store
+    try:
+        changed = store.revoke(root) if parsed.revoke else store.trust(root)
+    except SettingsError as err:
+        raise JsonRpcInternalError(str(err)) from None
+    state.sessions.settings_changed(root)
+    return {"folder": str(root), "trusted": not parsed.revoke, "changed": changed}
+
+
+def _root(state: ServerState, cwd: str | None) -> Path:
     if cwd is None:
-        return ls.state.root or Path.cwd()
+        return state.root or Path.cwd()
     path = Path(cwd).expanduser()
     if not path.is_absolute() or not path.is_dir():
         raise JsonRpcInvalidParams(f"cwd {cwd!r} must be an absolute path to a directory")
     return path.resolve()
 
 
-async def _show(ls: AgentServer, markdown: str) -> None:
+async def _show(client: ClientChannel, markdown: str) -> None:
     try:
         path = write_transcript("permissions", markdown)
     except OSError as err:
-        ls.window_show_message(T.ShowMessageParams(type=T.MessageType.Warning, message=f"agentls: {err}"))
+        client.show_message(T.MessageType.Warning, f"agentls: {err}")
         return
-    if not await open_document(ServerChannel(ls), path, take_focus=True):
-        message = f"agentls: permissions report: {path}"
-        ls.window_show_message(T.ShowMessageParams(type=T.MessageType.Info, message=message))
+    if not await open_document(client, path, take_focus=True):
+        client.show_message(T.MessageType.Info, f"agentls: permissions report: {path}")

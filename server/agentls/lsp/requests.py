@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lsprotocol import types as T
-
-if TYPE_CHECKING:
-    from agentls.lsp.server import AgentServer
+from pygls.lsp.server import LanguageServer
 
 
-async def request_cancellable(server: AgentServer, method: str, params: Any) -> Any:
+async def request_cancellable(server: LanguageServer, method: str, params: Any) -> Any:
     protocol = server.protocol
     msg_id = f"agentls-{uuid.uuid4()}"
     future = protocol.send_request(method, params, msg_id=msg_id)

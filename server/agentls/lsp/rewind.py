@@ -10,7 +10,7 @@ agent's version back; closed files on disk), and a conversation rewind is answer
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from lsprotocol import types as T
 from pydantic import Field
@@ -21,16 +21,12 @@ from agentls.core.checkpoints.rewind import RewindError
 from agentls.core.checkpoints.rewinding import RewindOutcome, RewindPart
 from agentls.core.checkpoints.timeline import Checkpoint, timeline
 from agentls.core.session import Session, SessionBusy
-from agentls.lsp.commands import Args, parse_argument
-from agentls.lsp.params import SessionBusyError, SessionIdParams, SessionNotFoundError, _Params, parse
-from agentls.lsp.protocol import LIST_CHECKPOINTS, REWIND, REWIND_COMMAND
-from agentls.lsp.requests import request_cancellable
-from agentls.lsp.server import AgentServer  # At runtime: pygls reads the handlers' type hints.
-from agentls.lsp.sessions import SessionError
+from agentls.lsp.params import Args, SessionBusyError, SessionIdParams, _Params, parse, parse_argument
+from agentls.lsp.protocol import REWIND_COMMAND
 from agentls.store.jsonl import read_jsonl
 
-LIST_REQUEST = LIST_CHECKPOINTS
-REWIND_REQUEST = REWIND
+if TYPE_CHECKING:
+    from agentls.lsp.state import ServerState
 
 _REWIND = "Rewind"
 _OVERWRITE = "Rewind, overwriting their changes"
@@ -57,49 +53,47 @@ class RewindArgs(Args):
     part: Literal["code", "conversation", "both"] = "code"
 
 
-def register(server: AgentServer) -> None:
-    @server.feature(LIST_REQUEST)
-    async def list_checkpoints(ls: AgentServer, raw: Any) -> dict[str, Any]:
-        session = await _session(ls, parse(SessionIdParams, raw).session_id)
-        return {"sessionId": session.id, "checkpoints": [checkpoint_json(c) for c in checkpoints_of(session)]}
+async def list_checkpoints(state: ServerState, raw: Any) -> dict[str, Any]:
+    session = await state.open_session(parse(SessionIdParams, raw).session_id)
+    return {"sessionId": session.id, "checkpoints": [checkpoint_json(c) for c in checkpoints_of(session)]}
 
-    @server.feature(REWIND_REQUEST)
-    async def rewind_request(ls: AgentServer, raw: Any) -> dict[str, Any]:
-        params = parse(RewindParams, raw)
-        session = await _session(ls, params.session_id)
-        outcome = await _rewind(session, params.to, params.part, frozenset(params.overwrite), params.dry_run)
-        return outcome_json(outcome)
 
-    @server.command(REWIND_COMMAND)
-    async def rewind_command(ls: AgentServer, *args: Any) -> dict[str, Any]:
-        parsed = parse_argument(REWIND_COMMAND, RewindArgs, args)
-        session = await _session(ls, parsed.sessionId)
-        plan = (await _rewind(session, parsed.to, parsed.part, frozenset(), dry_run=True)).plan
-        if not plan.changes and not plan.conflicts and parsed.part == "code":
-            message = (
-                f"agentls: nothing to rewind: no file the agent changed since checkpoint {plan.to.n} differs."
-            )
-            ls.window_show_message(T.ShowMessageParams(type=T.MessageType.Info, message=message))
-            return {"rewound": False, **plan_json(plan)}
-        actions = [_REWIND, *([_OVERWRITE] if plan.conflicts else []), _CANCEL]
-        answer = await request_cancellable(
-            ls,
-            T.WINDOW_SHOW_MESSAGE_REQUEST,
-            T.ShowMessageRequestParams(
-                type=T.MessageType.Warning,
-                message=describe_plan(plan, parsed.part),
-                actions=[T.MessageActionItem(title=a) for a in actions],
-            ),
+async def rewind_request(state: ServerState, raw: Any) -> dict[str, Any]:
+    """`agentls/rewind`: the client already showed the plan (`dryRun`) and chose."""
+    params = parse(RewindParams, raw)
+    session = await state.open_session(params.session_id)
+    outcome = await _rewind(session, params.to, params.part, frozenset(params.overwrite), params.dry_run)
+    return outcome_json(outcome)
+
+
+async def rewind_command(state: ServerState, *args: Any) -> dict[str, Any]:
+    """`agentls.rewind`: the plan goes to the user in `window/showMessageRequest`; the answer decides."""
+    parsed = parse_argument(REWIND_COMMAND, RewindArgs, args)
+    client = state.channel
+    session = await state.open_session(parsed.sessionId)
+    plan = (await _rewind(session, parsed.to, parsed.part, frozenset(), dry_run=True)).plan
+    if not plan.changes and not plan.conflicts and parsed.part == "code":
+        message = (
+            f"agentls: nothing to rewind: no file the agent changed since checkpoint {plan.to.n} differs."
         )
-        title = answer.get("title") if isinstance(answer, dict) else getattr(answer, "title", None)
-        if title not in (_REWIND, _OVERWRITE):
-            return {"rewound": False, **plan_json(plan)}
-        overwrite = frozenset(s.path for s in plan.conflicts) if title == _OVERWRITE else frozenset()
-        outcome = await _rewind(session, parsed.to, parsed.part, overwrite, dry_run=False)
-        ls.window_show_message(
-            T.ShowMessageParams(type=T.MessageType.Info, message=f"agentls: {summary(outcome)}")
-        )
-        return {"rewound": True, **outcome_json(outcome)}
+        client.show_message(T.MessageType.Info, message)
+        return {"rewound": False, **plan_json(plan)}
+    actions = [_REWIND, *([_OVERWRITE] if plan.conflicts else []), _CANCEL]
+    answer = await client.request(
+        T.WINDOW_SHOW_MESSAGE_REQUEST,
+        T.ShowMessageRequestParams(
+            type=T.MessageType.Warning,
+            message=describe_plan(plan, parsed.part),
+            actions=[T.MessageActionItem(title=a) for a in actions],
+        ),
+    )
+    title = answer.get("title") if isinstance(answer, dict) else getattr(answer, "title", None)
+    if title not in (_REWIND, _OVERWRITE):
+        return {"rewound": False, **plan_json(plan)}
+    overwrite = frozenset(s.path for s in plan.conflicts) if title == _OVERWRITE else frozenset()
+    outcome = await _rewind(session, parsed.to, parsed.part, overwrite, dry_run=False)
+    client.show_message(T.MessageType.Info, f"agentls: {summary(outcome)}")
+    return {"rewound": True, **outcome_json(outcome)}
 
 
 def checkpoints_of(session: Session) -> list[Checkpoint]:
@@ -117,10 +111,3 @@ async def _rewind(
         raise SessionBusyError(f"Session busy: {err}") from None
     except RewindError as err:
         raise RewindFailed(f"Rewind failed: {err}") from None
-
-
-async def _session(server: AgentServer, session_id: str) -> Session:
-    try:
-        return await server.sessions.open(session_id)
-    except SessionError as err:
-        raise SessionNotFoundError(str(err)) from None

@@ -22,15 +22,18 @@ from agentls.core.factory import SessionFactory, SessionSetupError, SessionSpec
 from agentls.core.session import Session
 from agentls.core.session_hooks import session_ended
 from agentls.lsp.approver import LspApprover
-from agentls.lsp.client_channel import ServerChannel
 from agentls.lsp.client_features import budget_option, context_option, settings_option, thinking_option
+from agentls.lsp.editor_workspace import make_workspace
 from agentls.store.sessions import SessionStore
 from agentls.store.watch import watch_files
 from agentls.tools.registry import ToolRegistry
 from agentls.workspace.port import Workspace
 
 if TYPE_CHECKING:
-    from agentls.lsp.server import AgentServer
+    from collections.abc import Callable
+
+    from agentls.lsp.client_channel import ClientChannel
+    from agentls.lsp.documents import DocumentTracker
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +68,12 @@ class SessionManager:
     recently used idle one beyond `maxOpenSessions`, is closed (its transcript stays, and
     `agentls/loadSession` opens it again); `agentls/closeSession` closes one at once."""
 
-    def __init__(self, server: AgentServer) -> None:
-        self._server = server
+    def __init__(
+        self, channel: ClientChannel, documents: DocumentTracker, root: Callable[[], Path | None]
+    ) -> None:
+        """`root`: the workspace folder, read on every use (`initialize` sets it later)."""
+        self._channel = channel
+        self._documents = documents
         self._sessions: dict[str, Session] = {}
         self._last_used: dict[str, float] = {}
         self._loading = asyncio.Lock()
@@ -78,8 +85,8 @@ class SessionManager:
             store=self.store,
             model_for=self._model,
             workspace_for=self._workspace_for,
-            approver_for=lambda session_id: LspApprover(ServerChannel(server), session_id),
-            default_cwd=lambda: server.state.root or Path.cwd(),
+            approver_for=lambda session_id: LspApprover(channel, session_id),
+            default_cwd=lambda: root() or Path.cwd(),
         )
         self._watchers: dict[Path, asyncio.Task[None]] = {}
         self._ending: set[asyncio.Task[None]] = set()
@@ -111,7 +118,7 @@ class SessionManager:
         return True
 
     def _limits(self) -> tuple[float, int]:
-        options = self._server.state.features.options
+        options = self._channel.features.options
         try:
             idle_s = float(options.get("sessionIdleMinutes", DEFAULT_IDLE_MINUTES)) * 60
             max_open = int(options.get("maxOpenSessions", DEFAULT_MAX_OPEN))
@@ -214,7 +221,7 @@ class SessionManager:
             message = f"agentls: permission settings reloaded for {root} ({rules} rules"
             message += f"; {len(warnings)} warnings: {'; '.join(warnings[:3])})" if warnings else ")"
             kind = T.MessageType.Warning if warnings else T.MessageType.Info
-            self._server.window_log_message(T.LogMessageParams(type=kind, message=message))
+            self._channel.log(message, kind)
 
     def list(self) -> list[SessionSummary]:
         out = [
@@ -273,7 +280,7 @@ class SessionManager:
     def _spec(self) -> SessionSpec:
         """What the editor chose (initializationOptions): only the values it set, so the settings
         files and agentls' defaults decide the rest, as for `agentls run`."""
-        options = self._server.state.features.options
+        options = self._channel.features.options
         try:
             chosen: dict[str, Any] = {
                 "thinking": thinking_option(options),
@@ -305,10 +312,8 @@ class SessionManager:
         return self._models[name]
 
     def _workspace_for(self, root: Path) -> Workspace:
-        from agentls.lsp.editor_workspace import make_workspace
-
         if root not in self._workspaces:
-            self._workspaces[root] = make_workspace(self._server, root)
+            self._workspaces[root] = make_workspace(self._channel, self._documents, root)
         return self._workspaces[root]
 
 

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 from agentls.workspace.sandbox import release_placeholders
 
 if TYPE_CHECKING:
-    from agentls.lsp.server import AgentServer
+    from agentls.lsp.sessions import SessionManager
+    from agentls.lsp.state import ServerState
 
 log = logging.getLogger(__name__)
 
@@ -29,27 +30,27 @@ WIND_DOWN_S = 5.0
 """How long cancelled turns get to finish (kill their commands, write their results)."""
 
 
-def install(server: AgentServer) -> None:
+def install(state: ServerState) -> None:
     """Handle SIGTERM and SIGHUP on the running loop (the main thread's; elsewhere, nothing)."""
     loop = asyncio.get_running_loop()
     for sig in SIGNALS:
         try:
-            loop.add_signal_handler(sig, _on_signal, server, sig)
+            loop.add_signal_handler(sig, _on_signal, state, sig)
         except (NotImplementedError, RuntimeError, ValueError):
             return  # Not the main thread, or no signals here (tests driving the server in-process).
 
 
-def _on_signal(server: AgentServer, sig: signal.Signals) -> None:
+def _on_signal(state: ServerState, sig: signal.Signals) -> None:
     loop = asyncio.get_running_loop()
     for other in SIGNALS:  # A second signal during the shutdown changes nothing.
         loop.remove_signal_handler(other)
-    server.spawn(shut_down(server, sig.name))
+    state.spawn(shut_down(state.sessions, sig.name))
 
 
-async def shut_down(server: AgentServer, reason: str) -> None:
+async def shut_down(sessions: SessionManager, reason: str) -> None:
     log.warning("received %s: shutting down", reason)
     try:
-        await server.sessions.shut_down(reason, WIND_DOWN_S)
+        await sessions.shut_down(reason, WIND_DOWN_S)
         await asyncio.to_thread(release_placeholders, 2.0)
     except Exception:  # Whatever failed, the process still ends: that is what was asked.
         log.exception("error while shutting down")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as T
 from pydantic import Field
@@ -25,13 +25,9 @@ from agentls.core.commands.dispatch import session_commands
 from agentls.core.commands.registry import CommandRegistry, CommandSources, load_commands
 from agentls.core.commands.runs import LocalRun
 from agentls.core.session import Session
-from agentls.lsp.client_channel import ServerChannel
 from agentls.lsp.client_features import settings_option
-from agentls.lsp.commands import Args, parse_argument
-from agentls.lsp.params import ListCommandsParams, SessionBusyError, SessionNotFoundError, parse
-from agentls.lsp.protocol import LIST_COMMANDS, RUN_COMMAND
-from agentls.lsp.server import AgentServer  # At runtime: pygls reads the handlers' type hints.
-from agentls.lsp.sessions import SessionError
+from agentls.lsp.params import Args, ListCommandsParams, SessionBusyError, parse, parse_argument
+from agentls.lsp.protocol import RUN_COMMAND
 from agentls.lsp.transcript_doc import (
     MESSAGE_LIMIT,
     open_document,
@@ -40,6 +36,10 @@ from agentls.lsp.transcript_doc import (
 )
 from agentls.lsp.turns import TurnBusy, TurnRefused, run_turn, submit
 from agentls.policy.loader import SettingsSources
+
+if TYPE_CHECKING:
+    from agentls.lsp.client_channel import ClientChannel
+    from agentls.lsp.state import ServerState
 
 COMMAND = RUN_COMMAND
 
@@ -51,19 +51,19 @@ class CommandArgs(Args):
     sessionId: str | None = Field(default=None, min_length=1)
 
 
-def register(server: AgentServer) -> None:
-    @server.feature(LIST_COMMANDS)
-    async def list_commands(ls: AgentServer, raw: Any) -> dict[str, Any]:
-        params = parse(ListCommandsParams, raw)
-        if params.session_id is not None:
-            registry = await session_commands((await _session(ls, params.session_id)).state)
-        else:
-            registry = await asyncio.to_thread(load_commands, _server_sources(ls))
-        return listing(registry)
+async def list_commands(state: ServerState, raw: Any) -> dict[str, Any]:
+    """`agentls/listCommands {sessionId?}`: a session's commands, or the workspace's."""
+    params = parse(ListCommandsParams, raw)
+    if params.session_id is not None:
+        registry = await session_commands((await state.open_session(params.session_id)).state)
+    else:
+        registry = await asyncio.to_thread(load_commands, _server_sources(state))
+    return listing(registry)
 
-    @server.command(COMMAND)
-    async def command(ls: AgentServer, *args: Any) -> dict[str, Any]:
-        return await run_command(ls, parse_argument(COMMAND, CommandArgs, args))
+
+async def command(state: ServerState, *args: Any) -> dict[str, Any]:
+    """`agentls.command {name, arguments?, sessionId?}`."""
+    return await run_command(state, parse_argument(COMMAND, CommandArgs, args))
 
 
 def listing(registry: CommandRegistry) -> dict[str, Any]:
@@ -73,25 +73,22 @@ def listing(registry: CommandRegistry) -> dict[str, Any]:
     }
 
 
-def _server_sources(ls: AgentServer) -> CommandSources:
+def _server_sources(state: ServerState) -> CommandSources:
     """The commands of the workspace the server was started in (no session named)."""
-    root = ls.state.root or Path.cwd()
-    options = ls.state.features.options
+    root = state.root or Path.cwd()
+    options = state.features.options
     return CommandSources.of(
         SettingsSources(project=root, cli=settings_option(options), cli_from_editor=True)
     )
 
 
-async def run_command(ls: AgentServer, args: CommandArgs) -> dict[str, Any]:
+async def run_command(state: ServerState, args: CommandArgs) -> dict[str, Any]:
     name = args.name.removeprefix("/")
     prompt = f"/{name} {args.arguments}".rstrip()
     if args.sessionId is not None:
-        session = await _session(ls, args.sessionId)
+        session = await state.open_session(args.sessionId)
     else:
-        try:
-            session = await ls.sessions.new(None)
-        except SessionError as err:
-            raise JsonRpcInvalidParams(str(err)) from None
+        session = await state.new_session()
     try:
         run = await submit(session, prompt)
     except TurnBusy as err:
@@ -100,30 +97,22 @@ async def run_command(ls: AgentServer, args: CommandArgs) -> dict[str, Any]:
         raise JsonRpcInvalidParams(str(err)) from None
     if not isinstance(run, LocalRun):
         title = f"agentls: /{name}"
-        ls.spawn(run_command_turn(ls, session, prompt, title, run=run))
+        state.spawn(run_command_turn(state.channel, session, prompt, title, run=run))
         return {"sessionId": session.id}
-    result = await run_turn(ls, session, prompt, title=f"agentls: /{name}", run=run)
-    await _show(ls, session, name, result.text, error=result.stop.kind != "end_turn")
+    result = await run_turn(state.channel, session, prompt, title=f"agentls: /{name}", run=run)
+    await _show(state.channel, session, name, result.text, error=result.stop.kind != "end_turn")
     return {"sessionId": session.id, "command": name, "text": result.text, "stopReason": result.stop.kind}
 
 
-async def _show(ls: AgentServer, session: Session, name: str, text: str, *, error: bool) -> None:
+async def _show(client: ClientChannel, session: Session, name: str, text: str, *, error: bool) -> None:
     kind = T.MessageType.Error if error else T.MessageType.Info
     if len(text) <= MESSAGE_LIMIT:
-        ls.window_show_message(T.ShowMessageParams(type=kind, message=f"agentls /{name}:\n{text}"))
+        client.show_message(kind, f"agentls /{name}:\n{text}")
         return
     try:
         path = write_transcript(f"{session.id}-{name}", f"# /{name}\n\n```\n{text}\n```\n")
     except OSError:
-        ls.window_show_message(T.ShowMessageParams(type=kind, message=text[:MESSAGE_LIMIT] + "…"))
+        client.show_message(kind, text[:MESSAGE_LIMIT] + "…")
         return
-    if not await open_document(ServerChannel(ls), path, take_focus=True):
-        message = f"agentls /{name}: {text[: MESSAGE_LIMIT - 200]}… (all of it: {path})"
-        ls.window_show_message(T.ShowMessageParams(type=kind, message=message))
-
-
-async def _session(ls: AgentServer, session_id: str) -> Session:
-    try:
-        return await ls.sessions.open(session_id)
-    except SessionError as err:
-        raise SessionNotFoundError(str(err)) from None
+    if not await open_document(client, path, take_focus=True):
+        client.show_message(kind, f"agentls /{name}: {text[: MESSAGE_LIMIT - 200]}… (all of it: {path})")

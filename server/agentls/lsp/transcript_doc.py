@@ -32,7 +32,6 @@ from agentls.core.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from agentls.lsp.client_channel import ServerChannel
 from agentls.lsp.turns import run_turn
 from agentls.store.sessions import agentls_home
 from agentls.store.settings import write_atomic
@@ -41,7 +40,6 @@ if TYPE_CHECKING:
     from agentls.core.commands.runs import Run
     from agentls.core.session import Session
     from agentls.lsp.client_channel import ClientChannel
-    from agentls.lsp.server import AgentServer
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +223,7 @@ async def present(
 
 
 async def run_command_turn(
-    server: AgentServer,
+    client: ClientChannel,
     session: Session,
     prompt: str,
     title: str,
@@ -244,12 +242,10 @@ async def run_command_turn(
             on_event(event)
 
     try:
-        result = await run_turn(server, session, prompt, title=title, on_event=observe, run=run)
-        await present(ServerChannel(server), recorder, session.id, result.stop, result.text)
+        result = await run_turn(client, session, prompt, title=title, on_event=observe, run=run)
+        await present(client, recorder, session.id, result.stop, result.text)
         if after is not None:
             await after(result.stop)
     except Exception as err:  # A background task has nobody to raise to: tell the user.
         log.exception("command turn of %s failed", session.id)
-        server.window_show_message(
-            T.ShowMessageParams(type=T.MessageType.Error, message=f"{title} failed: {err}")
-        )
+        client.show_message(T.MessageType.Error, f"{title} failed: {err}")

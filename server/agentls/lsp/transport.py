@@ -19,15 +19,13 @@ import os
 import sys
 import threading
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 from pygls.io_ import StdoutWriter
+from pygls.lsp.server import LanguageServer
 
 from agentls.lsp.framing import Frame, FrameDecoder
-
-if TYPE_CHECKING:
-    from agentls.lsp.protocol import AgentProtocol
-    from agentls.lsp.server import AgentServer
+from agentls.lsp.protocol import AgentProtocol
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +58,7 @@ async def run(read: Read, protocol: AgentProtocol, stop: threading.Event) -> Non
     log.info("read loop ended: %s", "stopped" if stop.is_set() else "the client closed the connection")
 
 
-def stdin_reader(stdin: BinaryIO, server: AgentServer) -> Read:
+def stdin_reader(stdin: BinaryIO, server: LanguageServer) -> Read:
     """`read1` on pygls' thread pool: at most one system call, returning what is there (a plain
     `read(n)` would wait for all n bytes, and a line-wise read for a line break after the body)."""
     read1 = getattr(stdin, "read1", None)
@@ -79,13 +77,20 @@ def stdin_reader(stdin: BinaryIO, server: AgentServer) -> Read:
     return next_chunk
 
 
-def start_io(server: AgentServer, stdin: BinaryIO | None, stdout: BinaryIO | None) -> None:
+def agent_protocol(server: LanguageServer) -> AgentProtocol:
+    """The server's protocol, which is ours (`server.py` builds it with `AgentProtocol`)."""
+    protocol = server.protocol
+    assert isinstance(protocol, AgentProtocol)
+    return protocol
+
+
+def start_io(server: LanguageServer, stdin: BinaryIO | None, stdout: BinaryIO | None) -> None:
     """pygls' `JsonRPCServer._start_io_async`, with our read loop."""
     server._stop_event = stop = threading.Event()
     server.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
     read = stdin_reader(stdin or sys.stdin.buffer, server)
     try:
-        asyncio.run(run(read, server.agent_protocol, stop))
+        asyncio.run(run(read, agent_protocol(server), stop))
     except BrokenPipeError:
         log.error("connection to the client lost; shutting down")
     except (KeyboardInterrupt, SystemExit):
@@ -94,7 +99,7 @@ def start_io(server: AgentServer, stdin: BinaryIO | None, stdout: BinaryIO | Non
         server.shutdown()  # type: ignore[no-untyped-call]
 
 
-def start_tcp(server: AgentServer, host: str, port: int) -> None:
+def start_tcp(server: LanguageServer, host: str, port: int) -> None:
     """pygls' `JsonRPCServer.start_tcp`, with our read loop (one client at a time, as there)."""
     server._stop_event = stop = threading.Event()
 
@@ -107,7 +112,7 @@ def start_tcp(server: AgentServer, host: str, port: int) -> None:
             except ConnectionError:
                 return b""
 
-        await run(read, server.agent_protocol, stop)
+        await run(read, agent_protocol(server), stop)
         server.shutdown()  # type: ignore[no-untyped-call]
 
     async def serve() -> None:

@@ -16,13 +16,12 @@ from agentls.core.commands.runs import Run, ScopedTurn
 from agentls.core.events import AgentEvent, Cancelled, CommandOutput, Notice, StopReason, TurnEnded
 from agentls.core.loop import Turn
 from agentls.core.session import Session, SessionBusy
-from agentls.lsp.client_channel import ServerChannel
 from agentls.lsp.reporter import TurnReporter
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from agentls.lsp.server import AgentServer
+    from agentls.lsp.client_channel import ClientChannel
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ async def submit(session: Session, prompt: str) -> Run:
 
 
 async def run_turn(
-    server: AgentServer,
+    client: ClientChannel,
     session: Session,
     prompt: str,
     *,
@@ -61,7 +60,7 @@ async def run_turn(
     """`run`: what `submit(session, prompt)` returned already (the caller wanted its refusal
     before answering); None: submit here."""
     turn = run if run is not None else await submit(session, prompt)
-    reporter = TurnReporter(ServerChannel(server), session.id, turn.cancel)
+    reporter = TurnReporter(client, session.id, turn.cancel)
     await reporter.begin(title)
     for notice in session.notices:
         reporter.handle(Notice(level="warning", message=notice))
