@@ -1,7 +1,10 @@
 """Runs the tool calls of one assistant message while the message is still streaming.
 
 `submit` is called the moment a `tool_use` block's input is complete. Ordering rules:
-- read-only calls run concurrently (bounded by a semaphore), after every earlier mutating call;
+- read-only calls run concurrently (bounded by a semaphore), after every earlier mutating call.
+  Read-only is asked per call (`Tool.is_read_only`): a Bash line is when the permission policy's
+  shell analysis finds it only reads (`ls`, `git diff`, `grep x | sort`), so several such lines
+  run at once; anything else it runs (`touch f`, `ls > f`, `cd x && ls`, unparsable) is mutating;
 - a mutating call waits for every earlier call, so calls that change things run one at a time in
   call order and a read after an edit sees the edit;
 - results come back in call order, whatever order the calls finished in.
@@ -118,6 +121,8 @@ class _Call:
     """Set once the tool has run and PostToolUse hooks are running."""
     if_cancelled: str = ""
     """What the tool asked a cancelled result to add (`ToolContext.if_cancelled`)."""
+    read_only: bool = False
+    """This call only reads (`Tool.is_read_only`): it runs beside other reads."""
 
 
 class ToolRunner:
@@ -187,7 +192,11 @@ class ToolRunner:
                 args = tool.parse(block.input)
             except ValidationError as err:
                 error = describe_validation_error(tool.name, err)
-        mutating = tool is not None and args is not None and not tool.read_only
+        if tool is not None and args is not None:
+            call.read_only = tool.is_read_only(args)
+        else:
+            call.read_only = bool(tool and tool.read_only)  # Answered without running.
+        mutating = args is not None and not call.read_only
         deps = (
             [c.task for c in self._calls if c.task]
             if mutating
@@ -199,7 +208,7 @@ class ToolRunner:
                 name=block.name,
                 input=block.input,
                 title=tool.summary(args, self._ctx.workspace.root) if tool and args else block.name,
-                read_only=bool(tool and tool.read_only),
+                read_only=call.read_only,
             )
         )
         if tool is None or args is None:
@@ -246,7 +255,7 @@ class ToolRunner:
         facts = CallFacts(
             tool=tool.name,
             input=call.block.input,
-            read_only=tool.read_only,
+            read_only=call.read_only,  # (For Bash the engine asks the shell analysis itself.)
             edits_files=tool.edits_files,
             paths=tool.paths(args, self._ctx.workspace.root),
             summary=tool.summary(args, self._ctx.workspace.root),
@@ -269,7 +278,7 @@ class ToolRunner:
         )
         self._emit(ToolCallUpdated(call_id=call.block.id, status="running"))
         call.started_at = time.monotonic()
-        slot = self._slots if tool.read_only else contextlib.nullcontext()
+        slot = self._slots if call.read_only else contextlib.nullcontext()
         async with slot:
             ctx = replace(
                 self._ctx,
@@ -281,7 +290,7 @@ class ToolRunner:
             try:
                 output = await self._call_tool(tool, args, ctx)
             finally:
-                if self._checkpoints is not None and tool.tier == "plugin" and not tool.read_only:
+                if self._checkpoints is not None and tool.tier == "plugin" and not call.read_only:
                     self._checkpoints.after_outside_change(tag)  # An MCP tool may change any file.
         output = await self._post_tool_use(call, tool, output)
         if self._on_files is not None and not output.is_error and isinstance(tool, FileTool):

@@ -13,7 +13,14 @@ from pathlib import Path
 
 from agentls.policy.decision import CallFacts
 from agentls.policy.paths import canonical
-from agentls.policy.shell import ShellAnalysis, analyze, read_targets, redirect_write_targets, write_targets
+from agentls.policy.shell import (
+    ShellAnalysis,
+    analyze,
+    is_read_only,
+    read_targets,
+    redirect_write_targets,
+    write_targets,
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,16 @@ def _derived(call: CallFacts, tool: str, paths: tuple[Path, ...], *, read_only: 
 @lru_cache(maxsize=256)
 def _analysis(command: str) -> ShellAnalysis:
     return analyze(command)
+
+
+def only_reads(command: str) -> bool:
+    """The line only reads, as the engine judges it before "read-only inside the workspace": it
+    parses, nothing in it blocks auto-approval (substitution, eval, a dangerous form, an env
+    assignment that matters), and every command is of the read-only set with no write target (no
+    redirection into a file: `/dev/null` and descriptor dups are not writes). So `cd x && ls`,
+    `ls > out.txt`, `ls | tee x` and an unparsable line do not. The tool runner lets such Bash
+    calls run beside each other; the engine's decision is not changed by it."""
+    return is_read_only(_analysis(command))
 
 
 def bash_facts(command: str, root: Path, home: Path) -> BashFacts:

@@ -176,6 +176,7 @@ class Tool(ABC, Generic[In]):
     name: ClassVar[str]
     input_model: ClassVar[type[ToolInput]]
     read_only: ClassVar[bool] = False
+    """Every call of the tool only reads: the default of `is_read_only`."""
     destructive: ClassVar[bool] = False
     """Can destroy data the user cannot get back from the editor's undo (rm, overwrite)."""
     edits_files: ClassVar[bool] = False
@@ -191,6 +192,11 @@ class Tool(ABC, Generic[In]):
     def parse(self, raw: dict[str, Any]) -> In:
         """Validate raw model input; raises `pydantic.ValidationError`."""
         return self.input_model.model_validate(raw)  # type: ignore[return-value]
+
+    def is_read_only(self, args: In) -> bool:
+        """This call only reads, so it may run beside the other reads of a response
+        (`core/tool_exec.py`). The class's `read_only` unless the input decides (Bash)."""
+        return self.read_only
 
     def paths(self, args: In, root: Path) -> tuple[Path, ...]:
         """Absolute paths the call touches; empty when unknown (the policy then treats it as such)."""

@@ -110,6 +110,16 @@ class BashTool(Tool[BashInput]):
             f"- Platform: {env.platform}."
         )
 
+    def is_read_only(self, args: BashInput) -> bool:
+        """Only a line the permission policy's shell analysis finds read-only (`only_reads`: the
+        read-only command set, no write target or redirection into a file, nothing unparsable or
+        dangerous): such calls run beside the other reads of a response. Anything else keeps its
+        place in call order."""
+        # Imported here: tree-sitter loads with the first Bash call, not with the tool registry.
+        from agentls.policy.bash_facts import only_reads
+
+        return only_reads(args.command)
+
     def summary(self, args: BashInput, root: Path) -> str:
         if args.description and args.description.strip():
             return f"Bash: {args.description.strip()[:80]}"
