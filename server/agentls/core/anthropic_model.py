@@ -11,9 +11,11 @@ server's `retry-after` hint, which the SDK would obey even if it said an hour.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import json
 import os
+import threading
 import time
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, get_args
@@ -40,6 +42,8 @@ from agentls.core.model import (
 from agentls.core.request_params import to_api_params
 
 if TYPE_CHECKING:
+    import ssl
+
     from anthropic import AsyncAnthropic
     from anthropic.types import RawMessageStreamEvent
     from anthropic.types.message_delta_usage import MessageDeltaUsage
@@ -69,9 +73,119 @@ _SPEND_LIMIT_CODES = frozenset(
 _NO_KEY = "no API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) in the environment the server runs in"
 
 
-def preload_sdk() -> None:
-    """Import the SDK (and the Messages resource it loads on first use) to warm the import cache."""
+_WARM_MODEL = "claude-warm-up"
+_WARM_STREAM = b"".join(
+    b"event: %s\ndata: %s\n\n" % (name.encode(), json.dumps(data).encode())
+    for name, data in (
+        (
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {
+                    "id": "msg_warm_up",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": _WARM_MODEL,
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": 1, "output_tokens": 1},
+                },
+            },
+        ),
+        (
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        ),
+        (
+            "content_block_delta",
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "."}},
+        ),
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "usage": {"output_tokens": 1},
+            },
+        ),
+        ("message_stop", {"type": "message_stop"}),
+    )
+)
+"""A one-word streamed answer, as the API sends it, for `preload_sdk(request_path=True)`."""
+
+_ssl_lock = threading.Lock()
+_ssl_context: ssl.SSLContext | None = None
+
+
+def _shared_ssl_context() -> ssl.SSLContext:
+    """The TLS context every client of this process uses, made as the SDK makes its own (loading
+    the system's certificates takes 20 ms: once per process, not once per model)."""
+    global _ssl_context
+    with _ssl_lock:
+        if _ssl_context is None:
+            import httpx2  # The SDK's HTTP library.
+
+            _ssl_context = httpx2.create_ssl_context()
+        return _ssl_context
+
+
+def preload_sdk(*, request_path: bool = False) -> None:
+    """Import the SDK (and the Messages resource it loads on first use) and make the TLS context.
+    `request_path`: also stream a canned answer through a client of the SDK, on a private event loop,
+    from a one-shot server on the loopback interface (nothing leaves the machine), so everything the
+    first real request would load or build on the way (the async HTTP stack, the stream's event
+    models) is ready. For a background thread of a
+    long-lived process (the language server); a one-shot CLI gains nothing from it."""
     import anthropic.resources.messages  # noqa: F401
+
+    _shared_ssl_context()
+    if request_path:
+        asyncio.run(_stream_canned_answer())
+
+
+async def _stream_canned_answer() -> None:
+    """A request through the SDK's whole stack (client, HTTP over a loopback socket, SSE decoding)
+    to a one-shot server on this loop that plays `_WARM_STREAM`."""
+    from anthropic import AsyncAnthropic, DefaultAsyncHttpxClient
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            (
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            ),
+            0,
+        )
+        await reader.readexactly(length)
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n"
+            b"content-length: %d\r\n\r\n%s" % (len(_WARM_STREAM), _WARM_STREAM)
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with AsyncAnthropic(
+            api_key="warm-up",
+            base_url=f"http://127.0.0.1:{port}",
+            http_client=DefaultAsyncHttpxClient(verify=_shared_ssl_context()),
+            max_retries=0,
+        ) as client:
+            stream = await client.messages.create(
+                model=_WARM_MODEL, max_tokens=1, messages=[{"role": "user", "content": "."}], stream=True
+            )
+            converter = EventConverter()
+            async for event in stream:
+                converter.convert(event)
+    finally:
+        server.close()
+        await server.wait_closed()
 
 
 class AnthropicModel:
@@ -114,7 +228,7 @@ class AnthropicModel:
         if self._client is None:
             if not self._api_key and not self._auth_token:
                 raise _error("authentication", _NO_KEY)
-            from anthropic import AsyncAnthropic, Timeout
+            from anthropic import AsyncAnthropic, DefaultAsyncHttpxClient, Timeout
 
             self._client = AsyncAnthropic(
                 api_key=self._api_key,
@@ -122,6 +236,8 @@ class AnthropicModel:
                 base_url=self._base_url,
                 timeout=_timeout(Timeout, self._idle_timeout_s),
                 max_retries=0,
+                # The SDK's own HTTP client, with the process's TLS context (`_shared_ssl_context`).
+                http_client=DefaultAsyncHttpxClient(verify=_shared_ssl_context()),
             )
         return self._client
 

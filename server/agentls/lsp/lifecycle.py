@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,16 +39,29 @@ def shutdown(state: ServerState, params: None) -> None:
     state.sessions.close_all()
 
 
+WARM_UP_SWITCH_INTERVAL_S = 0.0005
+"""How long the warm-up thread may keep the interpreter while a request waits (the default, 5 ms,
+would let it delay an editor's requests by that much each time)."""
+
+
 def warm_sdk_in_background() -> None:
-    """Import the SDK on a thread after `initialize`, so the first turn does not pay for it."""
+    """Import the SDK on a thread after `initialize`, and walk its request path once without the
+    network, so the first turn pays for neither (`preload_sdk`). Meanwhile the interpreter switches
+    threads ten times as often, so the handlers of the editor's requests are not kept waiting."""
 
     def warm() -> None:
+        usual = sys.getswitchinterval()
+        sys.setswitchinterval(min(usual, WARM_UP_SWITCH_INTERVAL_S))
         try:
             from agentls.core.anthropic_model import preload_sdk
+            from agentls.store.watch import preload as preload_watching
 
-            preload_sdk()
+            preload_sdk(request_path=True)
+            preload_watching()  # The first session watches its settings files.
         except Exception:  # A broken SDK install shows up on the first turn, with a clear error.
             log.exception("could not preload the anthropic SDK")
+        finally:
+            sys.setswitchinterval(usual)
 
     threading.Thread(target=warm, name="agentls-sdk-warmup", daemon=True).start()
 

@@ -11,6 +11,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 
+def preload() -> None:
+    """Import watchfiles now (a server's warm-up thread), not in the first session's first turn."""
+    import watchfiles  # noqa: F401
+
+
 async def watch_files(
     files: Sequence[Path], on_change: Callable[[], None], *, debounce_ms: int = 200
 ) -> None:
