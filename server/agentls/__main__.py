@@ -1,5 +1,3 @@
-import sys
+from agentls.cli.main import entry
 
-from agentls.cli.main import main
-
-sys.exit(main())
+entry()

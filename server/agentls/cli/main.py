@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from agentls import __version__
 from agentls.core.defaults import DEFAULT_MAX_TURNS
@@ -251,15 +251,28 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def entry() -> NoReturn:
+    """The process entry point (`agentls`, `python -m agentls`): `main`, then a quick exit."""
+    from agentls.cli.startup import exit_now
+
+    exit_now(main())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":
             import asyncio
 
-            from agentls.cli.run import run_command
+            from agentls.cli import startup
 
-            return asyncio.run(run_command(args))
+            startup.hold_collection()  # Until the SDK is in (`run_command`).
+            try:
+                from agentls.cli.run import run_command
+
+                return asyncio.run(run_command(args))
+            finally:
+                startup.release()
         if args.command == "demo":
             import asyncio
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from agentls.cli.main import CliError
-from agentls.core.permission_report import format_report, permission_report
 from agentls.policy.loader import SettingsSources
 from agentls.store.settings import SettingsError, read_settings
 
@@ -43,6 +42,8 @@ def _folder(raw: str | None) -> Path:
 
 def permissions_command(args: argparse.Namespace) -> int:
     sources = SettingsSources(project=_folder(args.cwd), cli=cli_settings(args.settings))
+    from agentls.core.permission_report import format_report, permission_report  # Only here.
+
     report = permission_report(sources, mode=args.permission_mode, limit=args.limit)
     print(
         json.dumps(report, indent=2) if args.json else format_report(report),

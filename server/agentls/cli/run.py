@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from agentls.cli import startup
 from agentls.cli.approver import RefusingApprover, TerminalApprover
 from agentls.cli.drive import drive_turn
 from agentls.cli.main import CliError
 from agentls.cli.permissions import cli_settings
 from agentls.cli.render import make_renderer
-from agentls.core.anthropic_model import AnthropicModel
+from agentls.core.anthropic_model import AnthropicModel, preload_sdk
 from agentls.core.context.settings import BudgetConfig, ContextConfig
 from agentls.core.factory import SessionFactory, SessionSetupError, SessionSpec
 from agentls.core.session import Session
@@ -66,6 +67,9 @@ async def run_command(args: argparse.Namespace) -> int:
         config=chosen,
         mcp_config=tuple(args.mcp_config),
     )
+    # The SDK now rather than in the turn: the start-up's objects are then all made (`startup.py`).
+    preload_sdk()
+    startup.settle()
     return await drive_turn(session, args.prompt, make_renderer(args.output_format))
 
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from agentls.mcp.connection import PromptInfo, ServerStatus
 from agentls.policy.decision import Approver
 from agentls.policy.loader import SettingsSources
 from agentls.policy.settings_levels import EffectivePolicyConfig
 from agentls.tools.base import Tool
+
+if TYPE_CHECKING:  # A session without MCP servers never loads the MCP modules (issue 15).
+    from agentls.mcp.connection import PromptInfo, ServerStatus
 
 
 class McpServers(Protocol):

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -25,8 +25,6 @@ from agentls.core.background import BackgroundAgents
 from agentls.core.blackbox import BlackBox, install_log_handler
 from agentls.core.blackbox import path_for as blackbox_path
 from agentls.core.checkpoints.recording import CheckpointedWorkspace
-from agentls.core.checkpoints.rewind import RewindError
-from agentls.core.checkpoints.rewinding import RewindOutcome, RewindPart, rewind
 from agentls.core.checkpoints.timeline import timeline
 from agentls.core.checkpoints.tracker import CallTag, Checkpoints
 from agentls.core.commands.dispatch import dispatch
@@ -48,7 +46,6 @@ from agentls.core.model import Model, SystemBlock, TokenUsage, ToolSpec
 from agentls.core.permissions import SessionPermissions
 from agentls.core.prompt import build_system_prompt, git_facts
 from agentls.core.records import CompactionRecord, HeaderRecord, MessageRecord, ResumedRecord, UsageRecord
-from agentls.core.replay import Replayed, replay
 from agentls.core.retry import Clock, SystemClock
 from agentls.core.session_context import attach_context, new_spending, resolve_settings
 from agentls.core.session_hooks import conversation_restarted, session_ended, session_started
@@ -65,6 +62,10 @@ from agentls.store.jsonl import read_jsonl
 from agentls.store.sessions import SessionStore, checkpoint_contents
 from agentls.store.settings_files import config_home
 from agentls.tools.base import FileReadState, TodoItem, ToolContext, ToolEnv, ToolLimits
+
+if TYPE_CHECKING:
+    from agentls.core.checkpoints.rewinding import RewindOutcome, RewindPart
+    from agentls.core.replay import Replayed
 from agentls.tools.registry import ToolRegistry, builtin_tools
 from agentls.tools.skill import SKILL
 from agentls.workspace.port import Workspace
@@ -204,6 +205,10 @@ class Session:
         running_turn = self._turn is not None and self._turn.stop is None
         if self._exclusive or running_turn or (self.busy and not by_command):
             raise SessionBusy(f"session {self.id} is busy; rewind it when the turn has ended")
+        # Here, not at the top: most sessions never rewind, and every start-up pays for imports.
+        from agentls.core.checkpoints.rewind import RewindError
+        from agentls.core.checkpoints.rewinding import rewind
+
         state = self.state
         if state.checkpoints is None or self.transcript is None:
             raise RewindError("this session keeps no checkpoints (it has no transcript, or they are off)")
@@ -229,6 +234,8 @@ class Session:
         """After a conversation rewind: the history (and what goes with it) as the transcript now
         says; spending, the model and loaded tools are not rewound."""
         assert self.transcript is not None
+        from agentls.core.replay import replay  # (Only a session that rewinds or resumes.)
+
         replayed = replay(read_jsonl(self.transcript).records)
         state = self.state
         state.history = replayed.history
@@ -248,6 +255,8 @@ class Session:
             records = read_jsonl(self.transcript).records
         except OSError:
             return DisplayHistory(list(self.state.history))
+        from agentls.core.replay import replay  # (Only a session that is shown again.)
+
         replayed = replay(records, display=True)
         if replayed.display is None:
             return DisplayHistory(list(self.state.history))
@@ -262,6 +271,8 @@ class Session:
         """The front end is done with the session: SessionEnd hooks run (bounded by their
         timeouts; a subagent's session runs none), then it closes. `emit` shows their notices."""
         try:
+            if self.state.checkpoints is not None:
+                await self.state.checkpoints.ready()  # The last command's changes are recorded.
             await session_ended(self.state, reason, emit)
         finally:
             if self.state.mcp is not None:
@@ -303,6 +314,8 @@ class Session:
         now = now or datetime.now(UTC)
         path = deps.store.find(session_id)
         read = read_jsonl(path)
+        from agentls.core.replay import replay  # (Only a session that resumes.)
+
         replayed = replay(read.records)
         notices: list[str] = []
         if read.torn_tail:

@@ -17,17 +17,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from agentls.mcp.approval import Approvals, needs_approval
-from agentls.mcp.config import ServerConfig
-from agentls.mcp.connection import NoticeLevel, PromptInfo, ServerConnection, ServerStatus
 from agentls.mcp.sources import find_servers
-from agentls.mcp.tool import McpTool
 from agentls.policy.decision import Approver
 from agentls.policy.loader import SettingsSources
 from agentls.policy.settings_levels import EffectivePolicyConfig
 from agentls.tools.base import ToolError
 from agentls.tools.bash import scrubbed_env
+
+if TYPE_CHECKING:
+    # At run time these load only for a session that has servers: most have none (issue 15).
+    from agentls.mcp.approval import Approvals
+    from agentls.mcp.config import ServerConfig
+    from agentls.mcp.connection import NoticeLevel, PromptInfo, ServerConnection, ServerStatus
+    from agentls.mcp.tool import McpTool
 
 
 class McpManager:
@@ -47,10 +51,14 @@ class McpManager:
         self._version = 0
         self._asking = asyncio.Lock()
         self._closed = False
-        self._connections = [
-            ServerConnection(c, root=root, base_env=base_env, notify=self._notify, changed=self._changed)
-            for c in servers
-        ]
+        self._connections: list[ServerConnection] = []
+        if servers:
+            from agentls.mcp.connection import ServerConnection
+
+            self._connections = [
+                ServerConnection(c, root=root, base_env=base_env, notify=self._notify, changed=self._changed)
+                for c in servers
+            ]
 
     # ------------------------------------------------------------------ the port (core/mcp_port.py)
 
@@ -90,6 +98,10 @@ class McpManager:
 
     def start(self) -> McpManager:
         """Start every server that may start now (in the background)."""
+        if not self._connections:
+            return self
+        from agentls.mcp.approval import needs_approval
+
         for connection in self._connections:
             config = connection.config
             if not needs_approval(config):
@@ -162,7 +174,7 @@ def start_servers(
 ) -> McpManager:
     """The servers of a session in `sources.project`, started (see the module's docstring)."""
     found = find_servers(sources, settings, mcp_config=mcp_config)
-    approvals = Approvals.of(sources) if any(needs_approval(s) for s in found.servers) else None
+    approvals = _approvals(sources, found.servers)
     return McpManager(
         found.servers,
         root=sources.project,
@@ -178,7 +190,7 @@ async def check_servers(
 ) -> tuple[ServerStatus, ...]:
     """Connect to each server once and report (`agentls mcp list --check`): a project server the
     user has not approved is not started (nobody is asked here), then every server is stopped."""
-    approvals = Approvals.of(sources) if any(needs_approval(s) for s in servers) else None
+    approvals = _approvals(sources, servers)
     manager = McpManager(servers, root=sources.project, base_env=scrubbed_env(), approvals=approvals)
     try:
         manager.start()
@@ -186,3 +198,12 @@ async def check_servers(
         return manager.status()
     finally:
         await manager.aclose()
+
+
+def _approvals(sources: SettingsSources, servers: Sequence[ServerConfig]) -> Approvals | None:
+    """The user's answers about project servers, when some server needs one."""
+    if not servers:
+        return None
+    from agentls.mcp.approval import Approvals, needs_approval
+
+    return Approvals.of(sources) if any(needs_approval(s) for s in servers) else None

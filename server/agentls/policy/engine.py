@@ -28,14 +28,19 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from agentls.policy.bash_facts import BashFacts, bash_facts
 from agentls.policy.decision import Allow, Ask, CallFacts, Decision, Deny, PermissionMode
 from agentls.policy.paths import hardlink_escape, inside, protected
 from agentls.policy.rule_syntax import ListKind, Rule
 from agentls.policy.settings_levels import EffectivePolicyConfig
-from agentls.policy.shell import is_read_only, matches_prefix
 from agentls.workspace.pinned import PathMoved
+
+if TYPE_CHECKING:
+    from agentls.policy.bash_facts import BashFacts
+
+# The shell analysis (`bash_facts`, `shell`, tree-sitter) is imported by the methods that judge a
+# Bash call, when the first one comes: a session's start-up does not pay for it (issue 15).
 
 PLAN_DENIAL = (
     "plan mode: only read-only tools may run. Finish the plan and present it; "
@@ -122,7 +127,12 @@ class PermissionEngine:
         views = self._views(call, bash)
         if rule := self._first("deny", views, bash):
             return Deny(f"denied by the rule {rule.text}", stage="deny", rule=rule.describe())
-        read_only = is_read_only(bash.analysis) if bash else call.read_only
+        if bash is not None:
+            from agentls.policy.shell import is_read_only
+
+            read_only = is_read_only(bash.analysis)
+        else:
+            read_only = call.read_only
         if self.mode == "plan" and not read_only:
             return Deny(PLAN_DENIAL, stage="mode")
         writes = self._writes(call, bash)
@@ -180,6 +190,8 @@ class PermissionEngine:
     def _bash(self, call: CallFacts) -> BashFacts | None:
         if call.tool != "Bash":
             return None
+        from agentls.policy.bash_facts import bash_facts
+
         command = call.input.get("command")
         return bash_facts(command if isinstance(command, str) else "", self.root, self.home)
 
@@ -205,9 +217,11 @@ class PermissionEngine:
         """A deny/ask rule hits a line if it hits any simple command in it (or cannot be checked)."""
         if not rule.covers_tool("Bash"):
             return False
-        if rule.specifier is None:
-            return True
-        commands = bash.analysis.commands if bash else ()
+        if rule.specifier is None or bash is None:
+            return rule.specifier is None
+        from agentls.policy.shell import matches_prefix
+
+        commands = bash.analysis.commands
         return any(matches_prefix(rule.specifier, cmd) for cmd in commands)
 
     def _allow_rule(self, call: CallFacts, bash: BashFacts | None) -> Rule | None:
@@ -216,6 +230,8 @@ class PermissionEngine:
         analysis = bash.analysis
         if not analysis.commands or analysis.blocks_auto_approval:
             return None
+        from agentls.policy.shell import matches_prefix
+
         rules = [r for r in self.config.allow if r.covers_tool("Bash")]
         first: Rule | None = None
         for cmd in analysis.commands:
@@ -239,6 +255,8 @@ class PermissionEngine:
         written file needs Edit permission of its own. A rule that spells the redirection out
         (`Bash(echo hi > notes.txt)`, a remembered command) does name it.
         """
+        from agentls.policy.shell import matches_prefix
+
         rules = [r for r in self.config.allow if r.covers_tool("Bash")]
         out: list[Path] = []
         for cmd, targets in zip(bash.analysis.commands, bash.redirect_writes, strict=True):

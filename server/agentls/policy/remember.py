@@ -16,9 +16,12 @@
 from __future__ import annotations
 
 import shlex
+from typing import TYPE_CHECKING
 
 from agentls.policy.decision import CallFacts
-from agentls.policy.shell import SimpleCommand, analyze
+
+if TYPE_CHECKING:
+    from agentls.policy.shell import SimpleCommand
 
 
 def rules_for(call: CallFacts) -> list[str]:
@@ -26,6 +29,8 @@ def rules_for(call: CallFacts) -> list[str]:
         return ["Edit"]
     if call.tool != "Bash":
         return [call.tool]
+    from agentls.policy.shell import analyze  # With the first Bash answer, not at start-up.
+
     command = call.input.get("command")
     analysis = analyze(command if isinstance(command, str) else "")
     if analysis.blocks_auto_approval or any(c.env or c.dynamic_args or not c.argv for c in analysis.commands):

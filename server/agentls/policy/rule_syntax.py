@@ -24,13 +24,14 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
-
-from pathspec.patterns.gitignore.basic import GitIgnoreBasicPattern
 
 from agentls.policy.decision import CallFacts
 from agentls.workspace.pinned import real_path
+
+if TYPE_CHECKING:
+    from pathspec.patterns.gitignore.basic import GitIgnoreBasicPattern
 
 ListKind = Literal["allow", "ask", "deny"]
 
@@ -90,6 +91,9 @@ class PathPattern:
 
     @classmethod
     def make(cls, base: Path, pattern: str) -> PathPattern:
+        # Imported on first use: settings without path rules never pay for pathspec (issue 15).
+        from pathspec.patterns.gitignore.basic import GitIgnoreBasicPattern
+
         base = Path(os.path.normpath(base))
         bases = tuple(dict.fromkeys((base, real_path(base))))
         with warnings.catch_warnings():

@@ -24,10 +24,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from agentls.policy.bash_facts import bash_facts
 from agentls.policy.decision import CallFacts, Decision, Deny, PermissionMode, PermissionPolicy
 from agentls.policy.rule_syntax import DEFAULT_KNOWN_TOOLS, Rule, RuleSource, parse_rule
-from agentls.policy.shell import matches_prefix
 
 
 @dataclass(frozen=True)
@@ -92,6 +90,9 @@ class ToolScope:
         rules = [r for r in self.rules if r.covers_tool("Bash")]
         if any(r.specifier is None for r in rules):
             return True
+        from agentls.policy.bash_facts import bash_facts  # With the first Bash call (issue 15).
+        from agentls.policy.shell import matches_prefix
+
         command = call.input.get("command")
         analysis = bash_facts(command if isinstance(command, str) else "", self.root, self.home).analysis
         if not rules or not analysis.commands or analysis.blocks_auto_approval:

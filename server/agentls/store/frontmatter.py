@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 MAX_BYTES = 256 * 1024
 """Larger files are refused: an agent or command definition is a page, not a book."""
 
@@ -62,6 +60,8 @@ def split_frontmatter(text: str, where: str) -> tuple[dict[str, Any], str]:
             break
     else:
         raise FrontmatterError(f"{where}: the frontmatter has no closing `---`")
+    import yaml  # Here, not at the top: a session without such files never pays for it (issue 15).
+
     try:
         meta = yaml.safe_load(raw) if raw.strip() else {}
     except yaml.YAMLError as e:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentls.tools.schema import model_facing_schema
+from agentls.tools.schema_cache import input_schema as cached_input_schema
 from agentls.workspace.port import Workspace
 from agentls.workspace.sandbox import SandboxPolicy
 
@@ -187,7 +187,7 @@ class Tool(ABC, Generic[In]):
     def description(self, env: ToolEnv) -> str: ...
 
     def input_schema(self) -> dict[str, Any]:
-        return model_facing_schema(self.input_model.model_json_schema(by_alias=True))
+        return cached_input_schema(self.input_model)  # Computed once per installation.
 
     def parse(self, raw: dict[str, Any]) -> In:
         """Validate raw model input; raises `pydantic.ValidationError`."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import os
+import re
 import shutil
 import signal
 from collections.abc import Mapping
@@ -53,11 +54,15 @@ NONINTERACTIVE_ENV: Mapping[str, str] = {
 """Set for every command: stdin is empty, so anything that would prompt must not try."""
 
 
+_SECRET_ENV = re.compile("|".join(fnmatch.translate(pattern) for pattern in SECRET_ENV_PATTERNS))
+"""The patterns as one expression: every session and every command checks every variable."""
+
+
 def is_secret_env_name(name: str) -> bool:
     upper = name.upper()
     if upper in SAFE_ENV_NAMES:
         return False
-    return any(fnmatch.fnmatchcase(upper, pattern) for pattern in SECRET_ENV_PATTERNS)
+    return _SECRET_ENV.match(upper) is not None
 
 
 def scrubbed_env(base: Mapping[str, str] = os.environ) -> dict[str, str]:

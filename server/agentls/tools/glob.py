@@ -9,13 +9,16 @@ means "top level only" and `**/*.py` means "at any depth", as in a shell with gl
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-from pathspec import PathSpec
-from pathspec.patterns.gitignore.basic import GitIgnoreBasicPattern
 from pydantic import Field
 
 from agentls.tools.base import Tool, ToolContext, ToolEnv, ToolError, ToolInput, ToolOutput, resolve_path
 from agentls.tools.ripgrep import COMMON_FLAGS, expand_braces, run_rg
+
+if TYPE_CHECKING:
+    from pathspec import PathSpec
+    from pathspec.patterns.gitignore.basic import GitIgnoreBasicPattern
 
 _GLOB_CHARS = frozenset("*?[{")
 _LISTING_LIMIT = 20_000_000
@@ -38,6 +41,10 @@ class GlobInput(ToolInput):
 
 def compile_pattern(pattern: str) -> PathSpec[GitIgnoreBasicPattern]:
     """A matcher for paths relative to the search directory (POSIX separators)."""
+    # pathspec is imported on first use: most sessions never glob (issue 15).
+    from pathspec import PathSpec
+    from pathspec.patterns.gitignore.basic import GitIgnoreBasicPattern
+
     # The leading "/" anchors each pattern at the search directory; without it gitignore rules
     # would let a slash-free pattern like `*.py` match at every depth.
     alternatives = [alt.strip().lstrip("/") for alt in expand_braces(pattern)]

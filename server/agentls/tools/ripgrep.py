@@ -16,9 +16,6 @@ import sysconfig
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
-from pathspec import PathSpec
-from pathspec.patterns.gitignore.basic import GitIgnoreBasicPattern
-
 from agentls.tools.base import ToolContext, ToolError
 from agentls.tools.bash import scrubbed_env
 from agentls.workspace.port import ProcessResult, ProcessSpec, WorkspaceError
@@ -246,6 +243,9 @@ class FileFilter:
 
 def _gitignore_match(globs: list[str], rel: str) -> bool:
     # rg globs follow gitignore rules: a glob without a slash matches at any depth.
+    from pathspec import PathSpec  # On first use (issue 15).
+    from pathspec.patterns.gitignore.basic import GitIgnoreBasicPattern
+
     patterns = [GitIgnoreBasicPattern(alt) for g in globs for alt in expand_braces(g)]
     return PathSpec(patterns).match_file(rel)
 

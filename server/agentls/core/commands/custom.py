@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from agentls.core.commands.invocation import split_arguments
-from agentls.mcp.connection import PromptInfo
 from agentls.store.frontmatter import read_markdown
 
 if TYPE_CHECKING:
     from agentls.core.skills.catalog import SkillDefinition
+    from agentls.mcp.connection import PromptInfo
 
 CommandSource = Literal["builtin", "project", "user", "skill", "mcp"]
 

@@ -22,7 +22,6 @@ from agentls.core.messages import (
     ToolUseBlock,
 )
 from agentls.core.model import ToolSpec
-from agentls.core.permission_report import format_report, permission_report
 from agentls.core.records import ClearedRecord, ModelSwitchRecord
 from agentls.core.session_hooks import conversation_restarted, session_ended
 from agentls.core.skills.host import SessionSkills
@@ -322,6 +321,8 @@ async def clear(state: SessionState, emit: Emit) -> CommandOutput:
 
 async def permissions(state: SessionState) -> CommandOutput:
     sources = settings_sources(state)
+    from agentls.core.permission_report import format_report, permission_report  # Rarely used.
+
     report = await asyncio.to_thread(permission_report, sources, mode=state.policy.mode, limit=10)
     return CommandOutput(command="permissions", text=format_report(report).rstrip(), data=report)
 

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 from agentls.core.commands.custom import CommandInfo, CustomCommand
 from agentls.core.commands.registry import CommandRegistry
-from agentls.mcp.connection import PromptInfo
 from agentls.tools.base import ToolError
 
 if TYPE_CHECKING:
     from agentls.core.state import SessionState
+    from agentls.mcp.connection import PromptInfo
 
 _UNSAFE = re.compile(r"[^\w.:-]")
 
