@@ -124,13 +124,13 @@ def measure(files: int, calls: int, reps: int) -> dict[str, Any]:
     try:
         for run, side in enumerate(order[: 2 * reps]):
             script_rounds = rounds(root, calls, f"r{run}")
-            bench.conn.send([*(Reply([ToolCall(n, a)]) for n, a in script_rounds), Reply([Text("Done.")])])
-            url = bench.conn.recv()
+            url = bench.fake.play(
+                [*(Reply([ToolCall(n, a)]) for n, a in script_rounds), Reply([Text("Done.")])]
+            )
             res = asyncio.run(
                 run_side(url, root, bench.tmp / "sessions", len(script_rounds) + 1, side == "on")
             )
-            bench.conn.send("collect")
-            trace = bench.conn.recv()
+            trace = bench.fake.collect()
             if res.tool_errors or not res.ended_ok or trace["remaining"]:
                 print(f"warning: {side}: {res.tool_errors} tool errors, ended_ok={res.ended_ok}")
             measured = overheads_ms(trace, res.spans, 1)

@@ -45,7 +45,7 @@ from typing import Any
 from tests.e2e.helpers import cli_env
 
 from agentls.core.scripted import Reply, Text
-from bench.overhead import _serve
+from bench.overhead import FakeProcess
 
 PROMPT = "Say hello."
 REPLY = "Hello! How can I help you today?"
@@ -76,10 +76,7 @@ class Sample:
 
 class Bench:
     def __init__(self) -> None:
-        ctx = mp.get_context("spawn")
-        self.conn, child = ctx.Pipe()
-        self.server = ctx.Process(target=_serve, args=(child,), daemon=True)
-        self.server.start()
+        self.fake = FakeProcess()
         self.tmp = Path(tempfile.mkdtemp(prefix="agentls-cold-"))
         self.floor = self.tmp / "floor.py"
         self.floor.write_text(FLOOR_SCRIPT)
@@ -87,16 +84,14 @@ class Bench:
         self.runs = 0
 
     def close(self) -> None:
-        self.conn.close()
-        self.server.join(timeout=10)
+        self.fake.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def run(self, side: str, extra_env: dict[str, str] | None = None) -> tuple[Sample, dict[str, Any]]:
         self.runs += 1
         project = self.tmp / f"{self.runs:03d}-{side}"
         project.mkdir()
-        self.conn.send([Reply([Text(REPLY)])])
-        url = self.conn.recv()
+        url = self.fake.play([Reply([Text(REPLY)])])
         env = cli_env(self.tmp / f"home-{self.runs:03d}", url) | (extra_env or {})
         # As installed: compiled bytecode is cached (the warm-up run writes it), whatever this
         # shell says about writing it; a private prefix keeps it out of the repository.
@@ -117,8 +112,7 @@ class Bench:
         process.returncode = os.waitstatus_to_exitcode(status)
         out.close()
         err.close()
-        self.conn.send("collect")
-        trace: dict[str, Any] = self.conn.recv()
+        trace = self.fake.collect()
         ok = process.returncode == 0 and len(trace["arrivals"]) == 1 and not trace["rejections"]
         if not ok:
             errors = (self.tmp / f"{self.runs:03d}-{side}.err").read_text()[-2000:]

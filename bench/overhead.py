@@ -291,36 +291,57 @@ def overheads_ms(trace: dict[str, Any], spans: list[Span], lead: int) -> list[fl
     ]
 
 
+class FakeProcess:
+    """The stamping fake in a child process (its threads never take the measured process's GIL):
+    `play` a script and get its url, then `collect` what it stamped. Shared by the benches."""
+
+    def __init__(self) -> None:
+        ctx = mp.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._process = ctx.Process(target=_serve, args=(child,), daemon=True)
+        self._process.start()
+
+    def play(self, script: list[Any]) -> str:
+        self._conn.send(script)
+        url: str = self._conn.recv()
+        return url
+
+    def collect(self) -> dict[str, Any]:
+        """What the fake stamped since `play`: arrivals, stops, rejections, remaining, the first
+        request, and each request's size."""
+        self._conn.send("collect")
+        trace: dict[str, Any] = self._conn.recv()
+        return trace
+
+    def close(self) -> None:
+        self._conn.close()
+        self._process.join(timeout=10)
+
+
 class Bench:
     """The fake in a child process, a scratch directory, and one run of one side at a time."""
 
     def __init__(self) -> None:
-        ctx = mp.get_context("spawn")
-        self.conn, child = ctx.Pipe()
-        self.server = ctx.Process(target=_serve, args=(child,), daemon=True)
-        self.server.start()
+        self.fake = FakeProcess()
         self.tmp = Path(tempfile.mkdtemp(prefix="agentls-bench-"))
         self.runs = 0
         self.peer_request: dict[str, Any] = {}
         """An agentls request: the peer sends the same system prompt and tools."""
 
     def close(self) -> None:
-        self.conn.close()
-        self.server.join(timeout=10)
+        self.fake.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def run(self, side: str, kind: str, n: int, into: dict[str, list[float]] | None = None) -> None:
         self.runs += 1
         ws = _workspace(self.tmp / f"{self.runs:03d}-{side}-{kind}", n)
         rounds, lead = _rounds(kind, ws, n)
-        self.conn.send(_script(rounds))
-        url = self.conn.recv()
+        url = self.fake.play(_script(rounds))
         if side == "agentls":
             res = asyncio.run(run_agentls(url, ws, self.tmp / "sessions", len(rounds) + 1))
         else:
             res = asyncio.run(run_peer(url, self.peer_request["system"], self.peer_request["tools"]))
-        self.conn.send("collect")
-        trace: dict[str, Any] = self.conn.recv()
+        trace = self.fake.collect()
         self.peer_request = self.peer_request or trace["request"]
         if trace["rejections"] or trace["remaining"] or res.tool_errors or not res.ended_ok:
             problems = f"{trace['rejections'][:1]}, {trace['remaining']} unplayed, {res.tool_errors} failed"

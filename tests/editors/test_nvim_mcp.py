@@ -11,9 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.editors import editor_unavailable
-from tests.editors.nvim.install import EditorUnavailable, ensure_nvim07, ensure_nvim_dev
-from tests.editors.nvim.runner import nvim_env, run_driver, write_project
+from tests.editors.nvim.runner import NVIM_BUILDS, new_project, nvim_env, run_driver
 from tests.fakeapi import FakeMessagesAPI, Reply, Text, ToolCall
 from tests.mcp.helpers import echo_entry
 
@@ -24,15 +22,12 @@ PROMPT = "Echo something through the MCP server"
 REPLY = "The server echoed it. MCP-DONE"
 
 
-@pytest.mark.parametrize("which", ["nvim07", "nvim_dev"])
-def test_an_mcp_tool_call_and_the_mcp_command_in_the_chat(which: str, tmp_path: Path) -> None:
-    try:
-        nvim = ensure_nvim07() if which == "nvim07" else ensure_nvim_dev()
-    except EditorUnavailable as err:
-        editor_unavailable(f"Neovim ({which})", err)
-    project = (tmp_path / "project").resolve()
-    project.mkdir()
-    write_project(project, {"app.py": "print('hi')\n"})
+@pytest.mark.parametrize("which", NVIM_BUILDS)
+def test_an_mcp_tool_call_and_the_mcp_command_in_the_chat(
+    which: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    nvim: Path = request.getfixturevalue(which)
+    project = new_project(tmp_path, {"app.py": "print('hi')\n"})
     env = nvim_env(tmp_path, tmp_path / "agentls-home", "")
     settings = {"mcpServers": {"echo": echo_entry()}, "permissions": {"allow": ["mcp__echo__echo"]}}
     config = Path(env["XDG_CONFIG_HOME"]) / "agentls"

@@ -19,9 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.editors import editor_unavailable
-from tests.editors.nvim.install import EditorUnavailable, ensure_nvim07, ensure_nvim_dev
-from tests.editors.nvim.runner import nvim_env, run_driver, write_project
+from tests.editors.nvim.runner import NVIM_BUILDS, new_project, nvim_env, run_driver
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -33,15 +31,12 @@ WARM = 300
 `send_response` (its hot-call threshold is about 110 calls)."""
 
 
-@pytest.mark.parametrize("which", ["nvim07", "nvim_dev"])
-def test_permission_answers_reach_the_server_after_many_server_requests(which: str, tmp_path: Path) -> None:
-    try:
-        nvim = ensure_nvim07() if which == "nvim07" else ensure_nvim_dev()
-    except EditorUnavailable as err:
-        editor_unavailable(f"Neovim ({which})", err)
-    project = (tmp_path / "project").resolve()
-    project.mkdir()
-    write_project(project, {"app.py": "print('hi')\n"})
+@pytest.mark.parametrize("which", NVIM_BUILDS)
+def test_permission_answers_reach_the_server_after_many_server_requests(
+    which: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    nvim: Path = request.getfixturevalue(which)
+    project = new_project(tmp_path, {"app.py": "print('hi')\n"})
     answers = tmp_path / "answers.json"
     cmd = [sys.executable, str(SERVER), str(answers), str(WARM)]
     run = run_driver(

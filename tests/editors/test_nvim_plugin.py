@@ -31,9 +31,7 @@ import pytest
 from agentls.core.context.catalog import model_info
 from agentls.core.model import TokenUsage
 from agentls.policy.loader import SettingsSources
-from tests.editors import editor_unavailable
-from tests.editors.nvim.install import EditorUnavailable, ensure_nvim07, ensure_nvim_dev
-from tests.editors.nvim.runner import PLUGIN_DIR, NvimRun, nvim_env, run_driver, write_project
+from tests.editors.nvim.runner import NVIM_BUILDS, PLUGIN_DIR, NvimRun, new_project, nvim_env, run_driver
 from tests.fakeapi import Delay, FakeMessagesAPI, Reply, Step, Text, ToolCall
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
@@ -52,22 +50,6 @@ CONTEXT_WINDOW = 20_000
 INIT_OPTIONS = {"contextWindow": CONTEXT_WINDOW, "budget": {"maxUsd": 5}}
 COMPACT_INSTRUCTIONS = "keep the title-case decision"
 SUMMARY = "Goal: a friendlier greeting; greet() now title-cases the name. NVIM-SUMMARY"
-
-
-@pytest.fixture(scope="session")
-def nvim07() -> Path:
-    try:
-        return ensure_nvim07()
-    except EditorUnavailable as err:
-        editor_unavailable("Neovim 0.7", err)
-
-
-@pytest.fixture(scope="session")
-def nvim_dev() -> Path:
-    try:
-        return ensure_nvim_dev()
-    except EditorUnavailable as err:
-        editor_unavailable("Neovim 0.12-dev", err)
 
 
 STYLE = "".join(
@@ -115,9 +97,7 @@ def statusline(used: int, cost: float) -> str:
 def run_turn(
     nvim: Path, tmp_path: Path, permission_ui: str, *, select_stub: bool = False
 ) -> tuple[NvimRun, FakeMessagesAPI, Path]:
-    project = (tmp_path / "project").resolve()
-    project.mkdir()
-    write_project(project, {"app.py": APP, "STYLE.md": STYLE})
+    project = new_project(tmp_path, {"app.py": APP, "STYLE.md": STYLE})
     app = project / "app.py"
     with FakeMessagesAPI(turn_script(app)) as fake:
         run = run_driver(
@@ -240,7 +220,7 @@ def test_nvim_dev_chat_turn_with_float_permission(nvim_dev: Path, tmp_path: Path
     assert prompt["floating"] is True, run.report()
 
 
-@pytest.mark.parametrize("which", ["nvim07", "nvim_dev"])
+@pytest.mark.parametrize("which", NVIM_BUILDS)
 def test_help_file_has_tags(which: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
     """`:helptags` accepts doc/agentls.txt (no duplicate tags) and `:help agentls` finds it."""
     nvim: Path = request.getfixturevalue(which)
@@ -318,7 +298,7 @@ def result_text(block: dict[str, Any]) -> str:
     return inner if isinstance(inner, str) else "".join(c.get("text", "") for c in inner or [])
 
 
-@pytest.mark.parametrize("which", ["nvim07", "nvim_dev"])
+@pytest.mark.parametrize("which", NVIM_BUILDS)
 def test_nvim_ask_stop_sessions_and_findings(
     which: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
@@ -329,9 +309,7 @@ def test_nvim_ask_stop_sessions_and_findings(
     (the float on 0.7, vim.ui.select on 0.12) and gets the answer; :AgentlsReview and
     :AgentlsFindings."""
     nvim: Path = request.getfixturevalue(which)
-    project = (tmp_path / "project").resolve()
-    project.mkdir()
-    write_project(project, {"app.py": FEATURES_APP, ".claude/commands/fix-issue.md": FIX_ISSUE})
+    project = new_project(tmp_path, {"app.py": FEATURES_APP, ".claude/commands/fix-issue.md": FIX_ISSUE})
     app = project / "app.py"
     env = nvim_env(tmp_path, tmp_path / "agentls-home", "http://127.0.0.1:9")
     # A project's own commands count only in a trusted workspace (the server's trust store is

@@ -12,9 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.editors import editor_unavailable
-from tests.editors.nvim.install import EditorUnavailable, ensure_nvim07, ensure_nvim_dev
-from tests.editors.nvim.runner import nvim_env, run_driver, write_project
+from tests.editors.nvim.runner import NVIM_BUILDS, new_project, nvim_env, run_driver
 from tests.fakeapi import FakeMessagesAPI, Reply, Text, ToolCall
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -24,15 +22,12 @@ APP = 'def greet(name):\n    return "hello " + name\n'
 PROMPT = "Shout the greeting and note it"
 
 
-@pytest.mark.parametrize("which", ["nvim07", "nvim_dev"])
-def test_rewind_puts_the_buffer_back_and_undo_brings_the_agents_version(which: str, tmp_path: Path) -> None:
-    try:
-        nvim = ensure_nvim07() if which == "nvim07" else ensure_nvim_dev()
-    except EditorUnavailable as err:
-        editor_unavailable(f"Neovim ({which})", err)
-    project = (tmp_path / "project").resolve()
-    project.mkdir()
-    write_project(project, {"app.py": APP})
+@pytest.mark.parametrize("which", NVIM_BUILDS)
+def test_rewind_puts_the_buffer_back_and_undo_brings_the_agents_version(
+    which: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    nvim: Path = request.getfixturevalue(which)
+    project = new_project(tmp_path, {"app.py": APP})
     app = project / "app.py"
     script = [
         Reply([ToolCall("Read", {"file_path": str(app)})]),

@@ -14,64 +14,13 @@
 --   7. :AgentlsReview %  -> the findings arrive as diagnostics; :AgentlsFindings -> quickfix
 -- Results go to $AGENTLS_TEST_OUT as JSON.
 local env = vim.env
-local out_path = assert(env.AGENTLS_TEST_OUT)
-local timeout_ms = tonumber(env.AGENTLS_TEST_TIMEOUT_MS or '180000')
 local file = assert(env.AGENTLS_TEST_FILE)
 
-local result = { steps = {}, errors = {} }
-local finished = false
-local step_name = 'start'
+local here = vim.fn.fnamemodify(debug.getinfo(1, 'S').source:sub(2), ':h')
+local h = dofile(here .. '/harness.lua').new({ steps = {}, errors = {} })
+local result, finish, wait_for, lines_of = h.result, h.finish, h.wait_for, h.lines_of
 
-local function finish(ok, why)
-  if finished then
-    return
-  end
-  finished = true
-  result.ok = ok
-  result.why = why
-  result.failed_step = not ok and step_name or nil
-  local f = assert(io.open(out_path, 'w'))
-  f:write(vim.fn.json_encode(result))
-  f:close()
-  vim.cmd('qall!')
-end
-
-vim.defer_fn(function()
-  finish(false, 'timed out after ' .. timeout_ms .. ' ms in step ' .. step_name)
-end, timeout_ms)
-
-local function wait_for(name, cond, next_step)
-  step_name = name
-  local function poll()
-    if finished then
-      return
-    end
-    local ok, value = pcall(cond)
-    if not ok then
-      table.insert(result.errors, tostring(value))
-      return finish(false, 'error while waiting for ' .. name .. ': ' .. tostring(value))
-    end
-    if value then
-      table.insert(result.steps, name)
-      local ran, err = pcall(next_step, value)
-      if not ran then
-        table.insert(result.errors, tostring(err))
-        return finish(false, 'error after ' .. name .. ': ' .. tostring(err))
-      end
-      return
-    end
-    vim.defer_fn(poll, 50)
-  end
-  vim.defer_fn(poll, 0)
-end
-
-local function lines_of(buf)
-  return vim.api.nvim_buf_get_lines(buf, 0, -1, false)
-end
-
-vim.opt.runtimepath:prepend(env.AGENTLS_PLUGIN_DIR)
-vim.cmd('runtime! plugin/agentls.lua')
-pcall((vim.lsp.log and vim.lsp.log.set_level) or vim.lsp.set_log_level, 'debug')
+h.load_plugin()
 
 -- Stands in for a vim.ui.select UI: answers a permission prompt "allow once" (recording what it
 -- showed), and picks the session the test asks for from :AgentlsSessions.

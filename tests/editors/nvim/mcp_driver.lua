@@ -3,59 +3,13 @@
 -- `/mcp` typed in the chat lists the server, connected, with its tools.
 -- Results go to $AGENTLS_TEST_OUT as JSON.
 local env = vim.env
-local out_path = assert(env.AGENTLS_TEST_OUT)
 local prompt = assert(env.AGENTLS_TEST_PROMPT)
-local timeout_ms = tonumber(env.AGENTLS_TEST_TIMEOUT_MS or '180000')
 
-local result = { steps = {}, errors = {} }
-local finished = false
-local step_name = 'start'
+local here = vim.fn.fnamemodify(debug.getinfo(1, 'S').source:sub(2), ':h')
+local h = dofile(here .. '/harness.lua').new({ steps = {}, errors = {} })
+local result, finish, wait_for = h.result, h.finish, h.wait_for
 
-local function finish(ok, why)
-  if finished then
-    return
-  end
-  finished = true
-  result.ok, result.why = ok, why
-  result.failed_step = not ok and step_name or nil
-  local f = assert(io.open(out_path, 'w'))
-  f:write(vim.fn.json_encode(result))
-  f:close()
-  vim.cmd('qall!')
-end
-
-vim.defer_fn(function()
-  finish(false, 'timed out after ' .. timeout_ms .. ' ms in step ' .. step_name)
-end, timeout_ms)
-
-local function wait_for(name, cond, next_step)
-  step_name = name
-  local function poll()
-    if finished then
-      return
-    end
-    local ok, value = pcall(cond)
-    if not ok then
-      table.insert(result.errors, tostring(value))
-      return finish(false, 'error while waiting for ' .. name .. ': ' .. tostring(value))
-    end
-    if value then
-      table.insert(result.steps, name)
-      local ran, err = pcall(next_step, value)
-      if not ran then
-        table.insert(result.errors, tostring(err))
-        finish(false, 'error after ' .. name .. ': ' .. tostring(err))
-      end
-      return
-    end
-    vim.defer_fn(poll, 50)
-  end
-  vim.defer_fn(poll, 0)
-end
-
-vim.opt.runtimepath:prepend(env.AGENTLS_PLUGIN_DIR)
-vim.cmd('runtime! plugin/agentls.lua')
-pcall((vim.lsp.log and vim.lsp.log.set_level) or vim.lsp.set_log_level, 'debug')
+h.load_plugin()
 require('agentls').setup({ cmd = { env.AGENTLS_CMD } })
 local chat_mod = require('agentls.chat')
 

@@ -121,6 +121,18 @@ def _text(data: bytes | str | None) -> str:
     return data if isinstance(data, str) else data.decode("utf-8", "replace")
 
 
+NVIM_BUILDS = ["nvim07", "nvim_dev"]
+"""The Neovim builds every plugin test runs on (fixtures in tests/editors/conftest.py)."""
+
+
+def new_project(tmp_path: Path, files: dict[str, str]) -> Path:
+    """`tmp_path/project` (resolved) holding `files`, as `write_project` writes them."""
+    project = (tmp_path / "project").resolve()
+    project.mkdir()
+    write_project(project, files)
+    return project
+
+
 def write_project(root: Path, files: dict[str, str]) -> None:
     (root / "pyproject.toml").write_text('[project]\nname = "sample"\nversion = "0"\n', encoding="utf-8")
     for name, text in files.items():

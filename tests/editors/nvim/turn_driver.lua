@@ -11,7 +11,6 @@
 -- Nothing here blocks: each step is polled from a timer, so the editor's event loop (LSP
 -- messages, typed keys) keeps running. A watchdog writes a failure and quits if a step hangs.
 local env = vim.env
-local out_path = assert(env.AGENTLS_TEST_OUT, 'AGENTLS_TEST_OUT is not set')
 local plugin_dir = assert(env.AGENTLS_PLUGIN_DIR)
 local file = assert(env.AGENTLS_TEST_FILE)
 local prompt = assert(env.AGENTLS_TEST_PROMPT)
@@ -19,79 +18,20 @@ local prompt = assert(env.AGENTLS_TEST_PROMPT)
 local permission_ui = env.AGENTLS_TEST_PERMISSION_UI or 'auto'
 -- Replace vim.ui.select as a UI plugin would (the built-in one is the blocking inputlist).
 local select_stub = env.AGENTLS_TEST_SELECT_STUB == '1'
-local timeout_ms = tonumber(env.AGENTLS_TEST_TIMEOUT_MS or '180000')
 -- Extra initializationOptions (JSON), e.g. {"contextWindow": 20000}.
 local extra_init = env.AGENTLS_TEST_INIT_OPTIONS and vim.fn.json_decode(env.AGENTLS_TEST_INIT_OPTIONS) or {}
 local compact_instructions = env.AGENTLS_TEST_COMPACT_INSTRUCTIONS or 'keep the decisions'
 
-local result = {
+local here = vim.fn.fnamemodify(debug.getinfo(1, 'S').source:sub(2), ':h')
+local h = dofile(here .. '/harness.lua').new({
   nvim = vim.fn.matchstr(vim.fn.execute('version'), [[NVIM v\zs[^ \n]\+]]),
   steps = {},
   statuses = {},
   permission = {},
   errors = {},
   notifications = {},
-}
-local finished = false
-local step_name = 'start'
-
-local function log(msg)
-  table.insert(result.steps, string.format('%s: %s', step_name, msg))
-end
-
-local function finish(ok, why)
-  if finished then
-    return
-  end
-  finished = true
-  result.ok = ok
-  result.why = why
-  result.failed_step = not ok and step_name or nil
-  local encoded = vim.fn.json_encode(result)
-  local f = assert(io.open(out_path, 'w'))
-  f:write(encoded)
-  f:close()
-  vim.cmd('qall!')
-end
-
-local function guard(fn)
-  return function(...)
-    local ok, err = pcall(fn, ...)
-    if not ok then
-      table.insert(result.errors, tostring(err))
-      finish(false, 'error in step ' .. step_name .. ': ' .. tostring(err))
-    end
-  end
-end
-
-vim.defer_fn(function()
-  finish(false, 'timed out after ' .. timeout_ms .. ' ms in step ' .. step_name)
-end, timeout_ms)
-
--- Poll `cond` every 50 ms; then run `next_step`.
-local function wait_for(name, cond, next_step)
-  step_name = name
-  local function poll()
-    if finished then
-      return
-    end
-    local ok, value = pcall(cond)
-    if not ok then
-      table.insert(result.errors, tostring(value))
-      return finish(false, 'error while waiting for ' .. name .. ': ' .. tostring(value))
-    end
-    if value then
-      log('done')
-      return guard(next_step)(value)
-    end
-    vim.defer_fn(poll, 50)
-  end
-  vim.defer_fn(poll, 0)
-end
-
-local function lines_of(buf)
-  return vim.api.nvim_buf_get_lines(buf, 0, -1, false)
-end
+}, { log_steps = true })
+local result, finish, wait_for, lines_of = h.result, h.finish, h.wait_for, h.lines_of
 
 -- --- Setup: a plain runtimepath install -------------------------------------------------------
 vim.opt.runtimepath:prepend(plugin_dir)
