@@ -1,9 +1,10 @@
 """Cold start and exit of `agentls run`, against a bare SDK script measured in the same run.
 
-The scenario is a one-turn "hello" session: `agentls run "Say hello."` in a fresh project with its
-own AGENTLS_HOME (a new session store: nothing cached by an earlier run of the session), as after
-an installation's first run: compiled bytecode is cached (in a private `PYTHONPYCACHEPREFIX` that
-the warm-up fills, even if the environment sets `PYTHONDONTWRITEBYTECODE`), for both sides,
+The scenario is a one-turn "hello" session: `agentls run "Say hello."`, each run in a fresh project
+(a new session), as after an installation's first run: one AGENTLS_HOME for all runs (the tool
+schema cache warm, as the warm-up run leaves it), and compiled bytecode cached (in a private
+`PYTHONPYCACHEPREFIX` that the warm-up fills, even if the environment sets
+`PYTHONDONTWRITEBYTECODE`), for both sides,
 against the fake Messages API of `tests/fakeapi` in a child process. The fake stamps, with
 `time.perf_counter()` (CLOCK_MONOTONIC on Linux, comparable across processes), when each request
 arrives and when it writes `message_stop`.
@@ -92,7 +93,7 @@ class Bench:
         project = self.tmp / f"{self.runs:03d}-{side}"
         project.mkdir()
         url = self.fake.play([Reply([Text(REPLY)])])
-        env = cli_env(self.tmp / f"home-{self.runs:03d}", url) | (extra_env or {})
+        env = cli_env(self.tmp / "home", url) | (extra_env or {})
         # As installed: compiled bytecode is cached (the warm-up run writes it), whatever this
         # shell says about writing it; a private prefix keeps it out of the repository.
         env.pop("PYTHONDONTWRITEBYTECODE", None)

@@ -1,3 +1,3 @@
-from agentls.cli.main import entry
+from agentls.cli.launch import entry
 
 entry()

@@ -47,3 +47,13 @@ def test_run_leaves_the_collector_on_when_it_fails_early(monkeypatch: pytest.Mon
     assert gc.isenabled()
     assert main(["run", "hi"]) == 2  # No key: refused before the SDK is imported.
     assert gc.isenabled()
+
+
+def test_other_commands_give_the_collector_back_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The entry point holds it for `run` (cli/launch.py); any other command lets it go first."""
+    gc.disable()
+    try:
+        assert main(["sessions"]) == 0
+        assert gc.isenabled()
+    finally:
+        gc.enable()

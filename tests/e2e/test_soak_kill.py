@@ -33,7 +33,7 @@ RESUME_PROMPT = "carry on"
 
 
 def respond(body: dict[str, Any]) -> Reply:
-    """The model: Write and Bash in parallel, then a Bash that takes a moment, then done.
+    """The model: Write and Bash in parallel, then a Bash that takes a second, then done.
     A resumed session just says it is done."""
     messages = body["messages"]
     first = messages[0]["content"]
@@ -54,7 +54,7 @@ def respond(body: dict[str, Any]) -> Reply:
             ]
         )
     if assistant_turns == 1:
-        return Reply([ToolCall("Bash", {"command": f"sleep 0.3 && echo again >> made_{n}.txt"})])
+        return Reply([ToolCall("Bash", {"command": f"sleep 1 && echo again >> made_{n}.txt"})])
     return Reply([Text(f"Round {n} done.")])
 
 
@@ -86,7 +86,8 @@ def test_random_kills_during_bash_and_write_leave_only_intended_changes(
 ) -> None:
     rng = random.Random(SEED)
     home = tmp_path / "home"
-    settings = json.dumps({"permissions": {"allow": ["Bash", "Write"]}})
+    # Edit too: a Bash rule does not approve the files its redirections write.
+    settings = json.dumps({"permissions": {"allow": ["Bash", "Write", "Edit"]}})
     killed = resumed = 0
     with FakeMessagesAPI([respond] * (ROUNDS * 6)) as fake:
         for n in range(ROUNDS):
@@ -104,8 +105,9 @@ def test_random_kills_during_bash_and_write_leave_only_intended_changes(
             assert proc.stdout is not None
             session = json.loads(proc.stdout.readline())["session_id"]
             # The first line comes once the session is ready (the SDK already loaded); the turn's
-            # work takes about 0.6 s after it.
-            time.sleep(rng.uniform(0.0, 0.7))
+            # work takes well over a second after it (two commands, one sleeping 1 s), so a kill
+            # within 1.2 s lands while it works however fast the machine is.
+            time.sleep(rng.uniform(0.0, 1.2))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 killed += 1

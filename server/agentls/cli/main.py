@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 from agentls import __version__
 from agentls.core.defaults import DEFAULT_MAX_TURNS
@@ -251,90 +251,93 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def entry() -> NoReturn:
-    """The process entry point (`agentls`, `python -m agentls`): `main`, then a quick exit."""
-    from agentls.cli.startup import exit_now
-
-    exit_now(main())
-
-
 def main(argv: Sequence[str] | None = None) -> int:
+    from agentls.cli import startup
+
     args = _parser().parse_args(argv)
+    if args.command != "run":
+        startup.release()  # The entry point held the collector for `run`'s sake (`launch.py`).
     try:
-        if args.command == "run":
-            import asyncio
-
-            from agentls.cli import startup
-
-            startup.hold_collection()  # Until the SDK is in (`run_command`).
-            try:
-                from agentls.cli.run import run_command
-
-                return asyncio.run(run_command(args))
-            finally:
-                startup.release()
-        if args.command == "demo":
-            import asyncio
-
-            from agentls.cli.demo import demo_command
-
-            return asyncio.run(demo_command(args))
-        if args.command == "compact":
-            import asyncio
-
-            from agentls.cli.compact import compact_command
-
-            return asyncio.run(compact_command(args))
-        if args.command == "acp":
-            import asyncio
-
-            from agentls.cli.acp import acp_command
-
-            return asyncio.run(acp_command(args))
-        if args.command in ("checkpoints", "rewind"):
-            import asyncio
-
-            from agentls.cli.rewind import checkpoints_command, rewind_command
-
-            command = checkpoints_command if args.command == "checkpoints" else rewind_command
-            return asyncio.run(command(args))
-        if args.command == "sessions":
-            from agentls.cli.sessions import sessions_command
-
-            return sessions_command(args)
-        if args.command == "permissions":
-            from agentls.cli.permissions import permissions_command
-
-            return permissions_command(args)
-        if args.command == "memory":
-            from agentls.cli.memory import memory_command
-
-            return memory_command(args)
-        if args.command == "trust":
-            from agentls.cli.permissions import trust_command
-
-            return trust_command(args)
-        if args.command == "log":
-            from agentls.cli.diagnose import log_command
-
-            return log_command(args)
-        if args.command == "mcp":
-            from agentls.cli.mcp import mcp_command
-
-            return mcp_command(args)
-        if args.command == "doctor":
-            from agentls.cli.diagnose import doctor_command
-
-            return doctor_command(args)
-        from agentls.cli.serve import serve
-
-        return serve(tcp=args.tcp, log_file=args.log_file)
+        return _run(args) if args.command == "run" else _command(args)
     except CliError as err:
         print(f"agentls: {err}", file=sys.stderr)
         return err.code
     except KeyboardInterrupt:
         print("agentls: interrupted", file=sys.stderr)
         return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from agentls.cli import startup
+
+    startup.hold_collection()  # Until the SDK is in (`run_command`).
+    try:
+        from agentls.cli.run import run_command
+
+        return asyncio.run(run_command(args))
+    finally:
+        startup.release()
+
+
+def _command(args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        import asyncio
+
+        from agentls.cli.demo import demo_command
+
+        return asyncio.run(demo_command(args))
+    if args.command == "compact":
+        import asyncio
+
+        from agentls.cli.compact import compact_command
+
+        return asyncio.run(compact_command(args))
+    if args.command == "acp":
+        import asyncio
+
+        from agentls.cli.acp import acp_command
+
+        return asyncio.run(acp_command(args))
+    if args.command in ("checkpoints", "rewind"):
+        import asyncio
+
+        from agentls.cli.rewind import checkpoints_command, rewind_command
+
+        command = checkpoints_command if args.command == "checkpoints" else rewind_command
+        return asyncio.run(command(args))
+    if args.command == "sessions":
+        from agentls.cli.sessions import sessions_command
+
+        return sessions_command(args)
+    if args.command == "permissions":
+        from agentls.cli.permissions import permissions_command
+
+        return permissions_command(args)
+    if args.command == "memory":
+        from agentls.cli.memory import memory_command
+
+        return memory_command(args)
+    if args.command == "trust":
+        from agentls.cli.permissions import trust_command
+
+        return trust_command(args)
+    if args.command == "log":
+        from agentls.cli.diagnose import log_command
+
+        return log_command(args)
+    if args.command == "mcp":
+        from agentls.cli.mcp import mcp_command
+
+        return mcp_command(args)
+    if args.command == "doctor":
+        from agentls.cli.diagnose import doctor_command
+
+        return doctor_command(args)
+    from agentls.cli.serve import serve
+
+    return serve(tcp=args.tcp, log_file=args.log_file)
 
 
 if __name__ == "__main__":

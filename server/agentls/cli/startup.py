@@ -11,8 +11,8 @@ End. After the last event is shown and the transcript is synced (the session end
 has nothing left to do, but the interpreter would still tear down every module (the SDK's
 thousands among them) and wait for idle connections: a third of a second. `exit_now` runs the
 exit hooks that matter (`atexit`: sandbox placeholders, the leftovers journal, logging), flushes
-the standard streams, and ends the process. Only the process entry points (`entry`) use it;
-`main()` called in-process returns as usual.
+the standard streams, and ends the process. Only the process entry point (`launch.py`) uses
+it; `main()` called in-process returns as usual.
 """
 
 from __future__ import annotations
