@@ -8,25 +8,48 @@ test loudly (`editor_unavailable`). Neovim tests run on both builds:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from tests.editors import editor_unavailable
-from tests.editors.nvim.install import EditorUnavailable, ensure_nvim07, ensure_nvim_dev
+from tests.editors.nvim.install import EditorUnavailable, ensure_emacs, ensure_nvim07, ensure_nvim_dev
+from tests.editors.vscode.codeserver import Tools, Unavailable, build_vsix, ensure_tools
+
+T = TypeVar("T")
+
+
+def installed(what: str, install: Callable[[], T]) -> T:
+    try:
+        return install()
+    except (EditorUnavailable, Unavailable) as err:
+        editor_unavailable(what, err)
 
 
 @pytest.fixture(scope="session")
 def nvim07() -> Path:
-    try:
-        return ensure_nvim07()
-    except EditorUnavailable as err:
-        editor_unavailable("Neovim 0.7", err)
+    return installed("Neovim 0.7", ensure_nvim07)
 
 
 @pytest.fixture(scope="session")
 def nvim_dev() -> Path:
-    try:
-        return ensure_nvim_dev()
-    except EditorUnavailable as err:
-        editor_unavailable("Neovim 0.12-dev", err)
+    return installed("Neovim 0.12-dev", ensure_nvim_dev)
+
+
+@pytest.fixture(scope="session")
+def emacs() -> Path:
+    return installed("Emacs", ensure_emacs)
+
+
+@pytest.fixture(scope="session")
+def tools() -> Tools:
+    """code-server, Chromium and Playwright."""
+    return installed("code-server", ensure_tools)
+
+
+@pytest.fixture(scope="session")
+def vsix(tools: Tools) -> Path:
+    """The VS Code extension, packaged from client-vscode/."""
+    return build_vsix()

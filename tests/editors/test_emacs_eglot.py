@@ -16,9 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.helpers import cli_env
-from tests.editors import editor_unavailable
 from tests.editors.emacs.pty_run import EmacsSession
-from tests.editors.nvim.install import EditorUnavailable, ensure_emacs
 from tests.editors.nvim.runner import AGENTLS, write_project
 from tests.fakeapi import FakeMessagesAPI, Reply, Text, ToolCall
 
@@ -38,14 +36,6 @@ finishes once the turn is done). It also stands for a user who keeps working: eg
 the didChange of an edit applied from a server request on an idle timer that only starts once
 Emacs reads input again, so an Emacs left untouched reports the edit at the next keypress, after
 the server's 3 s wait for it (the agent would be told the edit did not land)."""
-
-
-@pytest.fixture(scope="session")
-def emacs() -> Path:
-    try:
-        return ensure_emacs()
-    except EditorUnavailable as err:
-        editor_unavailable("Emacs", err)
 
 
 def is_prompt(*needles: str):  # type: ignore[no-untyped-def]

@@ -35,15 +35,11 @@ from agentls.core.context.catalog import model_info
 from agentls.core.context.summary import SUMMARY_INSTRUCTIONS
 from agentls.core.model import TokenUsage
 from agentls.store.settings_files import TrustStore
-from tests.editors import editor_unavailable
 from tests.editors.vscode.codeserver import (
     CLIENT_DIR,
     RunDirs,
     Tools,
-    Unavailable,
-    build_vsix,
     code_server_env,
-    ensure_tools,
     extension_logs,
     install_extension,
     read_log,
@@ -105,19 +101,6 @@ TODOS = [
     {"content": "Make the greeting friendlier", "status": "in_progress", "activeForm": "Editing greet"},
     {"content": "Summarise the change", "status": "pending", "activeForm": "Summarising"},
 ]
-
-
-@pytest.fixture(scope="session")
-def tools() -> Tools:
-    try:
-        return ensure_tools()
-    except Unavailable as err:
-        editor_unavailable("code-server", err)
-
-
-@pytest.fixture(scope="session")
-def vsix(tools: Tools) -> Path:
-    return build_vsix()
 
 
 def turn_script(app: Path) -> list[Step]:

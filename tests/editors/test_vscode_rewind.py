@@ -26,15 +26,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.editors import editor_unavailable
 from tests.editors.vscode.codeserver import (
     CLIENT_DIR,
     RunDirs,
     Tools,
-    Unavailable,
-    build_vsix,
     code_server_env,
-    ensure_tools,
     extension_logs,
     install_extension,
     read_log,
@@ -62,19 +58,6 @@ REPLY = "Done: greet() shouts and made.txt says so. SHOUT-DONE"
 CREATED = "made.txt"
 CONFLICT = "notes.txt"
 MINE = "the user's own notes\n"
-
-
-@pytest.fixture(scope="session")
-def tools() -> Tools:
-    try:
-        return ensure_tools()
-    except Unavailable as err:
-        editor_unavailable("code-server", err)
-
-
-@pytest.fixture(scope="session")
-def vsix(tools: Tools) -> Path:
-    return build_vsix()
 
 
 def script(app: Path) -> list[Step]:

@@ -98,6 +98,11 @@ def make_state(root: Path | None = None, **features: Any) -> tuple[ServerState, 
     return state, channels[0]
 
 
+def open_document(state: ServerState, uri: str, text: str, *, version: int = 1) -> None:
+    item = T.TextDocumentItem(uri=uri, language_id="python", version=version, text=text)
+    document_sync.did_open(state, T.DidOpenTextDocumentParams(text_document=item))
+
+
 @pytest.fixture
 def fake_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeMessagesAPI]:
     with FakeMessagesAPI([]) as fake:
@@ -190,8 +195,7 @@ def test_document_notifications_reach_the_store_and_every_listener() -> None:
 
     state.change_listeners[:0] = [broken]
     state.change_listeners.append(lambda uri, changes: seen.append(uri))
-    item = T.TextDocumentItem(uri="file:///w.py", language_id="python", version=1, text="x")
-    document_sync.did_open(state, T.DidOpenTextDocumentParams(text_document=item))
+    open_document(state, "file:///w.py", "x", version=1)
     document_sync.did_change(
         state,
         T.DidChangeTextDocumentParams(
@@ -212,8 +216,7 @@ def test_an_edit_above_a_finding_moves_its_diagnostic() -> None:
     """The findings store is one of the state's change listeners: an edit re-publishes."""
     state, channel = make_state()
     uri = "file:///w.py"
-    item = T.TextDocumentItem(uri=uri, language_id="python", version=1, text="a\nb\nc\n")
-    document_sync.did_open(state, T.DidOpenTextDocumentParams(text_document=item))
+    open_document(state, uri, "a\nb\nc\n", version=1)
     finding = Finding.new(
         session_id="s", uri=uri, line=2, end_line=None, severity="warning", code="x", message="on c"
     )
@@ -362,8 +365,7 @@ async def test_code_actions_offer_the_instruction_and_the_finding(project: Path)
     state, _ = make_state(project)
     uri = path_to_uri(project / "app.py")
     text = "x = 1\n# agent: rename x to count\ny = x\n"
-    item = T.TextDocumentItem(uri=uri, language_id="python", version=4, text=text)
-    document_sync.did_open(state, T.DidOpenTextDocumentParams(text_document=item))
+    open_document(state, uri, text, version=4)
     finding = Finding.new(
         session_id="s",
         uri=uri,
@@ -396,8 +398,7 @@ async def test_code_actions_offer_the_instruction_and_the_finding(project: Path)
 async def test_removing_an_instruction_sends_a_versioned_edit(project: Path) -> None:
     state, channel = make_state(project, apply_edit=True, versioned_edits=True)
     uri = path_to_uri(project / "app.py")
-    item = T.TextDocumentItem(uri=uri, language_id="python", version=7, text="a\n# agent: do it\nb\n")
-    document_sync.did_open(state, T.DidOpenTextDocumentParams(text_document=item))
+    open_document(state, uri, "a\n# agent: do it\nb\n", version=7)
     channel.answers[T.WORKSPACE_APPLY_EDIT] = lambda params: {"applied": True}
     assert await code_actions.remove_instruction(state, uri, "# agent: do it", 1)
     ((method, params),) = channel.requests

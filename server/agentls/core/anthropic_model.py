@@ -74,46 +74,51 @@ _NO_KEY = "no API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) in the en
 
 
 _WARM_MODEL = "claude-warm-up"
-_WARM_STREAM = b"".join(
-    b"event: %s\ndata: %s\n\n" % (name.encode(), json.dumps(data).encode())
-    for name, data in (
-        (
-            "message_start",
-            {
-                "type": "message_start",
-                "message": {
-                    "id": "msg_warm_up",
-                    "type": "message",
-                    "role": "assistant",
-                    "model": _WARM_MODEL,
-                    "content": [],
-                    "stop_reason": None,
-                    "stop_sequence": None,
-                    "usage": {"input_tokens": 1, "output_tokens": 1},
+
+
+def _warm_stream() -> bytes:
+    """A one-word streamed answer, as the API sends it, for `preload_sdk(request_path=True)` (made
+    there, not at import: every start-up imports this module)."""
+    return b"".join(
+        b"event: %s\ndata: %s\n\n" % (name.encode(), json.dumps(data).encode())
+        for name, data in (
+            (
+                "message_start",
+                {
+                    "type": "message_start",
+                    "message": {
+                        "id": "msg_warm_up",
+                        "type": "message",
+                        "role": "assistant",
+                        "model": _WARM_MODEL,
+                        "content": [],
+                        "stop_reason": None,
+                        "stop_sequence": None,
+                        "usage": {"input_tokens": 1, "output_tokens": 1},
+                    },
                 },
-            },
-        ),
-        (
-            "content_block_start",
-            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-        ),
-        (
-            "content_block_delta",
-            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "."}},
-        ),
-        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
-        (
-            "message_delta",
-            {
-                "type": "message_delta",
-                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                "usage": {"output_tokens": 1},
-            },
-        ),
-        ("message_stop", {"type": "message_stop"}),
+            ),
+            (
+                "content_block_start",
+                {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            ),
+            (
+                "content_block_delta",
+                {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "."}},
+            ),
+            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            (
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                    "usage": {"output_tokens": 1},
+                },
+            ),
+            ("message_stop", {"type": "message_stop"}),
+        )
     )
-)
-"""A one-word streamed answer, as the API sends it, for `preload_sdk(request_path=True)`."""
+
 
 _ssl_lock = threading.Lock()
 _ssl_context: ssl.SSLContext | None = None
@@ -147,8 +152,10 @@ def preload_sdk(*, request_path: bool = False) -> None:
 
 async def _stream_canned_answer() -> None:
     """A request through the SDK's whole stack (client, HTTP over a loopback socket, SSE decoding)
-    to a one-shot server on this loop that plays `_WARM_STREAM`."""
+    to a one-shot server on this loop that plays `_warm_stream()`."""
     from anthropic import AsyncAnthropic, DefaultAsyncHttpxClient
+
+    answer = _warm_stream()
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
@@ -163,7 +170,7 @@ async def _stream_canned_answer() -> None:
         await reader.readexactly(length)
         writer.write(
             b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n"
-            b"content-length: %d\r\n\r\n%s" % (len(_WARM_STREAM), _WARM_STREAM)
+            b"content-length: %d\r\n\r\n%s" % (len(answer), answer)
         )
         await writer.drain()
         writer.close()
